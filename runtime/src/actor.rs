@@ -1,0 +1,117 @@
+//! The three traits a user implements: [`Actor`], [`Message`] and [`Handler`].
+
+use std::future::Future;
+
+use crate::{ActorError, Context, Mailbox, StopReason};
+
+/// A unit of state that handles messages one at a time.
+///
+/// An actor owns its state outright: nothing else can reach it, so handlers
+/// take `&mut self` and need no locks. Other code talks to it only through an
+/// [`ActorRef`](crate::ActorRef). Every hook has a default, so an empty `impl`
+/// is a complete actor.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::{Actor, ActorError, Context, Handler, Message, System};
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     total: u64,
+/// }
+///
+/// impl Actor for Counter {
+///     async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), ActorError> {
+///         tracing::info!(id = %ctx.id(), "counter up");
+///         Ok(())
+///     }
+/// }
+///
+/// struct Add(u64);
+/// impl Message for Add {
+///     type Reply = u64;
+/// }
+///
+/// impl Handler<Add> for Counter {
+///     async fn handle(&mut self, Add(n): Add, _ctx: &mut Context<Self>) -> u64 {
+///         self.total += n;
+///         self.total
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = System::new();
+/// let counter = system.spawn(Counter::default())?;
+/// counter.tell(Add(2)).await?;
+/// assert_eq!(counter.ask(Add(3)).await?, 5);
+/// # Ok(())
+/// # }
+/// ```
+pub trait Actor: Send + Sized + 'static {
+    /// The mailbox this actor gets when spawned: bounded with
+    /// [`Mailbox::DEFAULT_CAPACITY`] unless overridden.
+    fn mailbox() -> Mailbox {
+        Mailbox::default()
+    }
+
+    /// Runs in the actor's task before the first message is handled.
+    ///
+    /// Messages sent meanwhile wait in the mailbox. An error (or a panic)
+    /// fails the actor: it stops with [`StopReason::Failed`] without handling
+    /// any message.
+    fn on_start(
+        &mut self,
+        _ctx: &mut Context<Self>,
+    ) -> impl Future<Output = Result<(), ActorError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Runs once when the actor stops, for any reason, after its children
+    /// have stopped. `reason` says why.
+    fn on_stop(
+        &mut self,
+        _ctx: &mut Context<Self>,
+        _reason: &StopReason,
+    ) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// A value that can be sent to an actor, and the type of its reply.
+///
+/// Use `()` as the reply for messages that are only ever told.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::Message;
+///
+/// struct Ping;
+/// impl Message for Ping {
+///     type Reply = &'static str;
+/// }
+/// # let _ = Ping;
+/// ```
+pub trait Message: Send + 'static {
+    /// What the handler returns to an [`ask`](crate::ActorRef::ask).
+    type Reply: Send + 'static;
+}
+
+/// How an actor handles one message type. An actor implements it once per
+/// message type it accepts.
+///
+/// The handler runs with exclusive access to the actor; the next message is
+/// not started until this future completes. A panic inside it fails the actor
+/// (and only it); an ask for this message then gets
+/// [`AskError::Failed`](crate::AskError::Failed).
+#[diagnostic::on_unimplemented(
+    message = "actor `{Self}` does not handle messages of type `{M}`",
+    label = "`{Self}` has no handler for `{M}`",
+    note = "add `impl Handler<{M}> for {Self} {{ async fn handle(&mut self, msg: {M}, ctx: &mut Context<Self>) -> <{M} as Message>::Reply {{ .. }} }}`"
+)]
+pub trait Handler<M: Message>: Actor {
+    /// Handles `msg` and returns the reply sent back to an asker (ignored for a tell).
+    fn handle(&mut self, msg: M, ctx: &mut Context<Self>) -> impl Future<Output = M::Reply> + Send;
+}

@@ -1,0 +1,353 @@
+//! [`ActorRef`]: the typed, cloneable address of an actor, local or remote.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::cell::{AnyActor, Cell};
+use crate::envelope::{unwrap_message, MessageEnvelope};
+use crate::mailbox::NoRoom;
+use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError, Undeliverable};
+use crate::signal::Signal;
+use crate::{
+    Actor, ActorId, AskError, Handler, Message, SendError, StopReason, TrySendError, Watcher,
+};
+
+/// The address of an actor of type `A`: cheap to clone, safe to share.
+///
+/// The same type addresses actors in this process and, once a network layer
+/// is plugged in, actors on other nodes; the calls are the same. Dropping
+/// every `ActorRef` does not stop the actor: call [`stop`](Self::stop) or
+/// shut the [`System`](crate::System) down.
+///
+/// Two refs are equal when they address the same actor.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::{Actor, Context, Handler, Message, System};
+///
+/// struct Echo;
+/// impl Actor for Echo {}
+///
+/// struct Say(String);
+/// impl Message for Say {
+///     type Reply = String;
+/// }
+/// impl Handler<Say> for Echo {
+///     async fn handle(&mut self, Say(s): Say, _: &mut Context<Self>) -> String {
+///         s
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = System::new();
+/// let echo = system.spawn(Echo)?;
+/// assert_eq!(echo.ask(Say("hi".into())).await?, "hi");
+/// echo.stop();
+/// echo.wait_stopped().await;
+/// assert!(!echo.is_alive());
+/// # Ok(())
+/// # }
+/// ```
+pub struct ActorRef<A: Actor> {
+    inner: Target<A>,
+}
+
+enum Target<A: Actor> {
+    Local(Arc<Cell<A>>),
+    Remote(Arc<RemoteTarget>),
+}
+
+#[derive(Debug)]
+struct RemoteTarget {
+    id: ActorId,
+    transport: Arc<dyn RemoteDelivery>,
+    ask_timeout: Duration,
+}
+
+impl<A: Actor> ActorRef<A> {
+    pub(crate) fn local(cell: Arc<Cell<A>>) -> Self {
+        Self {
+            inner: Target::Local(cell),
+        }
+    }
+
+    /// A ref to an actor on another node, reached through `transport`.
+    ///
+    /// This is for network layers; application code gets remote refs from
+    /// lookups and messages instead.
+    pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
+        Self {
+            inner: Target::Remote(Arc::new(RemoteTarget {
+                id,
+                transport,
+                ask_timeout,
+            })),
+        }
+    }
+
+    pub(crate) fn cell(&self) -> Option<&Arc<Cell<A>>> {
+        match &self.inner {
+            Target::Local(cell) => Some(cell),
+            Target::Remote(_) => None,
+        }
+    }
+
+    /// The actor's id, unique across the cluster.
+    pub fn id(&self) -> ActorId {
+        match &self.inner {
+            Target::Local(cell) => cell.id,
+            Target::Remote(remote) => remote.id,
+        }
+    }
+
+    /// Whether the actor lives in this process.
+    pub fn is_local(&self) -> bool {
+        matches!(self.inner, Target::Local(_))
+    }
+
+    /// Whether the actor has not stopped yet.
+    ///
+    /// A `true` may be stale by the time it is read; use
+    /// [`wait_stopped`](Self::wait_stopped) or a watch to act on a stop.
+    pub fn is_alive(&self) -> bool {
+        match &self.inner {
+            Target::Local(cell) => cell.life.is_alive(),
+            Target::Remote(remote) => remote.transport.is_alive(remote.id),
+        }
+    }
+
+    /// Sends `message`, waiting for room if the mailbox is bounded and full.
+    ///
+    /// Messages from one sender to one actor are handled in the order they
+    /// were sent.
+    ///
+    /// # Errors
+    ///
+    /// Hands the message back in a [`SendError`] if the actor has stopped or
+    /// is stopping, or (remote actors) if it cannot be reached.
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped while waiting for room, the message is dropped
+    /// with it and was never queued.
+    pub async fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+    {
+        match &self.inner {
+            Target::Local(cell) => match cell.mailbox.reserve().await {
+                Ok(slot) => slot
+                    .send(MessageEnvelope::tell(message))
+                    .map_err(|env| SendError::Stopped(unwrap_message(env.into_message()))),
+                Err(_) => Err(SendError::Stopped(message)),
+            },
+            Target::Remote(remote) => remote.tell(message),
+        }
+    }
+
+    /// Sends `message` if the mailbox has room now; never waits.
+    ///
+    /// # Errors
+    ///
+    /// Hands the message back in [`TrySendError::Full`] when the bounded
+    /// mailbox is full, or in [`TrySendError::Send`] when it cannot be
+    /// delivered at all.
+    pub fn try_tell<M: Message>(&self, message: M) -> Result<(), TrySendError<M>>
+    where
+        A: Handler<M>,
+    {
+        match &self.inner {
+            Target::Local(cell) => match cell.mailbox.try_reserve() {
+                Ok(slot) => slot
+                    .send(MessageEnvelope::tell(message))
+                    .map_err(|env| SendError::Stopped(unwrap_message(env.into_message())).into()),
+                Err(NoRoom::Full) => Err(TrySendError::Full(message)),
+                Err(NoRoom::Closed) => Err(SendError::Stopped(message).into()),
+            },
+            Target::Remote(remote) => remote.tell(message).map_err(Into::into),
+        }
+    }
+
+    /// Sends `message` and waits for the reply, for at most the system's
+    /// default ask timeout (see [`SystemBuilder::ask_timeout`](crate::SystemBuilder::ask_timeout)).
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Stopped`] at once if the actor is not alive or stops
+    /// before replying, [`AskError::Failed`] if the handler panics,
+    /// [`AskError::Timeout`] when the deadline passes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the reply; the message may still be handled.
+    pub async fn ask<M: Message>(&self, message: M) -> Result<M::Reply, AskError>
+    where
+        A: Handler<M>,
+    {
+        self.ask_timeout(message, self.default_ask_timeout()).await
+    }
+
+    /// Like [`ask`](Self::ask), with a deadline for this call only.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ask`](Self::ask); [`AskError::Timeout`] carries `timeout`.
+    pub async fn ask_timeout<M: Message>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, AskError>
+    where
+        A: Handler<M>,
+    {
+        let cell = match &self.inner {
+            Target::Local(cell) => cell,
+            Target::Remote(remote) => return remote.ask::<M>(message, timeout).await,
+        };
+        let exchange = async {
+            let slot = cell
+                .mailbox
+                .reserve()
+                .await
+                .map_err(|_| AskError::Stopped)?;
+            let (tx, rx) = oneshot::channel();
+            slot.send(MessageEnvelope::ask(message, tx))
+                .map_err(|_| AskError::Stopped)?;
+            // A dropped reply channel means the envelope was dropped unanswered.
+            rx.await.unwrap_or(Err(AskError::Stopped))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(AskError::Timeout(timeout)))
+    }
+
+    fn default_ask_timeout(&self) -> Duration {
+        match &self.inner {
+            Target::Local(cell) => cell.ask_timeout,
+            Target::Remote(remote) => remote.ask_timeout,
+        }
+    }
+
+    /// Asks the actor to stop gracefully: it accepts no new messages from now
+    /// on, handles those already queued, stops its children, runs
+    /// [`on_stop`](crate::Actor::on_stop), and stops. Does nothing if it has
+    /// already stopped. Use [`wait_stopped`](Self::wait_stopped) to wait for it.
+    pub fn stop(&self) {
+        match &self.inner {
+            Target::Local(cell) => cell.stop(),
+            Target::Remote(remote) => remote.transport.stop(remote.id),
+        }
+    }
+
+    /// Stops the actor after the message it is handling now. Queued asks fail
+    /// with [`AskError::Stopped`]; queued tells go to the
+    /// [dead letters](crate::System::dead_letters). Its children are killed
+    /// too, then [`on_stop`](crate::Actor::on_stop) runs.
+    pub fn kill(&self) {
+        match &self.inner {
+            Target::Local(cell) => cell.kill(),
+            Target::Remote(remote) => remote.transport.kill(remote.id),
+        }
+    }
+
+    /// Waits until the actor has stopped and is cleaned up (its names are
+    /// free, its watchers notified), and returns why it stopped. Resolves at
+    /// once for an actor that already has.
+    pub async fn wait_stopped(&self) -> StopReason {
+        match &self.inner {
+            Target::Local(cell) => cell.life.wait().await,
+            Target::Remote(remote) => remote.transport.wait_stopped(remote.id).await,
+        }
+    }
+
+    /// Hands `watcher` to this actor: it is notified exactly once, when the
+    /// actor stops (at once if it already has).
+    pub(crate) fn add_watcher(&self, watcher: Watcher) {
+        match &self.inner {
+            Target::Local(cell) => cell.add_watcher(watcher),
+            Target::Remote(remote) => remote.transport.watch(remote.id, watcher),
+        }
+    }
+
+    pub(crate) fn remove_watcher(&self, watcher: ActorId) {
+        match &self.inner {
+            Target::Local(cell) => {
+                let _ = cell.signal(Signal::Unwatch(watcher));
+            }
+            Target::Remote(remote) => remote.transport.unwatch(remote.id, watcher),
+        }
+    }
+}
+
+// ===== impl RemoteTarget =====
+
+impl RemoteTarget {
+    fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>> {
+        self.transport
+            .tell(self.id, AnyMessage::new(message))
+            .map_err(|RemoteSendError { reason, message }| {
+                let message = message
+                    .downcast::<M>()
+                    .unwrap_or_else(|_| unreachable!("transport returned another message"));
+                match reason {
+                    Undeliverable::NodeDown => SendError::NodeDown(message),
+                    Undeliverable::NotRemote => SendError::NotRemote(message),
+                }
+            })
+    }
+
+    async fn ask<M: Message>(&self, message: M, timeout: Duration) -> Result<M::Reply, AskError> {
+        let reply = self
+            .transport
+            .ask(self.id, AnyMessage::new(message), timeout)
+            .await?;
+        reply.downcast::<M::Reply>().map(|r| *r).map_err(|_| {
+            AskError::Remote(format!(
+                "the reply is not a `{}`; both nodes must run the same message definitions",
+                std::any::type_name::<M::Reply>()
+            ))
+        })
+    }
+}
+
+// ===== std trait impls =====
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        let inner = match &self.inner {
+            Target::Local(cell) => Target::Local(Arc::clone(cell)),
+            Target::Remote(remote) => Target::Remote(Arc::clone(remote)),
+        };
+        Self { inner }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("id", &self.id())
+            .field("actor", &std::any::type_name::<A>())
+            .field("local", &self.is_local())
+            .finish()
+    }
+}
+
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+impl<A: Actor> Hash for ActorRef<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}

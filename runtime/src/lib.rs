@@ -1,0 +1,60 @@
+//! The actor runtime behind [Proscenium](https://docs.rs/proscenium): actors,
+//! mailboxes, refs, watches, timers and the system that runs them.
+//!
+//! Most users depend on the `proscenium` facade crate, which re-exports this
+//! one. A tour of the modules, one line each:
+//!
+//! * `actor`: the [`Actor`], [`Message`] and [`Handler`] traits users implement;
+//! * `actor_ref`: [`ActorRef`], the typed address with `tell`, `ask`, `stop`, `kill`;
+//! * `recipient`: [`Recipient`], an address erased down to one message type;
+//! * `id`: [`ActorId`] and [`NodeId`], unique across nodes and restarts;
+//! * `mailbox`: the two-lane [`Mailbox`] (messages, and signals that overtake them);
+//! * `envelope`: a message plus its reply channel, erased to the actor type;
+//! * `context`: [`Context`], an actor's handle on itself: children, watches, timers;
+//! * `lifecycle`: the task that runs one actor from `on_start` to cleanup;
+//! * `termination`: [`StopReason`] and the [`Terminated`] notice;
+//! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
+//! * `system`: [`System`], spawning, the name registry, shutdown;
+//! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
+//! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
+//! * `error`: every error type, each naming what to do about it.
+//!
+//! # The hot path
+//!
+//! A `tell` to a local actor takes no lock and makes one allocation (the
+//! envelope); see the `mailbox` module docs for the details.
+#![doc(test(attr(deny(warnings))))]
+
+mod actor;
+mod actor_ref;
+mod cell;
+mod context;
+mod dead_letter;
+mod envelope;
+mod error;
+mod id;
+mod lifecycle;
+mod mailbox;
+mod panic;
+mod recipient;
+mod remote;
+mod signal;
+mod system;
+mod termination;
+mod timer;
+
+pub use actor::{Actor, Handler, Message};
+pub use actor_ref::ActorRef;
+pub use context::Context;
+pub use dead_letter::{DeadLetter, DeadLetters};
+pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
+pub use id::{ActorId, NodeId, ParseActorIdError};
+pub use mailbox::Mailbox;
+pub use recipient::Recipient;
+pub use remote::{
+    AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped, Undeliverable,
+};
+pub use signal::Watcher;
+pub use system::{System, SystemBuilder};
+pub use termination::{StopReason, Terminated};
+pub use timer::TimerHandle;

@@ -1,0 +1,113 @@
+//! The message lane: a thin wrapper over bounded and unbounded tokio queues.
+
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::sync::mpsc;
+
+use super::Mailbox;
+use crate::envelope::BoxEnvelope;
+
+/// The sending half of an actor's message lane.
+pub(crate) enum MailboxSender<A> {
+    Bounded(mpsc::Sender<BoxEnvelope<A>>),
+    Unbounded(mpsc::UnboundedSender<BoxEnvelope<A>>),
+}
+
+/// The receiving half, owned by the actor's task.
+pub(crate) enum MailboxReceiver<A> {
+    Bounded(mpsc::Receiver<BoxEnvelope<A>>),
+    Unbounded(mpsc::UnboundedReceiver<BoxEnvelope<A>>),
+}
+
+/// Creates a message lane of the given kind.
+pub(crate) fn channel<A>(kind: Mailbox) -> (MailboxSender<A>, MailboxReceiver<A>) {
+    match kind {
+        Mailbox::Bounded(capacity) => {
+            let (tx, rx) = mpsc::channel(capacity.max(1));
+            (MailboxSender::Bounded(tx), MailboxReceiver::Bounded(rx))
+        }
+        Mailbox::Unbounded => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (MailboxSender::Unbounded(tx), MailboxReceiver::Unbounded(rx))
+        }
+    }
+}
+
+/// Why room could not be reserved; nothing was allocated yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoRoom {
+    Full,
+    Closed,
+}
+
+/// Room for one message, reserved before the envelope is built.
+pub(crate) enum Slot<'a, A> {
+    Bounded(mpsc::Permit<'a, BoxEnvelope<A>>),
+    Unbounded(&'a mpsc::UnboundedSender<BoxEnvelope<A>>),
+}
+
+impl<A> Slot<'_, A> {
+    /// Fills the reserved room. Only an unbounded lane can have closed meanwhile.
+    pub(crate) fn send(self, envelope: BoxEnvelope<A>) -> Result<(), BoxEnvelope<A>> {
+        match self {
+            Self::Bounded(permit) => {
+                permit.send(envelope);
+                Ok(())
+            }
+            Self::Unbounded(tx) => tx.send(envelope).map_err(|e| e.0),
+        }
+    }
+}
+
+impl<A> MailboxSender<A> {
+    /// Waits for room in the lane, then reserves it.
+    pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
+        match self {
+            Self::Bounded(tx) => tx
+                .reserve()
+                .await
+                .map(Slot::Bounded)
+                .map_err(|_| NoRoom::Closed),
+            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
+            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+        }
+    }
+
+    /// Reserves room if there is some now.
+    pub(crate) fn try_reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
+        match self {
+            Self::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
+                mpsc::error::TrySendError::Full(()) => NoRoom::Full,
+                mpsc::error::TrySendError::Closed(()) => NoRoom::Closed,
+            }),
+            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
+            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+        }
+    }
+}
+
+impl<A> MailboxReceiver<A> {
+    /// Polls for the next message; `None` once the lane is closed and empty.
+    pub(crate) fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<BoxEnvelope<A>>> {
+        match self {
+            Self::Bounded(rx) => rx.poll_recv(cx),
+            Self::Unbounded(rx) => rx.poll_recv(cx),
+        }
+    }
+
+    /// Takes the next message if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Option<BoxEnvelope<A>> {
+        match self {
+            Self::Bounded(rx) => rx.try_recv().ok(),
+            Self::Unbounded(rx) => rx.try_recv().ok(),
+        }
+    }
+
+    /// Refuses new messages; those already queued can still be taken.
+    pub(crate) fn close(&mut self) {
+        match self {
+            Self::Bounded(rx) => rx.close(),
+            Self::Unbounded(rx) => rx.close(),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! [`Recipient`]: an address erased down to one message type.
+
+use std::fmt;
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{ActorId, ActorRef, AskError, Handler, Message, SendError, TrySendError};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The address of some actor that handles `M`, whatever its type.
+///
+/// Use it where the sender must not depend on the receiver's type: a
+/// subscriber list, a reply-to address, a plug-in point. It is made from any
+/// `ActorRef<A>` where `A: Handler<M>`. Each `tell`/`ask` through it boxes
+/// its future once, on top of what the same call on an `ActorRef` costs.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::{Actor, Context, Handler, Message, Recipient, System};
+///
+/// #[derive(Clone)]
+/// struct Tick;
+/// impl Message for Tick {
+///     type Reply = u32;
+/// }
+///
+/// struct Clock(u32);
+/// impl Actor for Clock {}
+/// impl Handler<Tick> for Clock {
+///     async fn handle(&mut self, _: Tick, _: &mut Context<Self>) -> u32 {
+///         self.0 += 1;
+///         self.0
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = System::new();
+/// let clock = system.spawn(Clock(0))?;
+/// let subscribers: Vec<Recipient<Tick>> = vec![clock.clone().into(), clock.recipient()];
+/// for s in &subscribers {
+///     s.tell(Tick).await?;
+/// }
+/// assert_eq!(clock.ask(Tick).await?, 3);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Recipient<M: Message> {
+    target: Arc<dyn MessageTarget<M>>,
+}
+
+trait MessageTarget<M: Message>: Send + Sync + 'static {
+    fn id(&self) -> ActorId;
+    fn is_alive(&self) -> bool;
+    fn try_tell(&self, message: M) -> Result<(), TrySendError<M>>;
+    fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>>;
+    fn ask(
+        &self,
+        message: M,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<'_, Result<M::Reply, AskError>>;
+}
+
+impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
+    fn id(&self) -> ActorId {
+        ActorRef::id(self)
+    }
+
+    fn is_alive(&self) -> bool {
+        ActorRef::is_alive(self)
+    }
+
+    fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
+        ActorRef::try_tell(self, message)
+    }
+
+    fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>> {
+        Box::pin(ActorRef::tell(self, message))
+    }
+
+    fn ask(
+        &self,
+        message: M,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<'_, Result<M::Reply, AskError>> {
+        match timeout {
+            Some(timeout) => Box::pin(ActorRef::ask_timeout(self, message, timeout)),
+            None => Box::pin(ActorRef::ask(self, message)),
+        }
+    }
+}
+
+impl<M: Message> Recipient<M> {
+    /// The id of the actor behind this recipient.
+    pub fn id(&self) -> ActorId {
+        self.target.id()
+    }
+
+    /// Whether the actor has not stopped yet.
+    pub fn is_alive(&self) -> bool {
+        self.target.is_alive()
+    }
+
+    /// As [`ActorRef::tell`].
+    ///
+    /// # Errors
+    ///
+    /// Hands the message back if it cannot be delivered.
+    pub async fn tell(&self, message: M) -> Result<(), SendError<M>> {
+        self.target.tell(message).await
+    }
+
+    /// As [`ActorRef::try_tell`].
+    ///
+    /// # Errors
+    ///
+    /// Hands the message back if the mailbox is full or it cannot be delivered.
+    pub fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
+        self.target.try_tell(message)
+    }
+
+    /// As [`ActorRef::ask`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorRef::ask`].
+    pub async fn ask(&self, message: M) -> Result<M::Reply, AskError> {
+        self.target.ask(message, None).await
+    }
+
+    /// As [`ActorRef::ask_timeout`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorRef::ask_timeout`].
+    pub async fn ask_timeout(&self, message: M, timeout: Duration) -> Result<M::Reply, AskError> {
+        self.target.ask(message, Some(timeout)).await
+    }
+}
+
+impl<A: crate::Actor> ActorRef<A> {
+    /// This ref, erased down to the message type `M`.
+    pub fn recipient<M: Message>(&self) -> Recipient<M>
+    where
+        A: Handler<M>,
+    {
+        Recipient::from(self.clone())
+    }
+}
+
+impl<A: Handler<M>, M: Message> From<ActorRef<A>> for Recipient<M> {
+    fn from(actor: ActorRef<A>) -> Self {
+        Self {
+            target: Arc::new(actor),
+        }
+    }
+}
+
+impl<M: Message> Clone for Recipient<M> {
+    fn clone(&self) -> Self {
+        Self {
+            target: Arc::clone(&self.target),
+        }
+    }
+}
+
+impl<M: Message> fmt::Debug for Recipient<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recipient")
+            .field("id", &self.id())
+            .field("message", &std::any::type_name::<M>())
+            .finish()
+    }
+}
+
+impl<M: Message> PartialEq for Recipient<M> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<M: Message> Eq for Recipient<M> {}
+
+impl<M: Message> Hash for Recipient<M> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}

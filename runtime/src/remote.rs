@@ -1,0 +1,140 @@
+//! The one seam between the runtime and a network layer.
+//!
+//! The runtime knows nothing of sockets. An [`ActorRef`](crate::ActorRef) to
+//! an actor on another node holds an `Arc<dyn RemoteDelivery>` and hands it
+//! every operation, with the message type-erased as an [`AnyMessage`]. The
+//! network layer decides which message types may cross the wire, encodes
+//! them, and turns connection loss into [`AskError::NodeDown`] and
+//! [`StopReason::NodeDown`].
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::{ActorId, AskError, Message, StopReason, Watcher};
+
+/// A message of any type, on its way to another node.
+pub struct AnyMessage {
+    type_name: &'static str,
+    value: Box<dyn Any + Send>,
+}
+
+impl AnyMessage {
+    /// Erases `message`.
+    pub fn new<M: Message>(message: M) -> Self {
+        Self {
+            type_name: std::any::type_name::<M>(),
+            value: Box::new(message),
+        }
+    }
+
+    /// The [`TypeId`] of the message inside, to look up its wire codec.
+    pub fn type_id(&self) -> TypeId {
+        (*self.value).type_id()
+    }
+
+    /// The Rust type name of the message inside, for errors and logs.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
+    /// Borrows the message as `M`, if that is its type.
+    pub fn downcast_ref<M: 'static>(&self) -> Option<&M> {
+        self.value.downcast_ref()
+    }
+
+    /// Takes the message out as `M`, or gives `self` back if it is another type.
+    ///
+    /// # Errors
+    ///
+    /// Returns `self` unchanged when the message is not an `M`.
+    pub fn downcast<M: 'static>(self) -> Result<M, Self> {
+        let type_name = self.type_name;
+        self.value
+            .downcast::<M>()
+            .map(|m| *m)
+            .map_err(|value| Self { type_name, value })
+    }
+}
+
+impl fmt::Debug for AnyMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AnyMessage")
+            .field("type_name", &self.type_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reply to a remote ask, decoded and type-erased.
+pub type AnyReply = Box<dyn Any + Send>;
+
+/// The future a [`RemoteDelivery::ask`] returns.
+pub type RemoteAsk = Pin<Box<dyn Future<Output = Result<AnyReply, AskError>> + Send>>;
+
+/// The future a [`RemoteDelivery::wait_stopped`] returns.
+pub type RemoteStopped = Pin<Box<dyn Future<Output = StopReason> + Send>>;
+
+/// Why a message could not be handed to the network layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Undeliverable {
+    /// There is no live connection to the actor's node.
+    NodeDown,
+    /// This message type is not registered to cross the wire.
+    NotRemote,
+}
+
+/// A remote tell that was refused; the message comes back.
+#[derive(Debug)]
+pub struct RemoteSendError {
+    /// Why it was refused.
+    pub reason: Undeliverable,
+    /// The message, untouched.
+    pub message: AnyMessage,
+}
+
+/// Delivers operations on [`ActorRef`](crate::ActorRef)s whose actor lives on
+/// another node. Implemented by the network layer, never by actor code.
+///
+/// Implementations must not block: enqueue and return. They must fail asks
+/// to a node that goes away with [`AskError::NodeDown`] promptly, and
+/// notify every [`Watcher`] of an actor on such a node with
+/// [`StopReason::NodeDown`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot deliver messages to remote actors",
+    note = "implement `RemoteDelivery` for the network layer's connection type, or use the `proscenium-net` crate"
+)]
+pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
+    /// Sends a message without waiting for a reply.
+    ///
+    /// # Errors
+    ///
+    /// Returns the message if there is no connection to the node or its type
+    /// cannot cross the wire.
+    fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError>;
+
+    /// Sends a message and resolves to the decoded reply, or an error once
+    /// `timeout` passes or the node is lost.
+    fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk;
+
+    /// Asks the actor to stop gracefully.
+    fn stop(&self, to: ActorId);
+
+    /// Asks the actor to stop at once.
+    fn kill(&self, to: ActorId);
+
+    /// Notifies `watcher` exactly once when `target` stops or its node is lost.
+    fn watch(&self, target: ActorId, watcher: Watcher);
+
+    /// Forgets the watch `watcher` made on `target`.
+    fn unwatch(&self, target: ActorId, watcher: ActorId);
+
+    /// Whether the actor is believed alive (its node is connected and has not
+    /// reported it stopped).
+    fn is_alive(&self, target: ActorId) -> bool;
+
+    /// Resolves once the actor has stopped, with the reason.
+    fn wait_stopped(&self, target: ActorId) -> RemoteStopped;
+}

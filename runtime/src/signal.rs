@@ -1,0 +1,62 @@
+//! The signal lane: control notices that overtake queued messages.
+
+use std::fmt;
+
+use crate::envelope::BoxEnvelope;
+use crate::{Actor, ActorId, StopReason, Terminated};
+
+/// A control notice for actor `A`, read before any queued message.
+pub(crate) enum Signal<A: Actor> {
+    /// Refuse new messages, handle those already queued, then stop.
+    Stop,
+    /// Stop after the current message; queued messages are not handled.
+    Kill,
+    /// Send a [`Terminated`] to `watcher` when this actor stops.
+    Watch(Watcher),
+    /// Forget the watch that `watcher` made.
+    Unwatch(ActorId),
+    /// A child of this actor has stopped.
+    ChildTerminated(ActorId),
+    /// An actor this one watches has stopped; the envelope holds the notice.
+    Terminated(ActorId, BoxEnvelope<A>),
+}
+
+/// Delivers a [`Terminated`] notice to a watcher, wherever it lives.
+pub(crate) trait TerminationSink: Send {
+    fn notify(self: Box<Self>, terminated: Terminated);
+}
+
+/// One watch on an actor: who watches, and how to tell them it stopped.
+///
+/// Handed to a [`RemoteDelivery`](crate::RemoteDelivery) when the watched
+/// actor lives on another node; the network layer calls
+/// [`notify`](Self::notify) once that actor stops or its node goes down.
+pub struct Watcher {
+    id: ActorId,
+    sink: Box<dyn TerminationSink>,
+}
+
+impl Watcher {
+    pub(crate) fn new(id: ActorId, sink: Box<dyn TerminationSink>) -> Self {
+        Self { id, sink }
+    }
+
+    /// The watching actor.
+    pub fn id(&self) -> ActorId {
+        self.id
+    }
+
+    /// Tells the watcher that `target` stopped with `reason`. Consumes the
+    /// watch, so each watch yields exactly one notice.
+    pub fn notify(self, target: ActorId, reason: StopReason) {
+        self.sink.notify(Terminated { id: target, reason });
+    }
+}
+
+impl fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watcher")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,380 @@
+//! [`System`]: the local runtime handle that spawns, names and stops actors.
+
+use std::any::type_name;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use tokio::runtime::Handle;
+use tokio::sync::broadcast;
+use tracing::Instrument;
+
+use crate::cell::{AnyActor, Cell, Life};
+use crate::dead_letter::{DeadLetter, DeadLetters};
+use crate::lifecycle::Lifecycle;
+use crate::{
+    mailbox, Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError, StopReason,
+};
+
+/// A local actor runtime: spawns actors onto the caller's tokio runtime,
+/// keeps the name registry and the dead-letter stream, and shuts everything
+/// down in order.
+///
+/// A `System` is a cheap handle (clone it freely). There is no global one:
+/// several systems can live side by side in one process, each with its own
+/// actors, names and ids. Dropping every handle does not stop the actors;
+/// call [`shutdown`](Self::shutdown).
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::{Actor, System};
+///
+/// struct Idle;
+/// impl Actor for Idle {}
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let system = System::new();
+/// let idle = system.spawn_named("idle", Idle)?;
+/// assert_eq!(system.lookup::<Idle>("idle"), Some(idle));
+/// system.shutdown().await;
+/// assert!(system.lookup::<Idle>("idle").is_none());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct System {
+    inner: Arc<SystemInner>,
+}
+
+struct SystemInner {
+    node: NodeId,
+    next_seq: AtomicU64,
+    ask_timeout: Duration,
+    runtime: Handle,
+    /// Every live actor of this system, to find it by id and to shut down.
+    actors: DashMap<ActorId, Registered>,
+    /// Registered names; an entry goes away when its actor stops.
+    names: DashMap<String, Registered>,
+    dead_letters: broadcast::Sender<DeadLetter>,
+    shutting_down: AtomicBool,
+}
+
+/// A live actor as the system keeps it.
+#[derive(Clone)]
+struct Registered {
+    actor: Arc<dyn AnyActor>,
+    top_level: bool,
+}
+
+/// Configures a [`System`] before it starts.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use proscenium_runtime::{NodeId, System};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let system = System::builder()
+///     .ask_timeout(Duration::from_secs(1))
+///     .node_id(NodeId::new(3, 1))
+///     .build();
+/// assert_eq!(system.node_id(), NodeId::new(3, 1));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SystemBuilder {
+    node: Option<NodeId>,
+    ask_timeout: Duration,
+    runtime: Option<Handle>,
+}
+
+impl SystemBuilder {
+    /// The deadline [`ActorRef::ask`] uses when none is given; 5 seconds by default.
+    pub fn ask_timeout(mut self, timeout: Duration) -> Self {
+        self.ask_timeout = timeout;
+        self
+    }
+
+    /// The node run this system is; a fresh [`NodeId::local`] by default.
+    /// Network layers set it so that ids name the node.
+    pub fn node_id(mut self, node: NodeId) -> Self {
+        self.node = Some(node);
+        self
+    }
+
+    /// The tokio runtime actors run on; the current one by default.
+    pub fn runtime(mut self, runtime: Handle) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Starts the system.
+    ///
+    /// # Panics
+    ///
+    /// Panics if no runtime was given and this is not called from inside a
+    /// tokio runtime.
+    #[track_caller]
+    pub fn build(self) -> System {
+        let runtime = self.runtime.unwrap_or_else(|| match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(_) => panic!(
+                "System::new() must be called inside a tokio runtime, or given one with SystemBuilder::runtime"
+            ),
+        });
+        let (dead_letters, _) = broadcast::channel(DeadLetters::CAPACITY);
+        System {
+            inner: Arc::new(SystemInner {
+                node: self.node.unwrap_or_else(NodeId::local),
+                next_seq: AtomicU64::new(1),
+                ask_timeout: self.ask_timeout,
+                runtime,
+                actors: DashMap::new(),
+                names: DashMap::new(),
+                dead_letters,
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl System {
+    /// The default deadline of an `ask`.
+    pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// Starts a system on the current tokio runtime with default settings.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called outside a tokio runtime; use [`System::builder`] and
+    /// [`SystemBuilder::runtime`] there.
+    #[track_caller]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder to configure a system before it starts.
+    pub fn builder() -> SystemBuilder {
+        SystemBuilder {
+            node: None,
+            ask_timeout: Self::DEFAULT_ASK_TIMEOUT,
+            runtime: None,
+        }
+    }
+
+    /// The node run this system is.
+    pub fn node_id(&self) -> NodeId {
+        self.inner.node
+    }
+
+    pub(crate) fn runtime(&self) -> &Handle {
+        &self.inner.runtime
+    }
+
+    /// Spawns `actor` as a top-level actor and returns its ref at once; its
+    /// [`on_start`](Actor::on_start) runs in its own task, and messages sent
+    /// meanwhile wait in its mailbox.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::ShutDown`] once [`shutdown`](Self::shutdown) has begun.
+    pub fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with_parent(actor, None, None)
+    }
+
+    /// Spawns `actor` and registers it under `name` until it stops.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NameTaken`] if a live actor has the name;
+    /// [`SpawnError::ShutDown`] once shutdown has begun.
+    pub fn spawn_named<A: Actor>(
+        &self,
+        name: impl Into<String>,
+        actor: A,
+    ) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with_parent(actor, Some(name.into()), None)
+    }
+
+    pub(crate) fn spawn_with_parent<A: Actor>(
+        &self,
+        actor: A,
+        name: Option<String>,
+        parent: Option<Arc<dyn AnyActor>>,
+    ) -> Result<ActorRef<A>, SpawnError> {
+        if self.inner.shutting_down.load(Ordering::SeqCst) {
+            return Err(SpawnError::ShutDown);
+        }
+        let id = ActorId::new(
+            self.inner.node,
+            self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
+        );
+        let (mailbox, mailbox_rx) = mailbox::channel(A::mailbox());
+        let (signals, signals_rx) = tokio::sync::mpsc::unbounded_channel();
+        let cell = Arc::new(Cell {
+            id,
+            mailbox,
+            signals,
+            ask_timeout: self.inner.ask_timeout,
+            life: Life::default(),
+            named: AtomicBool::new(name.is_some()),
+        });
+        let registered = Registered {
+            actor: cell.clone(),
+            top_level: parent.is_none(),
+        };
+        if let Some(name) = name {
+            match self.inner.names.entry(name) {
+                Entry::Occupied(entry) => return Err(SpawnError::NameTaken(entry.key().clone())),
+                Entry::Vacant(entry) => {
+                    entry.insert(registered.clone());
+                }
+            }
+        }
+        self.inner.actors.insert(id, registered);
+        let actor_ref = ActorRef::local(cell);
+        let ctx = Context::new(actor_ref.clone(), self.clone(), parent);
+        let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
+        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, signals_rx);
+        self.inner.runtime.spawn(lifecycle.run().instrument(span));
+        Ok(actor_ref)
+    }
+
+    /// Registers `actor` under `name` until it stops.
+    ///
+    /// # Errors
+    ///
+    /// [`RegisterError::NameTaken`] if a live actor has the name,
+    /// [`RegisterError::Stopped`] if `actor` has stopped,
+    /// [`RegisterError::NotLocal`] if it is not an actor of this system.
+    pub fn register<A: Actor>(
+        &self,
+        name: impl Into<String>,
+        actor: &ActorRef<A>,
+    ) -> Result<(), RegisterError> {
+        let Some(cell) = actor.cell().filter(|c| c.id.node() == self.inner.node) else {
+            return Err(RegisterError::NotLocal);
+        };
+        let name = name.into();
+        cell.named.store(true, Ordering::SeqCst);
+        match self.inner.names.entry(name.clone()) {
+            Entry::Occupied(entry) => return Err(RegisterError::NameTaken(entry.key().clone())),
+            Entry::Vacant(entry) => {
+                entry.insert(Registered {
+                    actor: cell.clone(),
+                    top_level: false,
+                });
+            }
+        }
+        // The actor may have stopped, and swept its names, just before the insert.
+        if !cell.life.is_alive() {
+            self.inner
+                .names
+                .remove_if(&name, |_, r| r.actor.id() == cell.id);
+            return Err(RegisterError::Stopped);
+        }
+        Ok(())
+    }
+
+    /// The live actor registered under `name`, if there is one and it is an `A`.
+    pub fn lookup<A: Actor>(&self, name: &str) -> Option<ActorRef<A>> {
+        let registered = self.inner.names.get(name)?.actor.clone();
+        if !registered.life().is_alive() {
+            return None;
+        }
+        registered
+            .into_any()
+            .downcast::<Cell<A>>()
+            .ok()
+            .map(ActorRef::local)
+    }
+
+    /// Subscribes to the dead letters published from now on.
+    pub fn dead_letters(&self) -> DeadLetters {
+        DeadLetters::new(self.inner.dead_letters.subscribe())
+    }
+
+    /// The number of live actors in this system.
+    pub fn actor_count(&self) -> usize {
+        self.inner.actors.len()
+    }
+
+    pub(crate) fn dead_letter(
+        &self,
+        recipient: ActorId,
+        message_type: &'static str,
+        reason: StopReason,
+    ) {
+        tracing::debug!(%recipient, message = message_type, %reason, "dead letter");
+        // No subscriber is not an error: dead letters are then only logged.
+        let _ = self.inner.dead_letters.send(DeadLetter {
+            recipient,
+            message_type,
+            reason,
+        });
+    }
+
+    /// Publishes a dead letter for a message a timer could not deliver to `target`.
+    pub(crate) fn dead_letter_for<A: Actor>(
+        &self,
+        target: &ActorRef<A>,
+        message_type: &'static str,
+    ) {
+        let reason = target
+            .cell()
+            .and_then(|c| c.life.reason())
+            .unwrap_or(StopReason::Normal);
+        self.dead_letter(target.id(), message_type, reason);
+    }
+
+    /// Removes every trace of a stopped actor from the system's tables.
+    pub(crate) fn forget(&self, id: ActorId, named: &AtomicBool) {
+        self.inner.actors.remove(&id);
+        if named.load(Ordering::SeqCst) {
+            self.inner.names.retain(|_, r| r.actor.id() != id);
+        }
+    }
+
+    /// Stops every actor, children before their parents, each after handling
+    /// what is already queued and running its [`on_stop`](Actor::on_stop),
+    /// and waits until all have stopped. Spawning fails from now on.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        let top_level: Vec<Arc<dyn AnyActor>> = self
+            .inner
+            .actors
+            .iter()
+            .filter(|entry| entry.top_level)
+            .map(|entry| entry.actor.clone())
+            .collect();
+        tracing::debug!(actors = top_level.len(), "shutting down");
+        for actor in &top_level {
+            actor.stop();
+        }
+        for actor in &top_level {
+            actor.life().wait().await;
+        }
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) has begun.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+impl fmt::Debug for System {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("System")
+            .field("node", &self.inner.node)
+            .field("actors", &self.inner.actors.len())
+            .finish_non_exhaustive()
+    }
+}
