@@ -68,8 +68,25 @@ pub trait Actor: Send + Sized + 'static {
         async { Ok(()) }
     }
 
-    /// Runs once when the actor stops, for any reason, after its children
-    /// have stopped. `reason` says why.
+    /// Runs when the actor's supervisor restarts it in place after a failure
+    /// (or, for a [`Permanent`](crate::RestartPolicy::Permanent) child, after
+    /// it stopped itself), before the next queued message is handled.
+    ///
+    /// By then its children have been stopped and its timers cancelled, and
+    /// if it was spawned from a [`ChildSpec`](crate::ChildSpec) `self` is a
+    /// fresh state from the factory. The default runs
+    /// [`on_start`](Self::on_start) again. `reason` says why it restarts.
+    /// An error (or panic) is a new failure.
+    fn on_restart(
+        &mut self,
+        ctx: &mut Context<Self>,
+        _reason: &StopReason,
+    ) -> impl Future<Output = Result<(), ActorError>> + Send {
+        self.on_start(ctx)
+    }
+
+    /// Runs once when the actor stops for good, for any reason, after its
+    /// children have stopped. `reason` says why. It does not run on a restart.
     fn on_stop(
         &mut self,
         _ctx: &mut Context<Self>,

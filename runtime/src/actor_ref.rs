@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::cell::{AnyActor, Cell};
+use crate::deadlock;
 use crate::envelope::{unwrap_message, MessageEnvelope};
 use crate::mailbox::NoRoom;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError, Undeliverable};
@@ -181,7 +182,9 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// [`AskError::Stopped`] at once if the actor is not alive or stops
     /// before replying, [`AskError::Failed`] if the handler panics,
-    /// [`AskError::Timeout`] when the deadline passes.
+    /// [`AskError::Timeout`] when the deadline passes. Asked from inside a
+    /// handler, [`AskError::Deadlock`] at once if the callee is (through
+    /// other asks) waiting on the asker.
     ///
     /// # Cancel safety
     ///
@@ -206,6 +209,8 @@ impl<A: Actor> ActorRef<A> {
     where
         A: Handler<M>,
     {
+        let _waiting =
+            deadlock::begin_wait(self.id()).map_err(|cycle| AskError::Deadlock { cycle })?;
         let cell = match &self.inner {
             Target::Local(cell) => cell,
             Target::Remote(remote) => return remote.ask::<M>(message, timeout).await,

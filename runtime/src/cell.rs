@@ -89,6 +89,8 @@ pub(crate) trait AnyActor: Send + Sync {
     fn stop(&self);
     fn kill(&self);
     fn child_terminated(&self, child: ActorId);
+    fn child_failed(&self, child: ActorId, reason: StopReason);
+    fn restart(&self, delay: Duration, reason: StopReason);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
@@ -111,6 +113,14 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn child_terminated(&self, child: ActorId) {
         let _ = self.signal(Signal::ChildTerminated(child));
+    }
+
+    fn child_failed(&self, child: ActorId, reason: StopReason) {
+        let _ = self.signal(Signal::ChildFailed(child, reason));
+    }
+
+    fn restart(&self, delay: Duration, reason: StopReason) {
+        let _ = self.signal(Signal::Restart(delay, reason));
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {

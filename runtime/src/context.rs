@@ -1,33 +1,52 @@
 //! [`Context`]: what an actor can do besides changing its own state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cell::{AnyActor, LocalWatcher};
+use crate::cell::{AnyActor, Cell, LocalWatcher};
 use crate::signal::Watcher;
+use crate::supervision::Supervision;
+use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
-use crate::{Actor, ActorId, ActorRef, Handler, Message, SpawnError, System, Terminated};
+use crate::{
+    Actor, ActorId, ActorRef, ChildSpec, Handler, Message, RestartPolicy, SpawnError,
+    SupervisorStrategy, System, Terminated,
+};
 
 /// The actor's view of itself and the runtime, passed to every handler and hook.
 ///
-/// Through it an actor reaches its own ref, spawns children, watches other
-/// actors, schedules messages to itself and stops itself.
+/// Through it an actor reaches its own ref, spawns and supervises children,
+/// watches other actors, schedules messages to itself and stops itself.
 pub struct Context<A: Actor> {
     myself: ActorRef<A>,
     system: System,
-    /// The actor that spawned this one, told when this one stops.
+    /// The actor that spawned this one and supervises it.
     pub(crate) parent: Option<Arc<dyn AnyActor>>,
-    /// Live children; each is stopped before this actor's `on_stop` runs.
-    pub(crate) children: HashMap<ActorId, Arc<dyn AnyActor>>,
+    /// Live children in start order (ids grow with each spawn); each is
+    /// stopped before this actor restarts or stops.
+    pub(crate) children: BTreeMap<ActorId, Child>,
+    /// How this actor supervises its children; made on first use.
+    pub(crate) supervision: Option<Box<Supervision>>,
     /// Actors watched now; a `Terminated` from any other is dropped, which is
     /// what makes `unwatch` final.
     pub(crate) watching: HashSet<ActorId>,
-    /// Parent of every timer's token, made on first use, cancelled on stop.
+    /// Parent of every timer's token, made on first use, cancelled on stop
+    /// and restart.
     timers: Option<CancellationToken>,
+    /// How often this actor has been restarted.
+    pub(crate) restarts: u32,
+    /// Set by [`Context::stop`]; read by the actor task after each message.
+    pub(crate) stop_requested: bool,
+}
+
+/// A supervised child as its parent keeps it.
+pub(crate) struct Child {
+    pub(crate) actor: Arc<dyn AnyActor>,
+    pub(crate) policy: RestartPolicy,
 }
 
 impl<A: Actor> Context<A> {
@@ -40,9 +59,12 @@ impl<A: Actor> Context<A> {
             myself,
             system,
             parent,
-            children: HashMap::new(),
+            children: BTreeMap::new(),
+            supervision: None,
             watching: HashSet::new(),
             timers: None,
+            restarts: 0,
+            stop_requested: false,
         }
     }
 
@@ -61,14 +83,28 @@ impl<A: Actor> Context<A> {
         &self.system
     }
 
-    /// Spawns `child` as a child of this actor: it is stopped (and waited
-    /// for) before this actor's [`on_stop`](Actor::on_stop) runs.
+    /// How many times this actor has been restarted by its supervisor.
+    pub fn restart_count(&self) -> u32 {
+        self.restarts
+    }
+
+    /// Spawns `child` as a supervised child of this actor, with the
+    /// [`Permanent`](RestartPolicy::Permanent) policy. A restart keeps its
+    /// state and runs [`Actor::on_restart`]; use [`spawn_with`](Self::spawn_with)
+    /// and a [`ChildSpec`] for a fresh state on each restart. Children are
+    /// stopped (and waited for) before this actor restarts or stops.
     ///
     /// # Errors
     ///
     /// [`SpawnError::ShutDown`] if the system is shutting down.
     pub fn spawn<C: Actor>(&mut self, child: C) -> Result<ActorRef<C>, SpawnError> {
-        self.spawn_child(child, None)
+        let spec = SpawnSpec {
+            name: None,
+            parent: None,
+            factory: None,
+            policy: RestartPolicy::Permanent,
+        };
+        self.spawn_child(child, spec)
     }
 
     /// Like [`spawn`](Self::spawn), and registers the child under `name`
@@ -82,29 +118,73 @@ impl<A: Actor> Context<A> {
         name: impl Into<String>,
         child: C,
     ) -> Result<ActorRef<C>, SpawnError> {
-        self.spawn_child(child, Some(name.into()))
+        let spec = SpawnSpec {
+            name: Some(name.into()),
+            parent: None,
+            factory: None,
+            policy: RestartPolicy::Permanent,
+        };
+        self.spawn_child(child, spec)
+    }
+
+    /// Spawns a supervised child from `spec`: its state comes from the
+    /// spec's factory, again on every restart.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn_named`](Self::spawn_named).
+    pub fn spawn_with<C: Actor>(&mut self, spec: ChildSpec<C>) -> Result<ActorRef<C>, SpawnError> {
+        let ChildSpec {
+            factory,
+            policy,
+            name,
+        } = spec;
+        let child = factory();
+        self.spawn_child(
+            child,
+            SpawnSpec {
+                name,
+                parent: None,
+                factory: Some(factory),
+                policy,
+            },
+        )
     }
 
     fn spawn_child<C: Actor>(
         &mut self,
         child: C,
-        name: Option<String>,
+        mut spec: SpawnSpec<C>,
     ) -> Result<ActorRef<C>, SpawnError> {
-        let parent: Arc<dyn AnyActor> = self.own_cell();
-        let child = self.system.spawn_with_parent(child, name, Some(parent))?;
+        let policy = spec.policy;
+        spec.parent = Some(self.own_cell());
+        let child = self.system.spawn_inner(child, spec)?;
         if let Some(cell) = child.cell() {
-            self.children
-                .insert(cell.id, Arc::clone(cell) as Arc<dyn AnyActor>);
+            let actor = Arc::clone(cell) as Arc<dyn AnyActor>;
+            self.children.insert(cell.id, Child { actor, policy });
         }
         Ok(child)
     }
 
-    /// The ids of this actor's live children.
+    /// The ids of this actor's live children, in start order.
     pub fn children(&self) -> impl Iterator<Item = ActorId> + '_ {
         self.children.keys().copied()
     }
 
-    fn own_cell(&self) -> Arc<crate::cell::Cell<A>> {
+    /// Sets how this actor supervises its children (the default is
+    /// [`SupervisorStrategy::default`]). Restarts counted so far are kept.
+    pub fn set_supervisor_strategy(&mut self, strategy: SupervisorStrategy) {
+        match &mut self.supervision {
+            Some(supervision) => supervision.strategy = strategy,
+            None => self.supervision = Some(Box::new(Supervision::new(strategy))),
+        }
+    }
+
+    pub(crate) fn supervision(&mut self) -> &mut Supervision {
+        self.supervision.get_or_insert_with(Default::default)
+    }
+
+    fn own_cell(&self) -> Arc<Cell<A>> {
         match self.myself.cell() {
             Some(cell) => Arc::clone(cell),
             None => unreachable!("a context always belongs to a local actor"),
@@ -113,7 +193,7 @@ impl<A: Actor> Context<A> {
 
     /// Watches `target`: this actor receives exactly one [`Terminated`] when
     /// `target` stops, for any reason, right away if it already has. Watching
-    /// the same actor twice is one watch.
+    /// the same actor twice is one watch. A restart of `target` is not a stop.
     ///
     /// The notice travels on the signal lane, so it is never lost to a full
     /// mailbox.
@@ -138,7 +218,7 @@ impl<A: Actor> Context<A> {
 
     /// Sends `message` to this actor after `delay`.
     ///
-    /// The timer is cancelled if the actor stops first.
+    /// The timer is cancelled if the actor stops or restarts first.
     pub fn send_after<M: Message>(&mut self, message: M, delay: Duration) -> TimerHandle
     where
         A: Handler<M>,
@@ -148,7 +228,7 @@ impl<A: Actor> Context<A> {
     }
 
     /// Sends a clone of `message` to this actor every `period`, the first
-    /// after one period, until cancelled or the actor stops.
+    /// after one period, until cancelled or the actor stops or restarts.
     pub fn send_interval<M: Message + Clone>(&mut self, message: M, period: Duration) -> TimerHandle
     where
         A: Handler<M>,
@@ -169,10 +249,14 @@ impl<A: Actor> Context<A> {
         }
     }
 
-    /// Stops this actor gracefully once the current message is handled:
-    /// messages already queued are still handled, new ones are refused.
-    pub fn stop(&self) {
-        self.myself.stop();
+    /// Stops this actor once the current message is handled: new messages
+    /// are refused, those already queued are still handled.
+    ///
+    /// A [`Permanent`](RestartPolicy::Permanent) child is restarted by its
+    /// supervisor instead, as in Erlang/OTP; stop it through its ref, or
+    /// spawn it [`Transient`](RestartPolicy::Transient), to end it for good.
+    pub fn stop(&mut self) {
+        self.stop_requested = true;
     }
 }
 
@@ -182,6 +266,7 @@ impl<A: Actor> fmt::Debug for Context<A> {
             .field("id", &self.id())
             .field("actor", &std::any::type_name::<A>())
             .field("children", &self.children.len())
+            .field("restarts", &self.restarts)
             .finish_non_exhaustive()
     }
 }

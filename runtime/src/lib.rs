@@ -12,9 +12,11 @@
 //! * `envelope`: a message plus its reply channel, erased to the actor type;
 //! * `context`: [`Context`], an actor's handle on itself: children, watches, timers;
 //! * `lifecycle`: the task that runs one actor from `on_start` to cleanup;
+//! * `supervision`: [`Supervisor`], [`ChildSpec`], strategies, restart policies, backoff;
 //! * `termination`: [`StopReason`] and the [`Terminated`] notice;
 //! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
 //! * `system`: [`System`], spawning, the name registry, shutdown;
+//! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
 //! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
 //! * `error`: every error type, each naming what to do about it.
@@ -30,6 +32,7 @@ mod actor_ref;
 mod cell;
 mod context;
 mod dead_letter;
+mod deadlock;
 mod envelope;
 mod error;
 mod id;
@@ -39,6 +42,7 @@ mod panic;
 mod recipient;
 mod remote;
 mod signal;
+mod supervision;
 mod system;
 mod termination;
 mod timer;
@@ -55,6 +59,10 @@ pub use remote::{
     AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped, Undeliverable,
 };
 pub use signal::Watcher;
+pub use supervision::{
+    Backoff, ChildSpec, RestartPolicy, RestartStrategy, Supervisor, SupervisorStrategy,
+    WhichChildren,
+};
 pub use system::{System, SystemBuilder};
 pub use termination::{StopReason, Terminated};
 pub use timer::TimerHandle;

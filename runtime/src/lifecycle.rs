@@ -1,10 +1,20 @@
-//! The actor task: start, serve messages and signals, stop, clean up.
+//! The actor task: start, serve messages and signals, fail and restart,
+//! stop, clean up.
 //!
 //! One task per actor runs [`Lifecycle::run`]. It owns the actor's state,
-//! its context and both lanes of its mailbox, so nothing in here needs a lock.
+//! its context and both lanes of its mailbox, so nothing in here needs a
+//! lock. The flow:
+//!
+//! ```text
+//! start ─► serve ─┬─► stop ──────────────────────────► finish
+//!                 ├─► fail ─► report to parent, wait ─┬─► restart ─► serve
+//!                 │                                   └─► stop ─► finish
+//!                 └─► restart (ordered by the parent for a sibling) ─► serve
+//! ```
 
 use std::future::poll_fn;
 use std::task::Poll;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -12,7 +22,8 @@ use crate::envelope::BoxEnvelope;
 use crate::mailbox::MailboxReceiver;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
-use crate::{Actor, AskError, Context, StopReason};
+use crate::system::Factory;
+use crate::{Actor, ActorId, AskError, Context, RestartPolicy, RestartStrategy, StopReason};
 
 /// How many messages an actor handles in a row before it yields its worker
 /// thread, so one busy actor cannot starve the others sharing that thread.
@@ -26,6 +37,28 @@ pub(crate) struct Lifecycle<A: Actor> {
     signals: mpsc::UnboundedReceiver<Signal<A>>,
     /// Who to notify when this actor stops.
     watchers: Vec<Watcher>,
+    /// Rebuilds the state on restart; `None` keeps it.
+    factory: Option<Factory<A>>,
+    policy: RestartPolicy,
+    /// `Terminated` notices that arrived while the actor was failed; handled
+    /// after the restart, dropped if it stops instead.
+    deferred: Vec<(ActorId, BoxEnvelope<A>)>,
+}
+
+/// How a stretch of serving ended.
+enum Exit {
+    /// Stop for good.
+    Stop(StopReason),
+    /// Report to the supervisor and wait for its decision.
+    Fail(StopReason),
+    /// The supervisor restarts this actor along with a failed sibling.
+    Restart(Duration, StopReason),
+}
+
+/// The supervisor's decision about a failed actor.
+enum Directive {
+    Restart(StopReason),
+    Stop(StopReason),
 }
 
 /// What the task should look at next.
@@ -42,6 +75,8 @@ impl<A: Actor> Lifecycle<A> {
         ctx: Context<A>,
         mailbox: MailboxReceiver<A>,
         signals: mpsc::UnboundedReceiver<Signal<A>>,
+        factory: Option<Factory<A>>,
+        policy: RestartPolicy,
     ) -> Self {
         Self {
             actor,
@@ -49,39 +84,59 @@ impl<A: Actor> Lifecycle<A> {
             mailbox,
             signals,
             watchers: Vec::new(),
+            factory,
+            policy,
+            deferred: Vec::new(),
         }
     }
 
     /// Runs the actor from `on_start` to its last cleanup.
     pub(crate) async fn run(mut self) {
-        let reason = match self.start().await {
+        let mut exit = match self.start().await {
             Ok(()) => self.serve().await,
-            Err(reason) => StopReason::Failed(reason),
+            Err(reason) => Exit::Fail(reason),
+        };
+        let reason = loop {
+            exit = match exit {
+                Exit::Stop(reason) => break reason,
+                Exit::Restart(delay, reason) => match self.back_off(delay, reason).await {
+                    Directive::Restart(reason) => self.restart(reason).await,
+                    Directive::Stop(reason) => Exit::Stop(reason),
+                },
+                Exit::Fail(reason) => match self.supervise(reason).await {
+                    Directive::Restart(reason) => self.restart(reason).await,
+                    Directive::Stop(reason) => Exit::Stop(reason),
+                },
+            };
         };
         self.finish(reason).await;
     }
 
-    async fn start(&mut self) -> Result<(), String> {
-        match catch_panic(self.actor.on_start(&mut self.ctx)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(format!("on_start failed: {error}")),
-            Err(panic) => Err(format!("on_start panicked: {panic}")),
-        }
+    async fn start(&mut self) -> Result<(), StopReason> {
+        hook_result(
+            "on_start",
+            catch_panic(self.actor.on_start(&mut self.ctx)).await,
+        )
     }
 
-    /// Handles signals and messages until the actor stops; returns why.
-    async fn serve(&mut self) -> StopReason {
+    /// Handles signals and messages until the actor stops, fails or restarts.
+    async fn serve(&mut self) -> Exit {
         let mut handled_in_turn = 0;
         loop {
+            if std::mem::take(&mut self.ctx.stop_requested) {
+                if let Some(exit) = self.stop_self() {
+                    return exit;
+                }
+            }
             match next(&mut self.signals, &mut self.mailbox).await {
                 Next::Signal(signal) => {
-                    if let Some(reason) = self.on_signal(signal).await {
-                        return reason;
+                    if let Some(exit) = self.on_signal(signal).await {
+                        return exit;
                     }
                 }
                 Next::Message(envelope) => {
                     if let Err(panic) = self.handle(envelope).await {
-                        return StopReason::Failed(panic);
+                        return Exit::Fail(StopReason::Failed(panic));
                     }
                     handled_in_turn += 1;
                     if handled_in_turn == MESSAGES_PER_TURN {
@@ -89,18 +144,47 @@ impl<A: Actor> Lifecycle<A> {
                         tokio::task::yield_now().await;
                     }
                 }
-                Next::Drained => return StopReason::Normal,
+                Next::Drained => return Exit::Stop(StopReason::Normal),
             }
         }
     }
 
-    /// Acts on one signal; returns a reason when the actor must stop now.
-    async fn on_signal(&mut self, signal: Signal<A>) -> Option<StopReason> {
+    /// The actor called `Context::stop`: a supervised permanent child is
+    /// restarted, anything else drains its mailbox and stops.
+    fn stop_self(&mut self) -> Option<Exit> {
+        if self.policy == RestartPolicy::Permanent && self.ctx.parent.is_some() {
+            return Some(Exit::Fail(StopReason::Normal));
+        }
+        self.mailbox.close();
+        None
+    }
+
+    /// Acts on one signal while serving; returns how serving ends, if it does.
+    async fn on_signal(&mut self, signal: Signal<A>) -> Option<Exit> {
         match signal {
             // Closing refuses new messages; `next` reports `Drained` once the
             // queued ones are handled.
             Signal::Stop => self.mailbox.close(),
-            Signal::Kill => return Some(StopReason::Killed),
+            Signal::Kill => return Some(Exit::Stop(StopReason::Killed)),
+            Signal::Restart(delay, reason) => return Some(Exit::Restart(delay, reason)),
+            Signal::ChildFailed(child, reason) => {
+                return self.on_child_failed(child, reason).map(Exit::Fail);
+            }
+            Signal::Terminated(id, envelope) => {
+                if self.ctx.watching.remove(&id) {
+                    if let Err(panic) = self.handle(envelope).await {
+                        return Some(Exit::Fail(StopReason::Failed(panic)));
+                    }
+                }
+            }
+            other => self.on_bookkeeping(other),
+        }
+        None
+    }
+
+    /// Signals that need no decision, whatever state the actor is in.
+    fn on_bookkeeping(&mut self, signal: Signal<A>) {
+        match signal {
             Signal::Watch(watcher) => {
                 if self.watchers.iter().all(|w| w.id() != watcher.id()) {
                     self.watchers.push(watcher);
@@ -110,15 +194,110 @@ impl<A: Actor> Lifecycle<A> {
             Signal::ChildTerminated(child) => {
                 self.ctx.children.remove(&child);
             }
-            Signal::Terminated(id, envelope) => {
-                if self.ctx.watching.remove(&id) {
-                    if let Err(panic) = self.handle(envelope).await {
-                        return Some(StopReason::Failed(panic));
-                    }
-                }
+            Signal::Terminated(id, envelope) => self.deferred.push((id, envelope)),
+            // A failed child of a failed actor is stopped when this actor
+            // restarts or stops, which stops all its children.
+            Signal::ChildFailed(..) | Signal::Stop | Signal::Kill | Signal::Restart(..) => {}
+        }
+    }
+
+    /// Decides about a failed child by this actor's strategy. Returns a
+    /// reason when this actor must fail itself (intensity exceeded).
+    fn on_child_failed(&mut self, child: ActorId, reason: StopReason) -> Option<StopReason> {
+        let policy = self.ctx.children.get(&child)?.policy;
+        if !restarts(policy, &reason) {
+            self.ctx.children.get(&child)?.actor.stop();
+            return None;
+        }
+        let supervision = self.ctx.supervision();
+        let strategy = supervision.strategy;
+        let Some(delay) = supervision.admit_restart() else {
+            let (max, within) = strategy.intensity_limits();
+            tracing::error!(%child, %reason, max, ?within, "restart intensity exceeded; escalating");
+            return Some(StopReason::Failed(format!(
+                "restart intensity exceeded: child {child} failed ({reason}) after {max} restarts within {within:?}"
+            )));
+        };
+        tracing::info!(%child, %reason, ?delay, strategy = ?strategy.restart_strategy(), "restarting");
+        let sibling_reason = StopReason::Failed(format!("restarted with failed sibling {child}"));
+        let group = match strategy.restart_strategy() {
+            RestartStrategy::OneForOne => self.ctx.children.range(child..=child),
+            RestartStrategy::OneForAll => self.ctx.children.range(..),
+            RestartStrategy::RestForOne => self.ctx.children.range(child..),
+        };
+        for (&id, sibling) in group {
+            if id == child {
+                sibling.actor.restart(delay, reason.clone());
+            } else if sibling.policy == RestartPolicy::Temporary {
+                sibling.actor.stop();
+            } else {
+                sibling.actor.restart(delay, sibling_reason.clone());
             }
         }
         None
+    }
+
+    /// Reports a failure to the parent and waits for its decision. Without
+    /// a parent (a top-level actor) the actor stops.
+    async fn supervise(&mut self, reason: StopReason) -> Directive {
+        let Some(parent) = &self.ctx.parent else {
+            return Directive::Stop(reason);
+        };
+        parent.child_failed(self.ctx.id(), reason.clone());
+        loop {
+            match self.signals.recv().await {
+                Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
+                Some(Signal::Stop) | None => return Directive::Stop(reason),
+                Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
+                Some(other) => self.on_bookkeeping(other),
+            }
+        }
+    }
+
+    /// Waits `delay` before a restart, still obeying stop and kill.
+    async fn back_off(&mut self, delay: Duration, reason: StopReason) -> Directive {
+        if delay.is_zero() {
+            return Directive::Restart(reason);
+        }
+        let sleep = tokio::time::sleep(delay);
+        let mut sleep = std::pin::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => return Directive::Restart(reason),
+                signal = self.signals.recv() => match signal {
+                    Some(Signal::Stop) | None => return Directive::Stop(reason),
+                    Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
+                    Some(other) => self.on_bookkeeping(other),
+                },
+            }
+        }
+    }
+
+    /// Restarts in place: same id, same mailbox, queued messages kept.
+    async fn restart(&mut self, reason: StopReason) -> Exit {
+        self.stop_children(&reason).await;
+        self.ctx.cancel_timers();
+        self.ctx.restarts += 1;
+        if let Some(factory) = &self.factory {
+            match catch_panic_sync(|| factory()) {
+                Ok(fresh) => self.actor = fresh,
+                Err(panic) => {
+                    return Exit::Fail(StopReason::Failed(format!("factory panicked: {panic}")))
+                }
+            }
+        }
+        let restarted = catch_panic(self.actor.on_restart(&mut self.ctx, &reason)).await;
+        if let Err(reason) = hook_result("on_restart", restarted) {
+            return Exit::Fail(reason);
+        }
+        for (id, envelope) in std::mem::take(&mut self.deferred) {
+            if self.ctx.watching.remove(&id) {
+                if let Err(panic) = self.handle(envelope).await {
+                    return Exit::Fail(StopReason::Failed(panic));
+                }
+            }
+        }
+        self.serve().await
     }
 
     /// Handles one message; a panic in the handler becomes `Err(message)`
@@ -174,15 +353,15 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Stops every child (kills them if this actor was killed) and waits for them.
     async fn stop_children(&mut self, reason: &StopReason) {
-        let children: Vec<_> = self.ctx.children.drain().map(|(_, child)| child).collect();
-        for child in &children {
+        let children = std::mem::take(&mut self.ctx.children);
+        for child in children.values() {
             match reason {
-                StopReason::Killed => child.kill(),
-                _ => child.stop(),
+                StopReason::Killed => child.actor.kill(),
+                _ => child.actor.stop(),
             }
         }
-        for child in children {
-            child.life().wait().await;
+        for child in children.values() {
+            child.actor.life().wait().await;
         }
     }
 
@@ -209,6 +388,28 @@ impl<A: Actor> Lifecycle<A> {
         }
         self.ctx.system().forget(id, &cell.named);
         cell.life.finish();
+    }
+}
+
+/// Whether a child with `policy` that ended with `reason` is restarted.
+/// Only permanent children report a normal end (stopping themselves).
+fn restarts(policy: RestartPolicy, reason: &StopReason) -> bool {
+    match policy {
+        RestartPolicy::Permanent => true,
+        RestartPolicy::Transient => reason.is_failure(),
+        RestartPolicy::Temporary => false,
+    }
+}
+
+/// Turns the outcome of a fallible, panicking hook into a failure reason.
+fn hook_result(
+    hook: &str,
+    outcome: Result<Result<(), crate::ActorError>, String>,
+) -> Result<(), StopReason> {
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(StopReason::Failed(format!("{hook} failed: {error}"))),
+        Err(panic) => Err(StopReason::Failed(format!("{hook} panicked: {panic}"))),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The signal lane: control notices that overtake queued messages.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::envelope::BoxEnvelope;
 use crate::{Actor, ActorId, StopReason, Terminated};
@@ -17,6 +18,11 @@ pub(crate) enum Signal<A: Actor> {
     Unwatch(ActorId),
     /// A child of this actor has stopped.
     ChildTerminated(ActorId),
+    /// A child of this actor has failed (or, if permanent, stopped itself)
+    /// and waits for a [`Signal::Restart`] or a [`Signal::Stop`].
+    ChildFailed(ActorId, StopReason),
+    /// Restart in place after the delay; the reason is handed to `on_restart`.
+    Restart(Duration, StopReason),
     /// An actor this one watches has stopped; the envelope holds the notice.
     Terminated(ActorId, BoxEnvelope<A>),
 }

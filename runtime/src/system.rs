@@ -14,9 +14,11 @@ use tracing::Instrument;
 
 use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
+use crate::deadlock::{Asker, WaitGraph};
 use crate::lifecycle::Lifecycle;
 use crate::{
-    mailbox, Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError, StopReason,
+    mailbox, Actor, ActorId, ActorRef, Context, NodeId, RegisterError, RestartPolicy, SpawnError,
+    StopReason,
 };
 
 /// A local actor runtime: spawns actors onto the caller's tokio runtime,
@@ -62,6 +64,8 @@ struct SystemInner {
     names: DashMap<String, Registered>,
     dead_letters: broadcast::Sender<DeadLetter>,
     shutting_down: AtomicBool,
+    /// Asks in progress between this system's actors, to detect deadlocks.
+    wait_graph: Arc<WaitGraph>,
 }
 
 /// A live actor as the system keeps it.
@@ -69,6 +73,30 @@ struct SystemInner {
 struct Registered {
     actor: Arc<dyn AnyActor>,
     top_level: bool,
+}
+
+/// Builds a fresh state for a supervised actor.
+pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
+
+/// Everything about a spawn besides the actor's initial state.
+pub(crate) struct SpawnSpec<A: Actor> {
+    pub(crate) name: Option<String>,
+    /// The supervising actor; `None` for a top-level actor.
+    pub(crate) parent: Option<Arc<dyn AnyActor>>,
+    /// Rebuilds the state on restart; `None` keeps the state.
+    pub(crate) factory: Option<Factory<A>>,
+    pub(crate) policy: RestartPolicy,
+}
+
+impl<A: Actor> SpawnSpec<A> {
+    fn top_level(name: Option<String>) -> Self {
+        Self {
+            name,
+            parent: None,
+            factory: None,
+            policy: RestartPolicy::Permanent,
+        }
+    }
 }
 
 /// Configures a [`System`] before it starts.
@@ -140,6 +168,7 @@ impl SystemBuilder {
                 names: DashMap::new(),
                 dead_letters,
                 shutting_down: AtomicBool::new(false),
+                wait_graph: Arc::default(),
             }),
         }
     }
@@ -187,7 +216,7 @@ impl System {
     ///
     /// [`SpawnError::ShutDown`] once [`shutdown`](Self::shutdown) has begun.
     pub fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with_parent(actor, None, None)
+        self.spawn_inner(actor, SpawnSpec::top_level(None))
     }
 
     /// Spawns `actor` and registers it under `name` until it stops.
@@ -201,15 +230,20 @@ impl System {
         name: impl Into<String>,
         actor: A,
     ) -> Result<ActorRef<A>, SpawnError> {
-        self.spawn_with_parent(actor, Some(name.into()), None)
+        self.spawn_inner(actor, SpawnSpec::top_level(Some(name.into())))
     }
 
-    pub(crate) fn spawn_with_parent<A: Actor>(
+    pub(crate) fn spawn_inner<A: Actor>(
         &self,
         actor: A,
-        name: Option<String>,
-        parent: Option<Arc<dyn AnyActor>>,
+        spec: SpawnSpec<A>,
     ) -> Result<ActorRef<A>, SpawnError> {
+        let SpawnSpec {
+            name,
+            parent,
+            factory,
+            policy,
+        } = spec;
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return Err(SpawnError::ShutDown);
         }
@@ -243,8 +277,11 @@ impl System {
         let actor_ref = ActorRef::local(cell);
         let ctx = Context::new(actor_ref.clone(), self.clone(), parent);
         let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
-        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, signals_rx);
-        self.inner.runtime.spawn(lifecycle.run().instrument(span));
+        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, signals_rx, factory, policy);
+        let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
+        self.inner
+            .runtime
+            .spawn(asker.scope(lifecycle.run()).instrument(span));
         Ok(actor_ref)
     }
 

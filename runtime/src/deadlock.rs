@@ -1,0 +1,162 @@
+//! Deadlock detection: a wait-for graph of asks made from inside actors.
+//!
+//! While a handler awaits an `ask`, its actor can handle nothing else, so
+//! an ask is an edge "asker waits for callee". An ask that would close a
+//! cycle of such edges can never be answered; it fails at once with
+//! [`AskError::Deadlock`](crate::AskError::Deadlock) instead of waiting for
+//! its timeout. Asks from outside any actor wait on nothing and record
+//! nothing. Asks that do not close a cycle proceed, so there are no false
+//! positives: the check runs when an edge is added, against the edges that
+//! exist at that moment, each of which is a real, ongoing wait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::ActorId;
+
+tokio::task_local! {
+    /// The actor whose task is running, for asks made inside it.
+    static CURRENT_ACTOR: Asker;
+}
+
+/// The actor a task belongs to and the graph its asks are recorded in.
+#[derive(Clone)]
+pub(crate) struct Asker {
+    id: ActorId,
+    graph: Arc<WaitGraph>,
+}
+
+impl Asker {
+    pub(crate) fn new(id: ActorId, graph: Arc<WaitGraph>) -> Self {
+        Self { id, graph }
+    }
+
+    /// Runs `future` (an actor's whole task) as this actor.
+    pub(crate) async fn scope<F: std::future::Future>(self, future: F) -> F::Output {
+        CURRENT_ACTOR.scope(self, future).await
+    }
+}
+
+/// Who waits on whom, for one system. An actor can wait on several callees
+/// at once (a handler may join several asks), and on one callee several
+/// times.
+#[derive(Default)]
+pub(crate) struct WaitGraph {
+    edges: Mutex<HashMap<ActorId, Vec<ActorId>>>,
+}
+
+/// An ongoing wait; removes its edge when the ask completes or is dropped.
+pub(crate) struct Waiting {
+    asker: Asker,
+    callee: ActorId,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut edges = self
+            .asker
+            .graph
+            .edges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(callees) = edges.get_mut(&self.asker.id) {
+            if let Some(i) = callees.iter().position(|c| *c == self.callee) {
+                callees.swap_remove(i);
+            }
+            if callees.is_empty() {
+                edges.remove(&self.asker.id);
+            }
+        }
+    }
+}
+
+/// Records that the current actor, if any, now waits for `callee`.
+///
+/// Returns `Ok(None)` outside an actor, `Ok(Some(guard))` while the wait is
+/// recorded, and `Err(cycle)` (the asker first) if waiting would deadlock.
+pub(crate) fn begin_wait(callee: ActorId) -> Result<Option<Waiting>, Vec<ActorId>> {
+    let Ok(asker) = CURRENT_ACTOR.try_with(Asker::clone) else {
+        return Ok(None);
+    };
+    let mut edges = asker
+        .graph
+        .edges
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(path) = path_between(&edges, callee, asker.id) {
+        let mut cycle = Vec::with_capacity(path.len() + 1);
+        cycle.push(asker.id);
+        cycle.extend(path.into_iter().filter(|id| *id != asker.id));
+        return Err(cycle);
+    }
+    edges.entry(asker.id).or_default().push(callee);
+    drop(edges);
+    Ok(Some(Waiting { asker, callee }))
+}
+
+/// A path of waits from `from` to `to` (both included), if there is one.
+fn path_between(
+    edges: &HashMap<ActorId, Vec<ActorId>>,
+    from: ActorId,
+    to: ActorId,
+) -> Option<Vec<ActorId>> {
+    if from == to {
+        return Some(vec![from]);
+    }
+    // Depth-first search remembering how each actor was reached.
+    let mut came_from: HashMap<ActorId, ActorId> = HashMap::new();
+    let mut stack = vec![from];
+    while let Some(node) = stack.pop() {
+        for &next in edges.get(&node).into_iter().flatten() {
+            if next == from || came_from.contains_key(&next) {
+                continue;
+            }
+            came_from.insert(next, node);
+            if next == to {
+                let mut path = vec![to];
+                let mut at = to;
+                while let Some(&prev) = came_from.get(&at) {
+                    path.push(prev);
+                    at = prev;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            stack.push(next);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NodeId;
+
+    fn id(n: u64) -> ActorId {
+        ActorId::new(NodeId::new(0, 1), n)
+    }
+
+    fn graph(pairs: &[(u64, u64)]) -> HashMap<ActorId, Vec<ActorId>> {
+        let mut edges: HashMap<ActorId, Vec<ActorId>> = HashMap::new();
+        for &(a, b) in pairs {
+            edges.entry(id(a)).or_default().push(id(b));
+        }
+        edges
+    }
+
+    #[test]
+    fn finds_a_path_through_a_chain() {
+        let edges = graph(&[(2, 3), (3, 1)]);
+        assert_eq!(
+            path_between(&edges, id(2), id(1)),
+            Some(vec![id(2), id(3), id(1)])
+        );
+    }
+
+    #[test]
+    fn a_diamond_has_no_cycle_back() {
+        let edges = graph(&[(1, 2), (1, 3), (2, 4), (3, 4)]);
+        assert_eq!(path_between(&edges, id(4), id(1)), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! Supervision: who restarts a failed actor, how, and how often.
+//!
+//! Every actor supervises the children it spawns. When a child fails (a
+//! handler or hook panics, or `on_start`/`on_restart` returns an error) it
+//! stops handling messages and reports to its parent, which decides by its
+//! [`SupervisorStrategy`]:
+//!
+//! * restart it (and, for one-for-all or rest-for-one, some siblings) in
+//!   place: same [`ActorId`](crate::ActorId), same mailbox, so every ref
+//!   stays valid and every queued message is still handled. The message
+//!   whose handling failed is dropped; if it was an ask, the asker already
+//!   got [`AskError::Failed`](crate::AskError::Failed);
+//! * stop it, for a [`RestartPolicy::Temporary`] child;
+//! * fail itself, when restarts exceed the intensity: its own parent then
+//!   decides (escalation). A top-level actor that fails just stops.
+//!
+//! A restart builds fresh state with the child's factory when it was
+//! spawned from a [`ChildSpec`]; a child spawned from a value keeps its state
+//! and is told through [`Actor::on_restart`](crate::Actor::on_restart).
+//! Either way its own children are stopped first, its timers cancelled, and
+//! `on_restart` (by default: `on_start`) runs before the next message.
+
+mod child_spec;
+mod strategy;
+mod supervisor;
+
+pub use child_spec::ChildSpec;
+pub(crate) use strategy::Supervision;
+pub use strategy::{Backoff, RestartPolicy, RestartStrategy, SupervisorStrategy};
+pub use supervisor::{Supervisor, WhichChildren};
