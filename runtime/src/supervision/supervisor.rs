@@ -102,10 +102,26 @@ impl fmt::Debug for Supervisor {
 /// A child spec of any actor type.
 trait AnyChildSpec: Send + Sync {
     fn spawn(&self, ctx: &mut Context<Supervisor>) -> Result<ActorId, SpawnError>;
+    fn clone_box(&self) -> Box<dyn AnyChildSpec>;
 }
 
 impl<A: Actor> AnyChildSpec for ChildSpec<A> {
     fn spawn(&self, ctx: &mut Context<Supervisor>) -> Result<ActorId, SpawnError> {
         ctx.spawn_with(self.clone()).map(|child| child.id())
+    }
+
+    fn clone_box(&self) -> Box<dyn AnyChildSpec> {
+        Box::new(self.clone())
+    }
+}
+
+/// A copy with the same strategy and child specs, e.g. to build a nested
+/// supervisor afresh in a [`ChildSpec`] factory: `ChildSpec::new(move || sup.clone())`.
+impl Clone for Supervisor {
+    fn clone(&self) -> Self {
+        Self {
+            strategy: self.strategy,
+            specs: self.specs.iter().map(|s| s.clone_box()).collect(),
+        }
     }
 }
