@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::cell::{AnyActor, Cell};
 use crate::deadlock;
@@ -123,6 +124,15 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
+    /// How many messages wait in the actor's mailbox now; `0` for a remote
+    /// actor. A snapshot, for monitoring and load balancing.
+    pub fn mailbox_len(&self) -> usize {
+        match &self.inner {
+            Target::Local(cell) => cell.mailbox.len(),
+            Target::Remote(_) => 0,
+        }
+    }
+
     /// Sends `message`, waiting for room if the mailbox is bounded and full.
     ///
     /// Messages from one sender to one actor are handled in the order they
@@ -209,27 +219,58 @@ impl<A: Actor> ActorRef<A> {
     where
         A: Handler<M>,
     {
-        let _waiting =
-            deadlock::begin_wait(self.id()).map_err(|cycle| AskError::Deadlock { cycle })?;
+        self.ask_returning(message, timeout)
+            .await
+            .map_err(|(error, _)| error)
+    }
+
+    /// An ask that hands the message back when it was never queued (the
+    /// actor had stopped, or no room came before the deadline), so a pool
+    /// can try another worker.
+    pub(crate) async fn ask_returning<M: Message>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, (AskError, Option<M>)>
+    where
+        A: Handler<M>,
+    {
+        let _waiting = deadlock::begin_wait(self.id())
+            .map_err(|cycle| (AskError::Deadlock { cycle }, None))?;
         let cell = match &self.inner {
             Target::Local(cell) => cell,
-            Target::Remote(remote) => return remote.ask::<M>(message, timeout).await,
+            Target::Remote(remote) => {
+                return remote
+                    .ask::<M>(message, timeout)
+                    .await
+                    .map_err(|e| (e, None));
+            }
         };
-        let exchange = async {
-            let slot = cell
-                .mailbox
-                .reserve()
-                .await
-                .map_err(|_| AskError::Stopped)?;
-            let (tx, rx) = oneshot::channel();
-            slot.send(MessageEnvelope::ask(message, tx))
-                .map_err(|_| AskError::Stopped)?;
-            // A dropped reply channel means the envelope was dropped unanswered.
-            rx.await.unwrap_or(Err(AskError::Stopped))
+        let deadline = Instant::now() + timeout;
+        let slot = match cell.mailbox.try_reserve() {
+            Ok(slot) => slot,
+            Err(NoRoom::Closed) => return Err((AskError::Stopped, Some(message))),
+            Err(NoRoom::Full) => {
+                match tokio::time::timeout_at(deadline, cell.mailbox.reserve()).await {
+                    Ok(Ok(slot)) => slot,
+                    Ok(Err(_)) => return Err((AskError::Stopped, Some(message))),
+                    Err(_) => return Err((AskError::Timeout(timeout), Some(message))),
+                }
+            }
         };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or(Err(AskError::Timeout(timeout)))
+        let (tx, rx) = oneshot::channel();
+        if let Err(envelope) = slot.send(MessageEnvelope::ask(message, tx)) {
+            return Err((
+                AskError::Stopped,
+                Some(unwrap_message(envelope.into_message())),
+            ));
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(reply)) => reply.map_err(|e| (e, None)),
+            // The envelope was dropped unanswered: the actor was killed.
+            Ok(Err(_)) => Err((AskError::Stopped, None)),
+            Err(_) => Err((AskError::Timeout(timeout), None)),
+        }
     }
 
     fn default_ask_timeout(&self) -> Duration {

@@ -6,6 +6,7 @@
 //!
 //! * `actor`: the [`Actor`], [`Message`] and [`Handler`] traits users implement;
 //! * `actor_ref`: [`ActorRef`], the typed address with `tell`, `ask`, `stop`, `kill`;
+//! * `pool`: [`Pool`] of supervised workers, resizable, with pluggable [`Router`]s;
 //! * `recipient`: [`Recipient`], an address erased down to one message type;
 //! * `id`: [`ActorId`] and [`NodeId`], unique across nodes and restarts;
 //! * `mailbox`: the two-lane [`Mailbox`] (messages, and signals that overtake them);
@@ -39,6 +40,7 @@ mod id;
 mod lifecycle;
 mod mailbox;
 mod panic;
+mod pool;
 mod recipient;
 mod remote;
 mod signal;
@@ -54,6 +56,9 @@ pub use dead_letter::{DeadLetter, DeadLetters};
 pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use mailbox::Mailbox;
+pub use pool::{
+    Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Router,
+};
 pub use recipient::Recipient;
 pub use remote::{
     AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped, Undeliverable,

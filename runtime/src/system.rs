@@ -199,6 +199,11 @@ impl System {
         }
     }
 
+    /// The deadline [`ActorRef::ask`] uses when none is given.
+    pub fn ask_timeout(&self) -> Duration {
+        self.inner.ask_timeout
+    }
+
     /// The node run this system is.
     pub fn node_id(&self) -> NodeId {
         self.inner.node

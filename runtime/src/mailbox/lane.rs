@@ -1,5 +1,7 @@
 //! The message lane: a thin wrapper over bounded and unbounded tokio queues.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::sync::mpsc;
@@ -10,13 +12,15 @@ use crate::envelope::BoxEnvelope;
 /// The sending half of an actor's message lane.
 pub(crate) enum MailboxSender<A> {
     Bounded(mpsc::Sender<BoxEnvelope<A>>),
-    Unbounded(mpsc::UnboundedSender<BoxEnvelope<A>>),
+    /// tokio's unbounded sender cannot tell how much is queued, so the lane
+    /// counts for itself; the bounded lane reads it off its free capacity.
+    Unbounded(mpsc::UnboundedSender<BoxEnvelope<A>>, Arc<AtomicUsize>),
 }
 
 /// The receiving half, owned by the actor's task.
 pub(crate) enum MailboxReceiver<A> {
     Bounded(mpsc::Receiver<BoxEnvelope<A>>),
-    Unbounded(mpsc::UnboundedReceiver<BoxEnvelope<A>>),
+    Unbounded(mpsc::UnboundedReceiver<BoxEnvelope<A>>, Arc<AtomicUsize>),
 }
 
 /// Creates a message lane of the given kind.
@@ -28,7 +32,11 @@ pub(crate) fn channel<A>(kind: Mailbox) -> (MailboxSender<A>, MailboxReceiver<A>
         }
         Mailbox::Unbounded => {
             let (tx, rx) = mpsc::unbounded_channel();
-            (MailboxSender::Unbounded(tx), MailboxReceiver::Unbounded(rx))
+            let queued = Arc::new(AtomicUsize::new(0));
+            (
+                MailboxSender::Unbounded(tx, queued.clone()),
+                MailboxReceiver::Unbounded(rx, queued),
+            )
         }
     }
 }
@@ -43,7 +51,7 @@ pub(crate) enum NoRoom {
 /// Room for one message, reserved before the envelope is built.
 pub(crate) enum Slot<'a, A> {
     Bounded(mpsc::Permit<'a, BoxEnvelope<A>>),
-    Unbounded(&'a mpsc::UnboundedSender<BoxEnvelope<A>>),
+    Unbounded(&'a mpsc::UnboundedSender<BoxEnvelope<A>>, &'a AtomicUsize),
 }
 
 impl<A> Slot<'_, A> {
@@ -54,7 +62,13 @@ impl<A> Slot<'_, A> {
                 permit.send(envelope);
                 Ok(())
             }
-            Self::Unbounded(tx) => tx.send(envelope).map_err(|e| e.0),
+            Self::Unbounded(tx, queued) => {
+                queued.fetch_add(1, Ordering::Relaxed);
+                tx.send(envelope).map_err(|e| {
+                    queued.fetch_sub(1, Ordering::Relaxed);
+                    e.0
+                })
+            }
         }
     }
 }
@@ -68,8 +82,7 @@ impl<A> MailboxSender<A> {
                 .await
                 .map(Slot::Bounded)
                 .map_err(|_| NoRoom::Closed),
-            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
-            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+            Self::Unbounded(..) => self.try_reserve(),
         }
     }
 
@@ -80,8 +93,16 @@ impl<A> MailboxSender<A> {
                 mpsc::error::TrySendError::Full(()) => NoRoom::Full,
                 mpsc::error::TrySendError::Closed(()) => NoRoom::Closed,
             }),
-            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
-            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+            Self::Unbounded(tx, _) if tx.is_closed() => Err(NoRoom::Closed),
+            Self::Unbounded(tx, queued) => Ok(Slot::Unbounded(tx, queued)),
+        }
+    }
+
+    /// How many messages wait in the lane (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Bounded(tx) => tx.max_capacity() - tx.capacity(),
+            Self::Unbounded(_, queued) => queued.load(Ordering::Relaxed),
         }
     }
 }
@@ -91,7 +112,13 @@ impl<A> MailboxReceiver<A> {
     pub(crate) fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<BoxEnvelope<A>>> {
         match self {
             Self::Bounded(rx) => rx.poll_recv(cx),
-            Self::Unbounded(rx) => rx.poll_recv(cx),
+            Self::Unbounded(rx, queued) => {
+                let polled = rx.poll_recv(cx);
+                if let Poll::Ready(Some(_)) = &polled {
+                    queued.fetch_sub(1, Ordering::Relaxed);
+                }
+                polled
+            }
         }
     }
 
@@ -99,7 +126,11 @@ impl<A> MailboxReceiver<A> {
     pub(crate) fn try_recv(&mut self) -> Option<BoxEnvelope<A>> {
         match self {
             Self::Bounded(rx) => rx.try_recv().ok(),
-            Self::Unbounded(rx) => rx.try_recv().ok(),
+            Self::Unbounded(rx, queued) => {
+                let envelope = rx.try_recv().ok()?;
+                queued.fetch_sub(1, Ordering::Relaxed);
+                Some(envelope)
+            }
         }
     }
 
@@ -107,7 +138,7 @@ impl<A> MailboxReceiver<A> {
     pub(crate) fn close(&mut self) {
         match self {
             Self::Bounded(rx) => rx.close(),
-            Self::Unbounded(rx) => rx.close(),
+            Self::Unbounded(rx, _) => rx.close(),
         }
     }
 }

@@ -1,0 +1,15 @@
+//! [`Broadcast`]: every worker gets every message.
+
+use super::{Route, Router};
+use crate::{Actor, ActorRef};
+
+/// Sends a copy of each told message to every worker. An ask goes to every
+/// worker too, and the first reply wins (scatter-gather).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Broadcast;
+
+impl<M: Clone> Router<M> for Broadcast {
+    fn route<A: Actor>(&self, _: &M, _: &[ActorRef<A>]) -> Route<M> {
+        Route::All(M::clone)
+    }
+}

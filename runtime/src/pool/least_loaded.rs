@@ -1,0 +1,26 @@
+//! [`LeastLoaded`]: the worker with the shortest mailbox.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{Route, Router};
+use crate::{Actor, ActorRef};
+
+/// Sends each message to the worker with the fewest queued messages
+/// ([`ActorRef::mailbox_len`]); among equals, to each in turn.
+#[derive(Debug, Default)]
+pub struct LeastLoaded {
+    next: AtomicUsize,
+}
+
+impl<M> Router<M> for LeastLoaded {
+    fn route<A: Actor>(&self, _: &M, workers: &[ActorRef<A>]) -> Route<M> {
+        // Scanning from a rotating start spreads work over idle workers
+        // instead of always picking the first.
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let best = (0..workers.len())
+            .map(|offset| (start + offset) % workers.len())
+            .min_by_key(|&i| workers[i].mailbox_len())
+            .unwrap_or(0);
+        Route::One(best)
+    }
+}
