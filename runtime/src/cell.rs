@@ -102,6 +102,8 @@ impl<A: Actor> AnyActor for Cell<A> {
     }
 
     fn stop(&self) {
+        // Refuse new messages now, not when the actor's task gets to the signal.
+        self.mailbox.close();
         let _ = self.signal(Signal::Stop);
     }
 

@@ -1,5 +1,6 @@
 //! The message lane: a thin wrapper over bounded and unbounded tokio queues.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::sync::mpsc;
@@ -8,7 +9,14 @@ use super::Mailbox;
 use crate::envelope::BoxEnvelope;
 
 /// The sending half of an actor's message lane.
-pub(crate) enum MailboxSender<A> {
+pub(crate) struct MailboxSender<A> {
+    queue: SenderQueue<A>,
+    /// Set by [`close`](Self::close) when the actor is asked to stop, so that
+    /// sends are refused at once, before the actor's task has seen the stop.
+    closed: AtomicBool,
+}
+
+enum SenderQueue<A> {
     Bounded(mpsc::Sender<BoxEnvelope<A>>),
     Unbounded(mpsc::UnboundedSender<BoxEnvelope<A>>),
 }
@@ -24,11 +32,17 @@ pub(crate) fn channel<A>(kind: Mailbox) -> (MailboxSender<A>, MailboxReceiver<A>
     match kind {
         Mailbox::Bounded(capacity) => {
             let (tx, rx) = mpsc::channel(capacity.max(1));
-            (MailboxSender::Bounded(tx), MailboxReceiver::Bounded(rx))
+            (
+                MailboxSender::new(SenderQueue::Bounded(tx)),
+                MailboxReceiver::Bounded(rx),
+            )
         }
         Mailbox::Unbounded => {
             let (tx, rx) = mpsc::unbounded_channel();
-            (MailboxSender::Unbounded(tx), MailboxReceiver::Unbounded(rx))
+            (
+                MailboxSender::new(SenderQueue::Unbounded(tx)),
+                MailboxReceiver::Unbounded(rx),
+            )
         }
     }
 }
@@ -60,28 +74,47 @@ impl<A> Slot<'_, A> {
 }
 
 impl<A> MailboxSender<A> {
+    fn new(queue: SenderQueue<A>) -> Self {
+        Self {
+            queue,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Refuses every send from now on. Messages already queued stay queued;
+    /// the receiver closes its own end when it sees the stop.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
     /// Waits for room in the lane, then reserves it.
     pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        match self {
-            Self::Bounded(tx) => tx
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(NoRoom::Closed);
+        }
+        match &self.queue {
+            SenderQueue::Bounded(tx) => tx
                 .reserve()
                 .await
                 .map(Slot::Bounded)
                 .map_err(|_| NoRoom::Closed),
-            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
-            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+            SenderQueue::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
+            SenderQueue::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
         }
     }
 
     /// Reserves room if there is some now.
     pub(crate) fn try_reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        match self {
-            Self::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(NoRoom::Closed);
+        }
+        match &self.queue {
+            SenderQueue::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
                 mpsc::error::TrySendError::Full(()) => NoRoom::Full,
                 mpsc::error::TrySendError::Closed(()) => NoRoom::Closed,
             }),
-            Self::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
-            Self::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
+            SenderQueue::Unbounded(tx) if tx.is_closed() => Err(NoRoom::Closed),
+            SenderQueue::Unbounded(tx) => Ok(Slot::Unbounded(tx)),
         }
     }
 }
