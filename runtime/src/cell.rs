@@ -104,10 +104,13 @@ impl<A: Actor> AnyActor for Cell<A> {
     }
 
     fn stop(&self) {
+        // Refuse new messages now, not when the actor's task gets to the signal.
+        self.mailbox.close();
         let _ = self.signal(Signal::Stop);
     }
 
     fn kill(&self) {
+        self.mailbox.close();
         let _ = self.signal(Signal::Kill);
     }
 

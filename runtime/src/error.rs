@@ -95,7 +95,7 @@ pub enum AskError {
     #[error("the actor stopped before replying; spawn a new one or look the name up again")]
     Stopped,
     /// No reply came within the deadline; the message may still be handled later.
-    #[error("no reply within {0:?}; raise the deadline with `.timeout(..)` if the work is slow")]
+    #[error("no reply within {0:?}; use `ask_timeout` with a longer deadline if the work is slow")]
     Timeout(Duration),
     /// The handler failed (panicked or returned an error) while handling this message.
     #[error("the actor failed while handling the message: {reason}")]

@@ -330,6 +330,8 @@ impl<A: Actor> Lifecycle<A> {
                 reason = StopReason::Failed(format!("on_stop panicked: {panic}"));
             }
         }
+        // Children spawned by `on_stop` itself go too.
+        self.stop_children(&reason).await;
         match &reason {
             StopReason::Failed(why) => tracing::warn!(reason = %why, "actor failed"),
             _ => tracing::debug!(%reason, "actor stopped"),

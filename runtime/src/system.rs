@@ -302,9 +302,15 @@ impl System {
         name: impl Into<String>,
         actor: &ActorRef<A>,
     ) -> Result<(), RegisterError> {
-        let Some(cell) = actor.cell().filter(|c| c.id.node() == self.inner.node) else {
+        let Some(cell) = actor.cell() else {
             return Err(RegisterError::NotLocal);
         };
+        if !cell.life.is_alive() {
+            return Err(RegisterError::Stopped);
+        }
+        if !self.owns(cell) {
+            return Err(RegisterError::NotLocal);
+        }
         let name = name.into();
         cell.named.store(true, Ordering::SeqCst);
         match self.inner.names.entry(name.clone()) {
@@ -324,6 +330,14 @@ impl System {
             return Err(RegisterError::Stopped);
         }
         Ok(())
+    }
+
+    /// Whether `cell` is a live actor spawned by this very system (another
+    /// system may have been given the same node id).
+    fn owns<A: Actor>(&self, cell: &Arc<Cell<A>>) -> bool {
+        self.inner.actors.get(&cell.id).is_some_and(|registered| {
+            std::ptr::addr_eq(Arc::as_ptr(&registered.actor), Arc::as_ptr(cell))
+        })
     }
 
     /// The live actor registered under `name`, if there is one and it is an `A`.

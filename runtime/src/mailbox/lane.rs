@@ -1,6 +1,6 @@
 //! The message lane: a thin wrapper over bounded and unbounded tokio queues.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -10,7 +10,14 @@ use super::Mailbox;
 use crate::envelope::BoxEnvelope;
 
 /// The sending half of an actor's message lane.
-pub(crate) enum MailboxSender<A> {
+pub(crate) struct MailboxSender<A> {
+    queue: SenderQueue<A>,
+    /// Set by [`close`](Self::close) when the actor is asked to stop, so that
+    /// sends are refused at once, before the actor's task has seen the stop.
+    closed: AtomicBool,
+}
+
+enum SenderQueue<A> {
     Bounded(mpsc::Sender<BoxEnvelope<A>>),
     /// tokio's unbounded sender cannot tell how much is queued, so the lane
     /// counts for itself; the bounded lane reads it off its free capacity.
@@ -28,13 +35,16 @@ pub(crate) fn channel<A>(kind: Mailbox) -> (MailboxSender<A>, MailboxReceiver<A>
     match kind {
         Mailbox::Bounded(capacity) => {
             let (tx, rx) = mpsc::channel(capacity.max(1));
-            (MailboxSender::Bounded(tx), MailboxReceiver::Bounded(rx))
+            (
+                MailboxSender::new(SenderQueue::Bounded(tx)),
+                MailboxReceiver::Bounded(rx),
+            )
         }
         Mailbox::Unbounded => {
             let (tx, rx) = mpsc::unbounded_channel();
             let queued = Arc::new(AtomicUsize::new(0));
             (
-                MailboxSender::Unbounded(tx, queued.clone()),
+                MailboxSender::new(SenderQueue::Unbounded(tx, queued.clone())),
                 MailboxReceiver::Unbounded(rx, queued),
             )
         }
@@ -74,35 +84,58 @@ impl<A> Slot<'_, A> {
 }
 
 impl<A> MailboxSender<A> {
+    fn new(queue: SenderQueue<A>) -> Self {
+        Self {
+            queue,
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Refuses every send from now on. Messages already queued stay queued;
+    /// the receiver closes its own end when it sees the stop.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
     /// Waits for room in the lane, then reserves it.
     pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        match self {
-            Self::Bounded(tx) => tx
-                .reserve()
-                .await
-                .map(Slot::Bounded)
-                .map_err(|_| NoRoom::Closed),
-            Self::Unbounded(..) => self.try_reserve(),
+        match &self.queue {
+            SenderQueue::Bounded(tx) if !self.is_closed() => {
+                let permit = tx.reserve().await.map_err(|_| NoRoom::Closed)?;
+                // The actor may have been stopped while this send waited.
+                if self.is_closed() {
+                    return Err(NoRoom::Closed);
+                }
+                Ok(Slot::Bounded(permit))
+            }
+            _ => self.try_reserve(),
         }
     }
 
     /// Reserves room if there is some now.
     pub(crate) fn try_reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        match self {
-            Self::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
+        if self.is_closed() {
+            return Err(NoRoom::Closed);
+        }
+        match &self.queue {
+            SenderQueue::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
                 mpsc::error::TrySendError::Full(()) => NoRoom::Full,
                 mpsc::error::TrySendError::Closed(()) => NoRoom::Closed,
             }),
-            Self::Unbounded(tx, _) if tx.is_closed() => Err(NoRoom::Closed),
-            Self::Unbounded(tx, queued) => Ok(Slot::Unbounded(tx, queued)),
+            SenderQueue::Unbounded(tx, _) if tx.is_closed() => Err(NoRoom::Closed),
+            SenderQueue::Unbounded(tx, queued) => Ok(Slot::Unbounded(tx, queued)),
         }
     }
 
     /// How many messages wait in the lane (a snapshot).
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Self::Bounded(tx) => tx.max_capacity() - tx.capacity(),
-            Self::Unbounded(_, queued) => queued.load(Ordering::Relaxed),
+        match &self.queue {
+            SenderQueue::Bounded(tx) => tx.max_capacity() - tx.capacity(),
+            SenderQueue::Unbounded(_, queued) => queued.load(Ordering::Relaxed),
         }
     }
 }
