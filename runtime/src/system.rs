@@ -204,6 +204,48 @@ impl System {
         self.spawn_with_parent(actor, Some(name.into()), None)
     }
 
+    /// Spawns `actor` and registers it under its default name,
+    /// [`A::DEFAULT_NAME`](Actor::DEFAULT_NAME), until it stops.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn_named`](Self::spawn_named).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `A` has no default name; give it one with
+    /// `#[actor(name = "...")]` (or `const DEFAULT_NAME`), or call
+    /// [`spawn_named`](Self::spawn_named).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, System};
+    ///
+    /// struct Clock;
+    /// impl Actor for Clock {
+    ///     const DEFAULT_NAME: Option<&'static str> = Some("clock");
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let clock = system.spawn_default_named(Clock)?;
+    /// assert_eq!(system.lookup::<Clock>("clock"), Some(clock));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn spawn_default_named<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        let Some(name) = A::DEFAULT_NAME else {
+            panic!(
+                "`{}` has no default name; add `#[actor(name = \"...\")]` or call `spawn_named`",
+                type_name::<A>()
+            );
+        };
+        self.spawn_named(name, actor)
+    }
+
     pub(crate) fn spawn_with_parent<A: Actor>(
         &self,
         actor: A,
