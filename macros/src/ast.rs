@@ -29,6 +29,8 @@ pub(crate) struct HandlersInput {
     /// The trait generated for `ActorRef<Self>`.
     pub(crate) ext: Ident,
     pub(crate) handlers: Vec<HandlerFn>,
+    /// `#[handler]` attributes found on items other than methods, removed.
+    pub(crate) misplaced: Vec<Attribute>,
 }
 
 /// One `#[handler]` method.
@@ -75,15 +77,22 @@ impl HandlersInput {
     pub(crate) fn from_syn(errors: &Errors, args: TokenStream, mut item: ItemImpl) -> Self {
         let attrs = attr::handlers(errors, args);
         let mut handlers = Vec::new();
+        let mut misplaced = Vec::new();
         for impl_item in &mut item.items {
-            let ImplItem::Fn(func) = impl_item else {
-                continue;
+            let item_attrs = match impl_item {
+                ImplItem::Fn(func) => {
+                    if let Some(marker) = take_handler_attr(&mut func.attrs) {
+                        let attrs = attr::handler(errors, &marker);
+                        handlers.push(HandlerFn::new(func.clone(), attrs));
+                    }
+                    continue;
+                }
+                ImplItem::Const(c) => &mut c.attrs,
+                ImplItem::Type(t) => &mut t.attrs,
+                ImplItem::Macro(m) => &mut m.attrs,
+                _ => continue,
             };
-            let Some(marker) = take_handler_attr(func) else {
-                continue;
-            };
-            let attrs = attr::handler(errors, &marker);
-            handlers.push(HandlerFn::new(func.clone(), attrs));
+            misplaced.extend(take_handler_attr(item_attrs));
         }
         let ext = attrs.ext.clone().unwrap_or_else(|| {
             let name = self_name(&item.self_ty).unwrap_or_else(|| "Actor".to_owned());
@@ -94,6 +103,7 @@ impl HandlersInput {
             attrs,
             ext,
             handlers,
+            misplaced,
         }
     }
 
@@ -165,13 +175,10 @@ impl HandlerFn {
     }
 }
 
-/// Removes and returns the first `#[handler]` attribute of `func`.
-fn take_handler_attr(func: &mut ImplItemFn) -> Option<Attribute> {
-    let at = func
-        .attrs
-        .iter()
-        .position(|a| a.path().is_ident("handler"))?;
-    Some(func.attrs.remove(at))
+/// Removes and returns the first `#[handler]` attribute of an item.
+fn take_handler_attr(attrs: &mut Vec<Attribute>) -> Option<Attribute> {
+    let at = attrs.iter().position(|a| a.path().is_ident("handler"))?;
+    Some(attrs.remove(at))
 }
 
 /// Whether `ty` is `&mut Context<..>` (by the last path segment's name).
@@ -192,6 +199,9 @@ pub(crate) fn is_context(ty: &Type) -> bool {
 pub(crate) fn self_name(ty: &Type) -> Option<String> {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+        // `$ty` from a `macro_rules!` arrives wrapped in a group.
+        Type::Group(g) => self_name(&g.elem),
+        Type::Paren(p) => self_name(&p.elem),
         _ => None,
     }
 }

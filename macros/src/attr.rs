@@ -176,7 +176,7 @@ fn parse_attr(
 /// Parses `= value` after `key`, or says what value `key` takes.
 fn value_of<T: Parse>(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<T> {
     if !meta.input.peek(Token![=]) {
-        let message = format!("`{key}` needs a value: {expected}");
+        let message = format!("`{key}` needs a value; it takes {expected}");
         return Err(syn::Error::new_spanned(key, message));
     }
     meta.input.parse::<Token![=]>()?;

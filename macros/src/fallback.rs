@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{DeriveInput, Type};
 
-use crate::ast::HandlersInput;
+use crate::ast::{self, HandlersInput};
 use crate::expand;
 
 pub(crate) fn actor(input: &DeriveInput, error: syn::Error) -> TokenStream {
@@ -22,10 +22,13 @@ pub(crate) fn message(input: &DeriveInput, reply: &Type, error: syn::Error) -> T
 }
 
 /// The impl block itself, without the `#[handler]` markers, so its methods
-/// still resolve.
+/// still resolve; left out when its type is one no inherent impl can have.
 pub(crate) fn handlers(input: &HandlersInput, error: syn::Error) -> TokenStream {
     let item = &input.item;
-    let mut out = quote!(#item);
+    let mut out = match ast::self_name(&item.self_ty) {
+        Some(_) => quote!(#item),
+        None => TokenStream::new(),
+    };
     out.extend(error.to_compile_error());
     out
 }

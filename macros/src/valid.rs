@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use quote::ToTokens;
-use syn::{Data, FnArg, ImplItem, Lit, ReturnType, Type};
+use syn::{Data, FnArg, Lit, ReturnType, Type};
 
 use crate::ast::{self, ActorInput, HandlersInput, MessageInput};
 
@@ -45,7 +45,7 @@ pub(crate) fn actor(errors: &Errors, actor: &ActorInput<'_>) {
         ),
         Data::Union(data) => errors.spanned(
             data.union_token,
-            "`#[derive(Actor)]` works on structs only; an actor's state must be safe to own and move, which a union is not",
+            "`#[derive(Actor)]` works on structs only; keep the union in a field of a struct",
         ),
     }
     let attrs = &actor.attrs;
@@ -113,30 +113,10 @@ pub(crate) fn handlers(errors: &Errors, input: &HandlersInput) {
             "`#[handlers]` needs a named actor type, as in `impl Counter { .. }`",
         );
     }
-    if let Type::Path(path) = &*item.self_ty {
-        if let Some(args) = path
-            .path
-            .segments
-            .last()
-            .filter(|s| !s.arguments.is_empty())
-        {
-            errors.spanned(
-                &args.arguments,
-                "`#[handlers]` does not support generic actors yet; implement `Handler<M>` by hand for generic actors",
-            );
-        }
+    for attr in &input.misplaced {
+        errors.spanned(attr, "`#[handler]` goes on `async fn` methods only");
     }
-    for impl_item in &item.items {
-        let attrs = match impl_item {
-            ImplItem::Const(c) => &c.attrs,
-            ImplItem::Type(t) => &t.attrs,
-            _ => continue,
-        };
-        if let Some(attr) = attrs.iter().find(|a| a.path().is_ident("handler")) {
-            errors.spanned(attr, "`#[handler]` goes on `async fn` methods only");
-        }
-    }
-    if input.handlers.is_empty() {
+    if input.handlers.is_empty() && item.trait_.is_none() {
         errors.spanned(
             &item.self_ty,
             "this `#[handlers]` block has no `#[handler]` methods; mark the methods that handle messages with `#[handler]`",
