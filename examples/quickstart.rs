@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use proscenium::prelude::*;
 
-/// Keeps a running total.
+/// Keeps a running total. It implements `Actor` by hand for its `on_stop`
+/// hook; actors without hooks can `#[derive(Actor)]` instead.
 #[derive(Default)]
 struct Counter {
     total: u64,
@@ -26,49 +27,39 @@ impl Actor for Counter {
     }
 }
 
-/// Adds to the total; told, not asked.
-struct Add(u64);
-impl Message for Add {
-    type Reply = ();
-}
-
-/// Asks for the total.
-struct Total;
-impl Message for Total {
-    type Reply = u64;
-}
-
-impl Handler<Add> for Counter {
-    async fn handle(&mut self, Add(n): Add, _ctx: &mut Context<Self>) {
+// Each `#[handler]` method becomes a message (`Add { n }`, `Total`), its
+// `Handler` impl, and methods on `ActorRef<Counter>` (trait `CounterRef`).
+#[handlers]
+impl Counter {
+    /// Adds to the total; told, not asked.
+    #[handler]
+    async fn add(&mut self, n: u64) {
         self.total += n;
     }
-}
 
-impl Handler<Total> for Counter {
-    async fn handle(&mut self, _: Total, _ctx: &mut Context<Self>) -> u64 {
+    /// Asks for the total.
+    #[handler]
+    async fn total(&mut self) -> u64 {
         self.total
     }
 }
 
 /// Watches another actor and reports when it stops.
+#[derive(Actor)]
 struct Monitor {
     stopped: Option<tokio::sync::oneshot::Sender<Terminated>>,
 }
 
-impl Actor for Monitor {}
-
-/// Asks the monitor to watch a counter.
-struct WatchCounter(ActorRef<Counter>);
-impl Message for WatchCounter {
-    type Reply = ();
-}
-
-impl Handler<WatchCounter> for Monitor {
-    async fn handle(&mut self, WatchCounter(counter): WatchCounter, ctx: &mut Context<Self>) {
+#[handlers]
+impl Monitor {
+    /// Asks the monitor to watch a counter.
+    #[handler]
+    async fn watch_counter(&mut self, counter: ActorRef<Counter>, ctx: &mut Context<Self>) {
         ctx.watch(&counter);
     }
 }
 
+// `Terminated` is the runtime's own message, so its handler is written out.
 impl Handler<Terminated> for Monitor {
     async fn handle(&mut self, terminated: Terminated, _ctx: &mut Context<Self>) {
         if let Some(tx) = self.stopped.take() {
@@ -87,15 +78,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // tell: fire and forget, in order per sender.
     for n in 1..=10 {
-        counter.tell(Add(n)).await?;
+        counter.tell_add(n).await?; // the same as `counter.tell(Add { n })`
     }
 
     // ask: wait for the reply, with the default deadline or one of our own.
-    let total = counter.ask(Total).await?;
+    let total = counter.total().await?; // the same as `counter.ask(Total)`
     println!("total after ten tells: {total}");
     assert_eq!(total, 55);
-    let total = counter.ask_timeout(Total, Duration::from_secs(1)).await?;
+    let total = counter.total_timeout(Duration::from_secs(1)).await?;
     assert_eq!(total, 55);
+    assert_eq!(counter.ask(Total).await?, 55);
 
     // lookup by name.
     let found = system
@@ -106,10 +98,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // watch: the monitor receives exactly one Terminated when the counter stops.
     let (tx, rx) = tokio::sync::oneshot::channel();
     let monitor = system.spawn(Monitor { stopped: Some(tx) })?;
-    monitor.ask(WatchCounter(counter.clone())).await?;
+    monitor.watch_counter(counter.clone()).await?;
 
     // stop: graceful; what is queued is handled first.
-    counter.tell(Add(45)).await?;
+    counter.tell_add(45).await?;
     counter.stop();
     let reason = counter.wait_stopped().await;
     let terminated = rx.await?;
@@ -118,8 +110,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(reason, StopReason::Normal);
 
     // A stopped actor refuses messages and hands them back.
-    let refused = counter.tell(Add(1)).await.map_err(SendError::into_inner);
-    assert!(matches!(refused, Err(Add(1))));
+    let refused = counter.tell_add(1).await.map_err(SendError::into_inner);
+    assert!(matches!(refused, Err(Add { n: 1 })));
     println!("a tell to the stopped counter was refused and handed back");
     assert!(system.lookup::<Counter>("counter").is_none());
 

@@ -5,9 +5,13 @@
 //! * [`runtime`]: the actor runtime (re-exported at the root as well):
 //!   [`Actor`], [`Message`], [`Handler`], [`ActorRef`], [`Recipient`],
 //!   [`Context`], [`System`], errors and ids.
-//! * [`prelude`]: `use proscenium::prelude::*;` brings in what an actor needs.
+//! * [`prelude`]: `use proscenium::prelude::*;` brings in what an actor needs,
+//!   the macros included.
+//! * Macros (from `proscenium-macros`): [`derive@Actor`], [`derive@Message`],
+//!   [`macro@handlers`] with [`macro@handler`]; see the README's *Macros* section.
 #![doc(test(attr(deny(warnings))))]
 
+pub use proscenium_macros::{handler, handlers, Actor, Message};
 pub use proscenium_runtime as runtime;
 pub use proscenium_runtime::*;
 
@@ -29,9 +33,12 @@ pub use proscenium_runtime::*;
 /// # }
 /// ```
 pub mod prelude {
+    pub use proscenium_macros::{handler, handlers, Actor, Message};
     pub use proscenium_runtime::{
-        Actor, ActorError, ActorId, ActorRef, AskError, Context, Handler, Mailbox, Message,
-        Recipient, SendError, SpawnError, StopReason, System, Terminated, TrySendError,
+        Actor, ActorError, ActorId, ActorRef, AskError, ChildSpec, Context, DeadLetter,
+        DeadLetters, Handler, Mailbox, Message, Pool, Recipient, RegisterError, RestartPolicy,
+        SendError, SpawnError, StopReason, Supervisor, SupervisorStrategy, System, Terminated,
+        TimerHandle, TrySendError,
     };
 }
 
@@ -40,4 +47,13 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use proscenium_runtime;
+    pub use proscenium_runtime::{
+        Actor, ActorRef, AskError, Context, Handler, Mailbox, Message, SendError, TrySendError,
+    };
+
+    /// Supertrait of the `#[handlers]` extension traits, so that only
+    /// `ActorRef`s implement them.
+    pub trait Sealed {}
+
+    impl<A: Actor> Sealed for ActorRef<A> {}
 }

@@ -50,6 +50,25 @@ use crate::{ActorError, Context, Mailbox, StopReason};
 /// # }
 /// ```
 pub trait Actor: Send + Sized + 'static {
+    /// The name [`System::spawn_default_named`](crate::System::spawn_default_named)
+    /// registers this actor under; `None` (the default) for actors that
+    /// have no default name. `#[derive(Actor)]` sets it from
+    /// `#[actor(name = "...")]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::Actor;
+    ///
+    /// struct Clock;
+    /// impl Actor for Clock {
+    ///     const DEFAULT_NAME: Option<&'static str> = Some("clock");
+    /// }
+    /// # let _ = Clock;
+    /// assert_eq!(Clock::DEFAULT_NAME, Some("clock"));
+    /// ```
+    const DEFAULT_NAME: Option<&'static str> = None;
+
     /// The mailbox this actor gets when spawned: bounded with
     /// [`Mailbox::DEFAULT_CAPACITY`] unless overridden.
     fn mailbox() -> Mailbox {

@@ -149,6 +149,9 @@ pub enum SpawnError {
     /// The system is shutting down and accepts no new actors.
     #[error("the actor system is shut down; create a new `System` to spawn actors")]
     ShutDown,
+    /// `spawn_default_named` was called for an actor type without a default name.
+    #[error("`{0}` has no default name; add `#[actor(name = \"...\")]` or call `spawn_named`")]
+    NoDefaultName(String),
 }
 
 /// A name could not be registered.

@@ -238,6 +238,38 @@ impl System {
         self.spawn_inner(actor, SpawnSpec::top_level(Some(name.into())))
     }
 
+    /// Spawns `actor` and registers it under its default name,
+    /// [`A::DEFAULT_NAME`](Actor::DEFAULT_NAME), until it stops.
+    ///
+    /// # Errors
+    ///
+    /// As for [`spawn_named`](Self::spawn_named), and
+    /// [`SpawnError::NoDefaultName`] if `A` has no default name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, System};
+    ///
+    /// struct Clock;
+    /// impl Actor for Clock {
+    ///     const DEFAULT_NAME: Option<&'static str> = Some("clock");
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let clock = system.spawn_default_named(Clock)?;
+    /// assert_eq!(system.lookup::<Clock>("clock"), Some(clock));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn spawn_default_named<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        let name = A::DEFAULT_NAME
+            .ok_or_else(|| SpawnError::NoDefaultName(type_name::<A>().to_owned()))?;
+        self.spawn_named(name, actor)
+    }
+
     pub(crate) fn spawn_inner<A: Actor>(
         &self,
         actor: A,

@@ -1,0 +1,243 @@
+//! Parsing of `#[actor(..)]`, `#[message(..)]`, `#[handlers(..)]` and
+//! `#[handler(..)]`. Every bad key or value is recorded and parsing goes on,
+//! so one compile shows every mistake.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::meta::ParseNestedMeta;
+use syn::parse::{Parse, Parser};
+use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token, Type};
+
+use crate::valid::Errors;
+
+/// `#[actor(mailbox = N, unbounded, name = "..")]`.
+#[derive(Default)]
+pub(crate) struct ActorAttrs {
+    pub(crate) capacity: Option<Expr>,
+    pub(crate) unbounded: Option<Ident>,
+    pub(crate) name: Option<LitStr>,
+}
+
+/// `#[message(reply = T)]`.
+#[derive(Default)]
+pub(crate) struct MessageAttrs {
+    pub(crate) reply: Option<Type>,
+}
+
+/// `#[handlers(ext = Name)]`.
+#[derive(Default)]
+pub(crate) struct HandlersAttrs {
+    pub(crate) ext: Option<Ident>,
+}
+
+/// `#[handler(message = Name)]`.
+#[derive(Default)]
+pub(crate) struct HandlerAttrs {
+    pub(crate) message: Option<Ident>,
+}
+
+pub(crate) fn actor(errors: &Errors, attrs: &[Attribute]) -> ActorAttrs {
+    let mut out = ActorAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("actor")) {
+        let parser = keys(errors, |key, meta| {
+            match key.to_string().as_str() {
+            "mailbox" => {
+                let capacity: Expr = value_of(key, meta, CAPACITY)?;
+                if let Expr::Lit(lit) = &capacity {
+                    if !matches!(lit.lit, Lit::Int(_)) {
+                        let message = format!("`mailbox` takes {CAPACITY}");
+                        return Err(syn::Error::new_spanned(lit, message));
+                    }
+                }
+                set_once(errors, &mut out.capacity, key, capacity);
+                Ok(())
+            }
+            "unbounded" => {
+                no_value(key, meta, "write `#[actor(unbounded)]`")?;
+                set_once(errors, &mut out.unbounded, key, key.clone());
+                Ok(())
+            }
+            "name" => {
+                let lit = lit_str(key, meta, "a string literal, such as `name = \"counter\"`")?;
+                set_once(errors, &mut out.name, key, lit);
+                Ok(())
+            }
+            _ => Err(syn::Error::new_spanned(
+                key,
+                format!("unknown `actor` attribute `{key}`; expected `mailbox = N`, `unbounded` or `name = \"...\"`"),
+            )),
+        }
+        });
+        parse_attr(errors, attr, parser);
+    }
+    out
+}
+
+pub(crate) fn message(errors: &Errors, attrs: &[Attribute]) -> MessageAttrs {
+    let mut out = MessageAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("message")) {
+        let parser = keys(errors, |key, meta| {
+            match key.to_string().as_str() {
+            "reply" => {
+                let reply: Type = value_of(key, meta, "a type, such as `reply = u64`")?;
+                set_once(errors, &mut out.reply, key, reply);
+                Ok(())
+            }
+            "remote" => Err(syn::Error::new_spanned(
+                key,
+                "`#[message(remote)]` is not available yet: it comes with the network layer; until then every message stays in its process",
+            )),
+            _ => Err(syn::Error::new_spanned(
+                key,
+                format!("unknown `message` attribute `{key}`; expected `reply = Type`"),
+            )),
+        }
+        });
+        parse_attr(errors, attr, parser);
+    }
+    out
+}
+
+pub(crate) fn handlers(errors: &Errors, args: TokenStream) -> HandlersAttrs {
+    let mut out = HandlersAttrs::default();
+    let parser = keys(errors, |key, meta| match key.to_string().as_str() {
+        "ext" => {
+            let ext = ident_value(key, meta, "a trait name, such as `ext = CounterExt`")?;
+            set_once(errors, &mut out.ext, key, ext);
+            Ok(())
+        }
+        _ => Err(syn::Error::new_spanned(
+            key,
+            format!("unknown `handlers` attribute `{key}`; expected `ext = TraitName`"),
+        )),
+    });
+    if let Err(e) = syn::meta::parser(parser).parse2(args) {
+        errors.push(e);
+    }
+    out
+}
+
+pub(crate) fn handler(errors: &Errors, attr: &Attribute) -> HandlerAttrs {
+    let mut out = HandlerAttrs::default();
+    if matches!(attr.meta, syn::Meta::Path(_)) {
+        return out;
+    }
+    let parser = keys(errors, |key, meta| match key.to_string().as_str() {
+        "message" => {
+            let message = ident_value(key, meta, "a type name, such as `message = Plus`")?;
+            set_once(errors, &mut out.message, key, message);
+            Ok(())
+        }
+        _ => Err(syn::Error::new_spanned(
+            key,
+            format!("unknown `handler` attribute `{key}`; expected `message = TypeName`"),
+        )),
+    });
+    parse_attr(errors, attr, parser);
+    out
+}
+
+// ===== helpers =====
+
+const CAPACITY: &str = "a capacity: an integer such as `mailbox = 256`, or a `usize` constant";
+
+/// Wraps a per-key parser: a key's error is recorded and its value skipped,
+/// so the keys after it are still read.
+fn keys<'a>(
+    errors: &'a Errors,
+    mut each: impl FnMut(&Ident, &ParseNestedMeta<'_>) -> syn::Result<()> + 'a,
+) -> impl FnMut(ParseNestedMeta<'_>) -> syn::Result<()> + 'a {
+    move |meta| {
+        let Some(key) = meta.path.get_ident().cloned() else {
+            errors.spanned(
+                &meta.path,
+                "expected a single key such as `name`, not a path",
+            );
+            skip_value(&meta);
+            return Ok(());
+        };
+        if let Err(e) = each(&key, &meta) {
+            errors.push(e);
+            skip_value(&meta);
+        }
+        Ok(())
+    }
+}
+
+fn parse_attr(
+    errors: &Errors,
+    attr: &Attribute,
+    parser: impl FnMut(ParseNestedMeta<'_>) -> syn::Result<()>,
+) {
+    if let Err(e) = attr.parse_nested_meta(parser) {
+        errors.push(e);
+    }
+}
+
+/// Parses `= value` after `key`, or says what value `key` takes.
+fn value_of<T: Parse>(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<T> {
+    if !meta.input.peek(Token![=]) {
+        let message = format!("`{key}` needs a value; it takes {expected}");
+        return Err(syn::Error::new_spanned(key, message));
+    }
+    meta.input.parse::<Token![=]>()?;
+    meta.input.parse::<T>().map_err(|e| {
+        let at = if meta.input.is_empty() || meta.input.peek(Token![,]) {
+            key.span()
+        } else {
+            e.span()
+        };
+        syn::Error::new(at, format!("`{key}` takes {expected}"))
+    })
+}
+
+fn no_value(key: &Ident, meta: &ParseNestedMeta<'_>, fix: &str) -> syn::Result<()> {
+    if meta.input.is_empty() || meta.input.peek(Token![,]) {
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(
+            key,
+            format!("`{key}` takes no value; {fix}"),
+        ))
+    }
+}
+
+fn lit_str(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<LitStr> {
+    match value_of::<Expr>(key, meta, expected)? {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes {expected}"),
+        )),
+    }
+}
+
+fn ident_value(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<Ident> {
+    match value_of::<Expr>(key, meta, expected)? {
+        Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+            Ok(p.path.segments[0].ident.clone())
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes {expected}"),
+        )),
+    }
+}
+
+/// Consumes what is left of a key that failed, so the next key parses.
+fn skip_value(meta: &ParseNestedMeta<'_>) {
+    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+        if meta.input.parse::<TokenTree>().is_err() {
+            return;
+        }
+    }
+}
+
+fn set_once<T>(errors: &Errors, slot: &mut Option<T>, key: &Ident, value: T) {
+    if slot.is_some() {
+        errors.spanned(key, format!("`{key}` is given twice; keep one"));
+    } else {
+        *slot = Some(value);
+    }
+}

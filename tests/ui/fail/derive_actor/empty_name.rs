@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(name = "")]
+struct Worker;
+
+fn main() {}

@@ -1,0 +1,9 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+enum Machine {
+    Idle,
+    Busy,
+}
+
+fn main() {}

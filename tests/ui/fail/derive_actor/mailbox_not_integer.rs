@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(mailbox = "256")]
+struct Worker;
+
+fn main() {}

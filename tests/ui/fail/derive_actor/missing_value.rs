@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(mailbox)]
+struct Worker;
+
+fn main() {}

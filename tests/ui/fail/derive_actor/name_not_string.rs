@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(name = worker)]
+struct Worker;
+
+fn main() {}

@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(mailbox = 16, unbounded)]
+struct Worker;
+
+fn main() {}

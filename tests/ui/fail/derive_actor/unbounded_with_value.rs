@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(unbounded = true)]
+struct Worker;
+
+fn main() {}

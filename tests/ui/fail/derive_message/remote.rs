@@ -1,0 +1,7 @@
+use proscenium::Message;
+
+#[derive(Message)]
+#[message(remote, reply = u64)]
+struct Get;
+
+fn main() {}

@@ -1,0 +1,7 @@
+use proscenium::Message;
+
+#[derive(Message)]
+#[message(reply = 42)]
+struct Get;
+
+fn main() {}

@@ -1,0 +1,19 @@
+use proscenium::prelude::*;
+
+#[derive(Actor)]
+struct Counter(u64);
+
+#[handlers]
+impl Counter {
+    #[handler]
+    async fn add(&mut self, by: u64) {
+        self.0 += by;
+    }
+
+    #[handler(message = Add)]
+    async fn plus(&mut self, by: u64) {
+        self.0 += by;
+    }
+}
+
+fn main() {}

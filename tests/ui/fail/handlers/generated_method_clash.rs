@@ -1,0 +1,19 @@
+use proscenium::prelude::*;
+
+#[derive(Actor)]
+struct Counter(u64);
+
+#[handlers]
+impl Counter {
+    #[handler]
+    async fn add(&mut self, by: u64) {
+        self.0 += by;
+    }
+
+    #[handler]
+    async fn tell_add(&mut self, by: u64) {
+        self.0 += by;
+    }
+}
+
+fn main() {}

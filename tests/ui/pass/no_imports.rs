@@ -1,0 +1,56 @@
+//! Generated code names everything by absolute path: it compiles with no
+//! `use` at all, and with look-alike local items in scope.
+#![deny(warnings, missing_docs, unreachable_pub)]
+
+/// Local items named like the runtime's, which generated code must not pick up.
+#[allow(dead_code)]
+mod shadows {
+    pub(crate) struct Mailbox;
+    pub(crate) trait Actor {}
+    pub(crate) trait Message {}
+    pub(crate) struct Context;
+    pub(crate) enum Option {
+        Some,
+    }
+}
+#[allow(unused_imports)]
+use shadows::*;
+
+/// A public actor, so `missing_docs` checks what is generated for it.
+#[derive(proscenium::Actor, Default, Debug)]
+#[actor(mailbox = 8, name = "tally")]
+pub struct Tally {
+    count: u32,
+}
+
+/// A public message.
+#[derive(proscenium::Message, Debug)]
+#[message(reply = u32)]
+pub struct Bump;
+
+impl proscenium::Handler<Bump> for Tally {
+    async fn handle(&mut self, _: Bump, _: &mut proscenium::Context<Self>) -> u32 {
+        self.count += 1;
+        self.count
+    }
+}
+
+#[proscenium::handlers]
+impl Tally {
+    /// Adds `by`.
+    #[handler]
+    pub async fn add(&mut self, by: u32) -> u32 {
+        self.count += by;
+        self.count
+    }
+
+    /// The count, and the actor's id.
+    #[handler]
+    pub async fn read(&mut self, ctx: &mut proscenium::Context<Self>) -> (u32, proscenium::ActorId) {
+        (self.count, ctx.id())
+    }
+}
+
+fn main() {
+    let _ = (Add { by: 1 }, Read);
+}
