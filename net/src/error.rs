@@ -47,3 +47,42 @@ pub enum WireError {
         reason: String,
     },
 }
+
+/// A frame could not be read from, or written to, a connection.
+///
+/// Any of these on a read means the byte stream is out of step: close that
+/// connection (other connections are unaffected) and let the peer reconnect.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The frame is longer than the codec's maximum; nothing was reserved for it.
+    #[error(
+        "frame of {len} bytes exceeds the limit of {max} bytes; \
+         send smaller messages or raise `max_frame_length` on every node"
+    )]
+    Oversized {
+        /// The length the header announced, or the encoded length when sending.
+        len: usize,
+        /// The codec's `max_frame_length`.
+        max: usize,
+    },
+    /// The frame's bytes are not a valid frame; the peer sent garbage or
+    /// speaks another protocol version.
+    #[error("received an undecodable frame, closing the connection: {0}")]
+    Decode(#[source] WireError),
+    /// The value could not be encoded; nothing was written.
+    #[error("could not encode the frame: {0}")]
+    Encode(#[source] WireError),
+    /// The stream ended in the middle of a frame.
+    #[error(
+        "the connection closed in the middle of a frame ({buffered} bytes buffered); \
+         the peer crashed or was cut off"
+    )]
+    Truncated {
+        /// Bytes of the incomplete frame that had arrived (after its header, if that had been read).
+        buffered: usize,
+    },
+    /// Reading or writing the connection failed.
+    #[error("i/o error on the connection: {0}")]
+    Io(#[from] std::io::Error),
+}
