@@ -86,3 +86,108 @@ pub enum FrameError {
     #[error("i/o error on the connection: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// A handshake did not establish a connection.
+///
+/// Both sides of a failed handshake get one: the side that detected the
+/// problem sends the reason before closing, where the protocol allows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The two nodes speak different protocol versions.
+    #[error(
+        "protocol version mismatch: this node speaks {ours}, the peer speaks {theirs}; \
+         run the same Proscenium version on every node"
+    )]
+    VersionMismatch {
+        /// This node's protocol version.
+        ours: u16,
+        /// The peer's protocol version.
+        theirs: u16,
+    },
+    /// The peer's proof did not verify: it does not hold this node's cluster secret.
+    #[error(
+        "the peer failed to prove it holds the cluster secret; \
+         configure both nodes with the same secret"
+    )]
+    BadProof,
+    /// The peer refused this node's proof: the two nodes hold different secrets.
+    #[error(
+        "the peer rejected this node's proof of the cluster secret; \
+         configure both nodes with the same secret"
+    )]
+    ProofRejected,
+    /// The peer presented this node's own id or nonce.
+    #[error(
+        "the peer presented this node's own id or nonce: the node dialed itself, \
+         or someone is reflecting its messages; check the peer address"
+    )]
+    Reflected,
+    /// The peer's first message is not a Proscenium hello.
+    #[error("the peer does not speak the Proscenium protocol; check the peer address")]
+    NotProscenium,
+    /// The peer's hello is well-formed but unacceptable.
+    #[error("the peer's hello is invalid ({reason}); fix the peer's configuration")]
+    InvalidHello {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The peer sent a message out of turn.
+    #[error(
+        "the peer sent a {got} message where a {expected} was expected; it is buggy or hostile"
+    )]
+    UnexpectedMessage {
+        /// What this side waited for.
+        expected: &'static str,
+        /// What arrived.
+        got: &'static str,
+    },
+    /// The peer ended the handshake because this node broke the protocol.
+    #[error(
+        "the peer ended the handshake because this node broke the protocol; check both nodes' logs"
+    )]
+    RejectedByPeer,
+    /// A handshake message could not be read.
+    #[error("received an unreadable handshake message: {0}")]
+    Malformed(#[source] FrameError),
+    /// The peer closed the connection before the handshake finished.
+    #[error(
+        "the peer closed the connection during the handshake; \
+         see its logs (a different secret or version?)"
+    )]
+    Closed,
+    /// The whole handshake took longer than its deadline.
+    #[error("the handshake did not finish within {0:?}; the peer is stalled, slow, or not a Proscenium node")]
+    Timeout(std::time::Duration),
+    /// Reading or writing the connection failed.
+    #[error("i/o error during the handshake: {0}")]
+    Io(#[from] std::io::Error),
+    /// The operating system could not supply random bytes for a nonce.
+    #[error("no secure random bytes for the handshake nonce: {0}")]
+    Entropy(String),
+}
+
+/// A handshake configuration value is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The cluster secret is too short to resist guessing.
+    #[error(
+        "the cluster secret is {len} bytes; use at least {min} random bytes \
+         (e.g. `openssl rand -hex 32`)"
+    )]
+    SecretTooShort {
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// The node name is empty or too long.
+    #[error("the node name is {len} bytes; use 1 to {max} bytes")]
+    InvalidName {
+        /// Its length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}

@@ -6,16 +6,18 @@
 //! * [`wire`]: the wire format (bincode 1.3, size-limited); the only caller of bincode;
 //! * `frame`: [`Frame`], the one message enum that crosses a connection, and [`MessageTag`];
 //! * `codec`: [`FrameCodec`], length-delimited framing of `Frame`s with a hard size limit;
+//! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
 //! * `error`: every error type, each naming what to do about it.
 #![doc(test(attr(deny(warnings))))]
 
 mod codec;
 mod error;
 mod frame;
+pub mod handshake;
 pub mod wire;
 
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
-pub use error::{FrameError, WireError};
+pub use error::{ConfigError, FrameError, HandshakeError, WireError};
 pub use frame::{Frame, MessageTag};
 
 /// The version of the wire protocol this crate speaks.

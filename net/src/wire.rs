@@ -130,6 +130,25 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, WireEr
     })
 }
 
+/// Decodes one `T` from the front of `bytes`, ignoring what follows it.
+///
+/// Only for reading the frozen prefix of a message whose full layout may
+/// belong to another protocol version (the handshake's hello).
+pub(crate) fn decode_prefix<T: DeserializeOwned>(bytes: &[u8], limit: u64) -> Result<T, WireError> {
+    if u64::try_from(bytes.len()).map_or(true, |len| len > limit) {
+        return Err(WireError::LimitExceeded { limit });
+    }
+    bincode::DefaultOptions::new()
+        .with_varint_encoding()
+        .with_little_endian()
+        .allow_trailing_bytes()
+        .with_limit(limit)
+        .deserialize(bytes)
+        .map_err(|e| WireError::Malformed {
+            reason: e.to_string(),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

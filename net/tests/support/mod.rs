@@ -53,3 +53,43 @@ pub fn every_frame_kind() -> Vec<Frame> {
         Frame::Goodbye,
     ]
 }
+
+pub mod handshake {
+    //! Building configs, and a scripted peer that speaks handshake messages by hand.
+
+    use proscenium_net::handshake::{ClusterSecret, HandshakeConfig, HandshakeMessage};
+    use proscenium_runtime::NodeId;
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+    /// A secret made of `byte` repeated.
+    pub fn secret(byte: u8) -> ClusterSecret {
+        ClusterSecret::new(vec![byte; 32]).expect("32 bytes is long enough")
+    }
+
+    /// A config for node `node` (incarnation 1) named `name`.
+    pub fn config(name: &str, node: u64, secret: ClusterSecret) -> HandshakeConfig {
+        HandshakeConfig::new(name, NodeId::new(node, 1), secret).expect("valid test config")
+    }
+
+    /// Writes one handshake message, framed.
+    pub async fn send<S: AsyncWrite + Unpin>(io: &mut S, message: &HandshakeMessage) {
+        let body = message.encode().expect("test message encodes");
+        send_raw(io, &body).await;
+    }
+
+    /// Writes `body` as one frame.
+    pub async fn send_raw<S: AsyncWrite + Unpin>(io: &mut S, body: &[u8]) {
+        let len = u32::try_from(body.len()).expect("small test frame");
+        io.write_all(&len.to_be_bytes()).await.expect("peer open");
+        io.write_all(body).await.expect("peer open");
+    }
+
+    /// Reads one handshake message, or `None` at the end of the stream.
+    pub async fn recv<S: AsyncRead + Unpin>(io: &mut S) -> Option<HandshakeMessage> {
+        let mut header = [0; 4];
+        io.read_exact(&mut header).await.ok()?;
+        let mut body = vec![0; u32::from_be_bytes(header) as usize];
+        io.read_exact(&mut body).await.ok()?;
+        Some(HandshakeMessage::decode(&body).expect("well-formed message"))
+    }
+}
