@@ -1,0 +1,233 @@
+//! [`FrameCodec`]: length-delimited framing plus the wire format, as a
+//! tokio-util [`Decoder`] and [`Encoder`] of [`Frame`]s.
+//!
+//! Each frame on a connection is a 4-byte big-endian length followed by
+//! that many bytes of [`wire`]-encoded [`Frame`]. The framing itself is
+//! tokio-util's [`LengthDelimitedCodec`]; this module adds the limit check
+//! that names the offending length, and the mapping to `Frame`.
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use crate::{wire, Frame, FrameError, WireError};
+
+/// The largest frame a [`FrameCodec`] accepts unless told otherwise: 8 MiB.
+///
+/// Large enough for any sensible single message, small enough that a
+/// peer announcing a frame of this size cannot exhaust a node's memory
+/// (the decoder reserves at most this much per connection). Messages
+/// larger than this belong in a stream of smaller ones. Both nodes of a
+/// connection should use the same limit.
+pub const DEFAULT_MAX_FRAME_LENGTH: usize = 8 * 1024 * 1024;
+
+/// Bytes of the length prefix in front of every frame.
+pub const HEADER_LEN: usize = 4;
+
+/// Encodes and decodes [`Frame`]s on a byte stream, refusing frames longer
+/// than [`max_frame_length`](Self::max_frame_length).
+///
+/// Use it with [`tokio_util::codec::Framed`] over a connected socket, once
+/// the handshake has succeeded.
+///
+/// # Decoding
+///
+/// Follows the [`Decoder`] contract: `Ok(None)` while a frame is still
+/// incomplete (the buffer then already has room reserved for the rest of
+/// it, at most `max_frame_length` bytes), `Ok(Some(frame))` per complete
+/// frame, and an error only for bad input: a length prefix over the limit
+/// ([`FrameError::Oversized`], reported as soon as the 4 header bytes
+/// arrive, before anything is reserved), a payload that is not a valid
+/// frame ([`FrameError::Decode`]), or a stream that ends inside a frame
+/// ([`FrameError::Truncated`]). After an error the stream is out of step:
+/// close the connection; other connections are unaffected.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use proscenium_net::{Frame, FrameCodec};
+/// use tokio_util::codec::{Decoder, Encoder};
+///
+/// let mut codec = FrameCodec::new();
+/// let mut buf = BytesMut::new();
+/// codec.encode(Frame::Heartbeat, &mut buf)?;
+/// assert_eq!(&buf[..], &[0, 0, 0, 1, 8]);
+/// assert_eq!(codec.decode(&mut buf)?, Some(Frame::Heartbeat));
+/// assert_eq!(codec.decode(&mut buf)?, None);
+/// # Ok::<(), proscenium_net::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct FrameCodec {
+    framing: Delimited,
+}
+
+impl FrameCodec {
+    /// A codec with the [`DEFAULT_MAX_FRAME_LENGTH`].
+    pub fn new() -> Self {
+        Self::with_max_frame_length(DEFAULT_MAX_FRAME_LENGTH)
+    }
+
+    /// A codec that refuses frames (excluding the 4-byte header) longer
+    /// than `max` bytes, in both directions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_net::FrameCodec;
+    ///
+    /// let codec = FrameCodec::with_max_frame_length(64 * 1024);
+    /// assert_eq!(codec.max_frame_length(), 64 * 1024);
+    /// ```
+    pub fn with_max_frame_length(max: usize) -> Self {
+        Self {
+            framing: Delimited::new(max),
+        }
+    }
+
+    /// The longest frame, excluding its header, this codec accepts or emits.
+    pub fn max_frame_length(&self) -> usize {
+        self.framing.max
+    }
+}
+
+impl Default for FrameCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Frame;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        match self.framing.decode(src)? {
+            Some(body) => decode_frame(&body, self.framing.max).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        match self.framing.decode_eof(src)? {
+            Some(body) => decode_frame(&body, self.framing.max).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, frame: Frame, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode(&frame, dst)
+    }
+}
+
+impl Encoder<&Frame> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, frame: &Frame, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let body = encode_body(frame, self.framing.max)?;
+        self.framing.encode(body, dst)
+    }
+}
+
+fn decode_frame(body: &[u8], max: usize) -> Result<Frame, FrameError> {
+    wire::decode(body, max as u64).map_err(FrameError::Decode)
+}
+
+/// Encodes `value` for a frame body of at most `max` bytes.
+pub(crate) fn encode_body<T: serde::Serialize>(value: &T, max: usize) -> Result<Bytes, FrameError> {
+    match wire::encode(value, max as u64) {
+        Ok(body) => Ok(Bytes::from(body)),
+        Err(WireError::TooLarge { len, .. }) => Err(FrameError::Oversized {
+            len: usize::try_from(len).unwrap_or(usize::MAX),
+            max,
+        }),
+        Err(e) => Err(FrameError::Encode(e)),
+    }
+}
+
+// ===== impl Delimited =====
+
+/// Length-delimited framing with a limit that is checked, and reported with
+/// the offending length, before the inner codec reserves anything.
+///
+/// Shared by [`FrameCodec`] and the handshake, which frame their messages
+/// the same way with different limits.
+#[derive(Debug)]
+pub(crate) struct Delimited {
+    inner: LengthDelimitedCodec,
+    /// The longest body accepted or emitted.
+    max: usize,
+    /// Whether `inner` has consumed a header and waits for its body, so the
+    /// front of the buffer is body bytes, not a header to check.
+    in_body: bool,
+}
+
+impl Delimited {
+    pub(crate) fn new(max: usize) -> Self {
+        // The layout is spelled out, not left to defaults, because it is
+        // the protocol: a 4-byte big-endian length of the body alone.
+        let inner = LengthDelimitedCodec::builder()
+            .length_field_offset(0)
+            .length_field_type::<u32>()
+            .length_adjustment(0)
+            .num_skip(HEADER_LEN)
+            .big_endian()
+            .max_frame_length(max)
+            .new_codec();
+        Self {
+            inner,
+            max,
+            in_body: false,
+        }
+    }
+
+    /// One complete body, `Ok(None)` if more bytes are needed.
+    pub(crate) fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        if !self.in_body {
+            let Some(header) = src.get(..HEADER_LEN) else {
+                return Ok(None);
+            };
+            let mut header = header;
+            let len = header.get_u32();
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
+            if len > self.max {
+                return Err(FrameError::Oversized { len, max: self.max });
+            }
+        }
+        // With at least a header in `src`, the inner codec always consumes
+        // it, so `None` below means it now waits for the body.
+        let body = self.inner.decode(src)?;
+        self.in_body = body.is_none();
+        Ok(body)
+    }
+
+    /// Like [`decode`](Self::decode), at the end of the stream: leftover
+    /// bytes that do not make a whole frame are an error.
+    pub(crate) fn decode_eof(
+        &mut self,
+        src: &mut BytesMut,
+    ) -> Result<Option<BytesMut>, FrameError> {
+        match self.decode(src)? {
+            Some(body) => Ok(Some(body)),
+            None if src.is_empty() && !self.in_body => Ok(None),
+            None => Err(FrameError::Truncated {
+                buffered: src.len(),
+            }),
+        }
+    }
+
+    /// Writes `body` with its header to `dst`.
+    pub(crate) fn encode(&mut self, body: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        if body.len() > self.max {
+            return Err(FrameError::Oversized {
+                len: body.len(),
+                max: self.max,
+            });
+        }
+        self.inner.encode(body, dst)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,193 @@
+//! Errors of the network layer, one type per layer, each saying what to do.
+//!
+//! "Need more bytes" is never an error here: decoders return `Ok(None)` for
+//! that, as the tokio-util `Decoder` contract asks.
+
+/// A value could not be encoded to, or decoded from, the wire format.
+///
+/// Returned by [`wire::encode`](crate::wire::encode) and
+/// [`wire::decode`](crate::wire::decode).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The value would encode to more bytes than allowed.
+    #[error(
+        "the value encodes to {len} bytes, over the limit of {limit}; \
+         send a smaller message or raise the limit on every node"
+    )]
+    TooLarge {
+        /// How many bytes the value needs.
+        len: u64,
+        /// The limit it was encoded under.
+        limit: u64,
+    },
+    /// The input is longer than the limit it was decoded under.
+    #[error(
+        "the input is longer than the limit of {limit} bytes; \
+         the peer is misbehaving or runs with a larger limit"
+    )]
+    LimitExceeded {
+        /// The limit the input was decoded under.
+        limit: u64,
+    },
+    /// The input ended in the middle of a value, or a length inside it
+    /// points past its end; nothing was allocated for that length.
+    #[error("the input ended in the middle of a value; the peer sent a truncated message")]
+    Truncated,
+    /// The input is not a valid encoding of the expected type.
+    #[error("the input is not a valid message ({reason}); the peer sent garbage or speaks another protocol version")]
+    Malformed {
+        /// What the decoder objected to.
+        reason: String,
+    },
+    /// serde refused to encode the value.
+    #[error("the value cannot be encoded ({reason}); check its `Serialize` implementation")]
+    Unencodable {
+        /// What the encoder objected to.
+        reason: String,
+    },
+}
+
+/// A frame could not be read from, or written to, a connection.
+///
+/// Any of these on a read means the byte stream is out of step: close that
+/// connection (other connections are unaffected) and let the peer reconnect.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The frame is longer than the codec's maximum; nothing was reserved for it.
+    #[error(
+        "frame of {len} bytes exceeds the limit of {max} bytes; \
+         send smaller messages or raise `max_frame_length` on every node"
+    )]
+    Oversized {
+        /// The length the header announced, or the encoded length when sending.
+        len: usize,
+        /// The codec's `max_frame_length`.
+        max: usize,
+    },
+    /// The frame's bytes are not a valid frame; the peer sent garbage or
+    /// speaks another protocol version.
+    #[error("received an undecodable frame, closing the connection: {0}")]
+    Decode(#[source] WireError),
+    /// The value could not be encoded; nothing was written.
+    #[error("could not encode the frame: {0}")]
+    Encode(#[source] WireError),
+    /// The stream ended in the middle of a frame.
+    #[error(
+        "the connection closed in the middle of a frame ({buffered} bytes buffered); \
+         the peer crashed or was cut off"
+    )]
+    Truncated {
+        /// Bytes of the incomplete frame that had arrived (after its header, if that had been read).
+        buffered: usize,
+    },
+    /// Reading or writing the connection failed.
+    #[error("i/o error on the connection: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A handshake did not establish a connection.
+///
+/// Both sides of a failed handshake get one: the side that detected the
+/// problem sends the reason before closing, where the protocol allows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The two nodes speak different protocol versions.
+    #[error(
+        "protocol version mismatch: this node speaks {ours}, the peer speaks {theirs}; \
+         run the same Proscenium version on every node"
+    )]
+    VersionMismatch {
+        /// This node's protocol version.
+        ours: u16,
+        /// The peer's protocol version.
+        theirs: u16,
+    },
+    /// The peer's proof did not verify: it does not hold this node's cluster secret.
+    #[error(
+        "the peer failed to prove it holds the cluster secret; \
+         configure both nodes with the same secret"
+    )]
+    BadProof,
+    /// The peer refused this node's proof: the two nodes hold different secrets.
+    #[error(
+        "the peer rejected this node's proof of the cluster secret; \
+         configure both nodes with the same secret"
+    )]
+    ProofRejected,
+    /// The peer presented this node's own id or nonce.
+    #[error(
+        "the peer presented this node's own id or nonce: the node dialed itself, \
+         or someone is reflecting its messages; check the peer address"
+    )]
+    Reflected,
+    /// The peer's first message is not a Proscenium hello.
+    #[error("the peer does not speak the Proscenium protocol; check the peer address")]
+    NotProscenium,
+    /// The peer's hello is well-formed but unacceptable.
+    #[error("the peer's hello is invalid ({reason}); fix the peer's configuration")]
+    InvalidHello {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The peer sent a message out of turn.
+    #[error(
+        "the peer sent a {got} message where a {expected} was expected; it is buggy or hostile"
+    )]
+    UnexpectedMessage {
+        /// What this side waited for.
+        expected: &'static str,
+        /// What arrived.
+        got: &'static str,
+    },
+    /// The peer ended the handshake because this node broke the protocol.
+    #[error(
+        "the peer ended the handshake because this node broke the protocol; check both nodes' logs"
+    )]
+    RejectedByPeer,
+    /// A handshake message could not be read.
+    #[error("received an unreadable handshake message: {0}")]
+    Malformed(#[source] FrameError),
+    /// The peer closed the connection before the handshake finished.
+    #[error(
+        "the peer closed the connection during the handshake; \
+         see its logs (a different secret or version?)"
+    )]
+    Closed,
+    /// The whole handshake took longer than its deadline.
+    #[error("the handshake did not finish within {0:?}; the peer is stalled, slow, or not a Proscenium node")]
+    Timeout(std::time::Duration),
+    /// Reading or writing the connection failed.
+    #[error("i/o error during the handshake: {0}")]
+    Io(#[from] std::io::Error),
+    /// The operating system could not supply random bytes for a nonce.
+    #[error("no secure random bytes for the handshake nonce: {0}")]
+    Entropy(String),
+}
+
+/// A handshake configuration value is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The cluster secret is too short to resist guessing.
+    #[error(
+        "the cluster secret is {len} bytes; use at least {min} random bytes \
+         (e.g. `openssl rand -hex 32`)"
+    )]
+    SecretTooShort {
+        /// Its length.
+        len: usize,
+        /// The minimum.
+        min: usize,
+    },
+    /// The node name is empty or too long.
+    #[error("the node name is {len} bytes; use 1 to {max} bytes")]
+    InvalidName {
+        /// Its length.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+}

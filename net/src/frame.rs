@@ -1,0 +1,200 @@
+//! [`Frame`], the one message type that crosses a connection after the
+//! handshake, and [`MessageTag`], the stable name of a user message type.
+
+use std::fmt;
+
+use bytes::Bytes;
+use proscenium_runtime::{ActorId, AskError, StopReason};
+use serde::{Deserialize, Serialize};
+
+/// The stable identifier of a message type on the wire.
+///
+/// A remote `tell` or `ask` carries its message as opaque bytes plus this
+/// tag; the receiving node looks the tag up in its registry of remote
+/// message types to find the decoder and handler. Tags must not change
+/// between builds, so they are derived from a stable *name* chosen for the
+/// type (not from `TypeId` or `type_name`, which may change with the
+/// compiler): see [`MessageTag::from_name`].
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_net::MessageTag;
+///
+/// const PING: MessageTag = MessageTag::from_name("myapp.Ping");
+/// assert_eq!(PING, MessageTag::from_name("myapp.Ping"));
+/// assert_ne!(PING, MessageTag::from_name("myapp.Pong"));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MessageTag(u64);
+
+impl MessageTag {
+    /// A tag from its raw number.
+    pub const fn new(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// The tag of a message type named `name`: the 64-bit FNV-1a hash of the
+    /// name's UTF-8 bytes, computable in a `const`.
+    ///
+    /// Two different names collide with probability about 2^-64 per pair;
+    /// the registry that maps tags to types should still refuse a second
+    /// type under a tag that is taken.
+    pub const fn from_name(name: &str) -> Self {
+        const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let bytes = name.as_bytes();
+        let mut hash = OFFSET_BASIS;
+        let mut i = 0;
+        while i < bytes.len() {
+            hash ^= bytes[i] as u64;
+            hash = hash.wrapping_mul(PRIME);
+            i += 1;
+        }
+        Self(hash)
+    }
+
+    /// The raw number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for MessageTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageTag({:#018x})", self.0)
+    }
+}
+
+impl fmt::Display for MessageTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// One unit of traffic between two connected nodes.
+///
+/// Frames are encoded with [`wire`](crate::wire) and framed by
+/// [`FrameCodec`](crate::FrameCodec); `net/docs/protocol.md` gives the bytes.
+///
+/// # Compatibility
+///
+/// The variant *order* is part of the protocol: bincode writes the variant
+/// index. Append new variants at the end and bump
+/// [`PROTOCOL_VERSION`](crate::PROTOCOL_VERSION); never reorder or remove.
+/// The same holds for the runtime types carried inside ([`ActorId`],
+/// [`AskError`], [`StopReason`]): changing their serde layout is a protocol
+/// change. A test pins the encoding of every kind.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+/// use proscenium_net::{Frame, MessageTag};
+/// use proscenium_runtime::{ActorId, NodeId};
+///
+/// let frame = Frame::Tell {
+///     to: ActorId::new(NodeId::new(2, 0x9f), 11),
+///     tag: MessageTag::from_name("myapp.Ping"),
+///     payload: Bytes::from_static(b"\x01"),
+/// };
+/// assert_eq!(frame.kind(), "tell");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Frame {
+    /// Deliver a message to an actor; no reply is expected.
+    Tell {
+        /// The actor on the receiving node.
+        to: ActorId,
+        /// Which registered message type `payload` holds.
+        tag: MessageTag,
+        /// The message, encoded with [`wire::encode`](crate::wire::encode).
+        payload: Bytes,
+    },
+    /// Deliver a message to an actor and send back a [`Frame::Reply`].
+    Ask {
+        /// The actor on the receiving node.
+        to: ActorId,
+        /// Chosen by the asking node, unique among its pending asks on this
+        /// connection; the reply carries it back.
+        correlation: u64,
+        /// Which registered message type `payload` holds.
+        tag: MessageTag,
+        /// The message, encoded with [`wire::encode`](crate::wire::encode).
+        payload: Bytes,
+    },
+    /// The answer to the [`Frame::Ask`] with the same `correlation`.
+    Reply {
+        /// The `correlation` of the ask this answers.
+        correlation: u64,
+        /// The encoded reply, or why there is none (for example
+        /// [`AskError::Remote`] for an unknown tag).
+        result: Result<Bytes, AskError>,
+    },
+    /// Stop the actor gracefully, after what is already queued.
+    Stop {
+        /// The actor on the receiving node.
+        to: ActorId,
+    },
+    /// Stop the actor at once, dropping what is queued.
+    Kill {
+        /// The actor on the receiving node.
+        to: ActorId,
+    },
+    /// Start a death watch: send [`Frame::Terminated`] when `target` stops.
+    Watch {
+        /// The actor on the receiving node to watch.
+        target: ActorId,
+        /// The actor on the sending node to notify.
+        watcher: ActorId,
+    },
+    /// Cancel a watch made with [`Frame::Watch`].
+    Unwatch {
+        /// The watched actor on the receiving node.
+        target: ActorId,
+        /// The watcher on the sending node.
+        watcher: ActorId,
+    },
+    /// A watched actor on the sending node has stopped.
+    Terminated {
+        /// The actor that stopped.
+        id: ActorId,
+        /// Why it stopped.
+        reason: StopReason,
+    },
+    /// Keep-alive with no content, sent when a connection is otherwise idle.
+    Heartbeat,
+    /// The sender is closing the connection on purpose; not a failure.
+    Goodbye,
+}
+
+impl Frame {
+    /// A short lowercase name of the frame's kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Tell { .. } => "tell",
+            Self::Ask { .. } => "ask",
+            Self::Reply { .. } => "reply",
+            Self::Stop { .. } => "stop",
+            Self::Kill { .. } => "kill",
+            Self::Watch { .. } => "watch",
+            Self::Unwatch { .. } => "unwatch",
+            Self::Terminated { .. } => "terminated",
+            Self::Heartbeat => "heartbeat",
+            Self::Goodbye => "goodbye",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_from_name_is_fnv1a() {
+        // Reference values of 64-bit FNV-1a.
+        assert_eq!(MessageTag::from_name("").get(), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(MessageTag::from_name("a").get(), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,87 @@
+//! The proofs: HMAC-SHA256 over the handshake transcript.
+//!
+//! Both proofs cover the same transcript and differ only in their direction
+//! label, so neither side's proof can be passed off as the other's
+//! (reflection), and both nonces are in it, so no proof is valid in another
+//! handshake (replay). Every variable-length field is length-prefixed and
+//! every fixed field has a fixed width, so two different transcripts never
+//! feed the MAC the same bytes.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::message::{Hello, Proof};
+use super::ClusterSecret;
+
+/// Separates these MACs from any other use of the same secret.
+const DOMAIN: &[u8] = b"proscenium/handshake/v1\0";
+
+/// Which side a proof comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// The proof the connecting side sends first.
+    Initiator,
+    /// The proof the listening side sends once it has verified the initiator.
+    Acceptor,
+}
+
+impl Direction {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::Initiator => b"initiator proof\0",
+            Self::Acceptor => b"acceptor proof\0",
+        }
+    }
+}
+
+/// The keyed MAC over the transcript, ready to finalize or verify.
+fn transcript(
+    secret: &ClusterSecret,
+    direction: Direction,
+    version: u16,
+    initiator: &Hello,
+    acceptor: &Hello,
+) -> Hmac<Sha256> {
+    let mut mac = secret.keyed_mac();
+    mac.update(DOMAIN);
+    mac.update(direction.label());
+    mac.update(&version.to_be_bytes());
+    for hello in [initiator, acceptor] {
+        mac.update(&hello.node.node().to_be_bytes());
+        mac.update(&hello.node.incarnation().to_be_bytes());
+        mac.update(hello.nonce.as_bytes());
+        let name = hello.name.as_bytes();
+        mac.update(&(name.len() as u64).to_be_bytes());
+        mac.update(name);
+    }
+    mac
+}
+
+/// The proof `direction`'s side sends.
+pub(crate) fn prove(
+    secret: &ClusterSecret,
+    direction: Direction,
+    version: u16,
+    initiator: &Hello,
+    acceptor: &Hello,
+) -> Proof {
+    let tag = transcript(secret, direction, version, initiator, acceptor).finalize();
+    Proof {
+        mac: tag.into_bytes().into(),
+    }
+}
+
+/// Whether `proof` is `direction`'s side's proof of this transcript; compared
+/// in constant time.
+pub(crate) fn verify(
+    secret: &ClusterSecret,
+    direction: Direction,
+    version: u16,
+    initiator: &Hello,
+    acceptor: &Hello,
+    proof: &Proof,
+) -> bool {
+    transcript(secret, direction, version, initiator, acceptor)
+        .verify_slice(&proof.mac)
+        .is_ok()
+}

@@ -1,0 +1,63 @@
+//! The network layer of [Proscenium](https://docs.rs/proscenium): the wire
+//! format, framing and the authenticated handshake between nodes.
+//!
+//! A tour of the modules, one line each:
+//!
+//! * [`wire`]: the wire format (bincode 1.3, size-limited); the only caller of bincode;
+//! * `frame`: [`Frame`], the one message enum that crosses a connection, and [`MessageTag`];
+//! * `codec`: [`FrameCodec`], length-delimited framing of `Frame`s with a hard size limit;
+//! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
+//! * `error`: every error type, each naming what to do about it;
+//! * [`protocol`]: the wire protocol, byte by byte (no code).
+//!
+//! # Building a connection
+//!
+//! Open a stream, run [`handshake::initiate`] (or [`handshake::accept`] on
+//! the listening side) with the node's [`handshake::HandshakeConfig`], and
+//! use the [`Framed`](tokio_util::codec::Framed) stream it returns to send
+//! and receive [`Frame`]s. A [`FrameError`] on a read means that connection
+//! is out of step: close it, and only it.
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use proscenium_net::handshake::{self, ClusterSecret, HandshakeConfig};
+//! use proscenium_net::{Frame, FrameCodec};
+//! use proscenium_runtime::NodeId;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secret = ClusterSecret::new(*b"an example secret, 32 bytes long")?;
+//! let a = HandshakeConfig::new("a", NodeId::new(1, 0xa), secret.clone())?;
+//! let b = HandshakeConfig::new("b", NodeId::new(2, 0xb), secret)?;
+//! let (left, right) = tokio::io::duplex(64 * 1024); // a TcpStream in real life
+//! let (dialed, accepted) = tokio::join!(
+//!     handshake::initiate(left, &a, FrameCodec::new()),
+//!     handshake::accept(right, &b, FrameCodec::new()),
+//! );
+//! let (mut dialed, mut accepted) = (dialed?, accepted?);
+//! dialed.framed.send(Frame::Heartbeat).await?;
+//! assert_eq!(accepted.framed.next().await.transpose()?, Some(Frame::Heartbeat));
+//! # Ok(())
+//! # }
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+mod codec;
+mod error;
+mod frame;
+pub mod handshake;
+pub mod wire;
+
+#[doc = include_str!("../docs/protocol.md")]
+pub mod protocol {}
+
+pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
+pub use error::{ConfigError, FrameError, HandshakeError, WireError};
+pub use frame::{Frame, MessageTag};
+
+/// The version of the wire protocol this crate speaks.
+///
+/// Two nodes connect only if their versions are equal; the handshake checks
+/// it first. Bump it on any change to the framing, the wire format options,
+/// the handshake messages or the [`Frame`] layout.
+pub const PROTOCOL_VERSION: u16 = 1;
