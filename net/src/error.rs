@@ -191,3 +191,59 @@ pub enum ConfigError {
         max: usize,
     },
 }
+
+/// A node operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The node's configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No cluster secret was given; every node of a cluster needs the same one.
+    #[error("no cluster secret: call `NodeBuilder::secret` with the cluster's shared secret")]
+    NoSecret,
+    /// Two remote types claim the same tag.
+    #[error("remote type tags collide: {}", .0.join("; "))]
+    TagCollision(Vec<String>),
+    /// The listening socket could not be opened.
+    #[error("could not listen on {addr}: {source}; pick a free port (or port 0)")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The peer could not be reached.
+    #[error(
+        "could not connect to {addr}: {source}; check that the node runs and the address is right"
+    )]
+    Connect {
+        /// The address dialed.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The peer was reached but the handshake failed.
+    #[error("handshake with {addr} failed: {source}")]
+    Handshake {
+        /// The address dialed.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: HandshakeError,
+    },
+    /// There is no connection to that node.
+    #[error("node {0} is not connected; `connect` to it first")]
+    NodeDown(String),
+    /// The node did not answer in time.
+    #[error("node {0} did not answer in time")]
+    Timeout(String),
+    /// The actor type is not registered as spawnable, here or on the target node.
+    #[error("actor type `{0}` is not spawnable remotely; register it with `Registry::spawnable` on both nodes")]
+    NotSpawnable(&'static str),
+    /// The target node could not spawn the actor.
+    #[error("the remote node could not spawn the actor: {0}")]
+    Spawn(String),
+    /// The node is shutting down.
+    #[error("the node is shut down")]
+    ShutDown,
+}

@@ -167,6 +167,36 @@ pub enum Frame {
     Heartbeat,
     /// The sender is closing the connection on purpose; not a failure.
     Goodbye,
+    /// Which actor is registered under `name` on the receiving node?
+    Lookup {
+        /// Matches the [`Frame::Found`] answer.
+        correlation: u64,
+        /// The registered name.
+        name: String,
+    },
+    /// The answer to a [`Frame::Lookup`]: the actor and its Rust type name.
+    Found {
+        /// The lookup's correlation id.
+        correlation: u64,
+        /// The actor's id and type name, if one is registered.
+        actor: Option<(ActorId, String)>,
+    },
+    /// Spawn a registered actor type on the receiving node.
+    Spawn {
+        /// Matches the [`Frame::Spawned`] answer.
+        correlation: u64,
+        /// The actor type's stable tag.
+        actor: MessageTag,
+        /// The encoded spawn arguments.
+        args: Bytes,
+    },
+    /// The answer to a [`Frame::Spawn`]: the new actor's id, or why not.
+    Spawned {
+        /// The spawn's correlation id.
+        correlation: u64,
+        /// The new actor, or the error text.
+        result: Result<ActorId, String>,
+    },
 }
 
 impl Frame {
@@ -183,6 +213,10 @@ impl Frame {
             Self::Terminated { .. } => "terminated",
             Self::Heartbeat => "heartbeat",
             Self::Goodbye => "goodbye",
+            Self::Lookup { .. } => "lookup",
+            Self::Found { .. } => "found",
+            Self::Spawn { .. } => "spawn",
+            Self::Spawned { .. } => "spawned",
         }
     }
 }

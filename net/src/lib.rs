@@ -7,6 +7,13 @@
 //! * `frame`: [`Frame`], the one message enum that crosses a connection, and [`MessageTag`];
 //! * `codec`: [`FrameCodec`], length-delimited framing of `Frame`s with a hard size limit;
 //! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
+//! * `node`: [`Node`], a system that listens, connects, looks up and spawns across nodes;
+//! * `registry`: [`Registry`] of [`RemoteMessage`] and [`RemoteSpawn`] types, by stable tag;
+//! * `shared`: the state a node's listener, links and refs share; node-down handling;
+//! * `link`: one connection: a batching writer task and heartbeats;
+//! * `inbound`: what a node does with each frame a peer sends;
+//! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
+//! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
 //! * [`protocol`]: the wire protocol, byte by byte (no code).
 //!
@@ -46,14 +53,24 @@ mod codec;
 mod error;
 mod frame;
 pub mod handshake;
+mod inbound;
+mod link;
+mod node;
+mod registry;
+mod shared;
+mod spawner;
+mod transport;
 pub mod wire;
 
 #[doc = include_str!("../docs/protocol.md")]
 pub mod protocol {}
 
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
-pub use error::{ConfigError, FrameError, HandshakeError, WireError};
+pub use error::{ConfigError, FrameError, HandshakeError, NodeError, WireError};
 pub use frame::{Frame, MessageTag};
+pub use node::{Node, NodeBuilder, NodeEvent};
+pub use registry::{Registry, RemoteMessage, RemoteSpawn};
+pub use spawner::Spawner;
 
 /// The version of the wire protocol this crate speaks.
 ///

@@ -273,6 +273,34 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
+    /// Queues `message` as an ask (waiting for room if the mailbox is full)
+    /// and returns its pending reply without waiting for it, so the caller
+    /// can queue more messages in order meanwhile. For network layers.
+    ///
+    /// # Errors
+    ///
+    /// [`AskError::Stopped`] if the actor has stopped; [`AskError::Remote`]
+    /// for a remote actor, which this does not support.
+    pub async fn send_ask<M: Message>(&self, message: M) -> Result<PendingReply<M::Reply>, AskError>
+    where
+        A: Handler<M>,
+    {
+        let Target::Local(cell) = &self.inner else {
+            return Err(AskError::Remote(
+                "send_ask works on local actors only".into(),
+            ));
+        };
+        let slot = cell
+            .mailbox
+            .reserve()
+            .await
+            .map_err(|_| AskError::Stopped)?;
+        let (tx, rx) = oneshot::channel();
+        slot.send(MessageEnvelope::ask(message, tx))
+            .map_err(|_| AskError::Stopped)?;
+        Ok(PendingReply { rx })
+    }
+
     fn default_ask_timeout(&self) -> Duration {
         match &self.inner {
             Target::Local(cell) => cell.ask_timeout,
@@ -328,6 +356,24 @@ impl<A: Actor> ActorRef<A> {
             }
             Target::Remote(remote) => remote.transport.unwatch(remote.id, watcher),
         }
+    }
+}
+
+/// The reply to an ask queued with [`ActorRef::send_ask`].
+#[derive(Debug)]
+pub struct PendingReply<R> {
+    rx: oneshot::Receiver<Result<R, AskError>>,
+}
+
+impl<R> PendingReply<R> {
+    /// Waits for the reply.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ActorRef::ask`], without a deadline: wrap it in
+    /// `tokio::time::timeout` for one.
+    pub async fn recv(self) -> Result<R, AskError> {
+        self.rx.await.unwrap_or(Err(AskError::Stopped))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The shared core of a local actor, pointed to by every `ActorRef`.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -91,6 +91,10 @@ pub(crate) trait AnyActor: Send + Sync {
     fn child_terminated(&self, child: ActorId);
     fn child_failed(&self, child: ActorId, reason: StopReason);
     fn restart(&self, delay: Duration, reason: StopReason);
+    fn add_watcher(&self, watcher: Watcher);
+    fn remove_watcher(&self, watcher: ActorId);
+    fn actor_type(&self) -> TypeId;
+    fn actor_type_name(&self) -> &'static str;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
@@ -124,6 +128,22 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn restart(&self, delay: Duration, reason: StopReason) {
         let _ = self.signal(Signal::Restart(delay, reason));
+    }
+
+    fn add_watcher(&self, watcher: Watcher) {
+        Cell::add_watcher(self, watcher);
+    }
+
+    fn remove_watcher(&self, watcher: ActorId) {
+        let _ = self.signal(Signal::Unwatch(watcher));
+    }
+
+    fn actor_type(&self) -> TypeId {
+        TypeId::of::<A>()
+    }
+
+    fn actor_type_name(&self) -> &'static str {
+        std::any::type_name::<A>()
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {

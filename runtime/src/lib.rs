@@ -7,6 +7,7 @@
 //! * `actor`: the [`Actor`], [`Message`] and [`Handler`] traits users implement;
 //! * `actor_ref`: [`ActorRef`], the typed address with `tell`, `ask`, `stop`, `kill`;
 //! * `pool`: [`Pool`] of supervised workers, resizable, with pluggable [`Router`]s;
+//! * `any_ref`: [`AnyActorRef`], a local actor found by id, type unknown;
 //! * `recipient`: [`Recipient`], an address erased down to one message type;
 //! * `id`: [`ActorId`] and [`NodeId`], unique across nodes and restarts;
 //! * `mailbox`: the two-lane [`Mailbox`] (messages, and signals that overtake them);
@@ -20,6 +21,7 @@
 //! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
 //! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
+//! * `wire_ref`: how refs inside messages cross the wire ([`with_ref_resolver`]);
 //! * `error`: every error type, each naming what to do about it.
 //!
 //! # The hot path
@@ -30,6 +32,7 @@
 
 mod actor;
 mod actor_ref;
+mod any_ref;
 mod cell;
 mod context;
 mod dead_letter;
@@ -48,9 +51,11 @@ mod supervision;
 mod system;
 mod termination;
 mod timer;
+mod wire_ref;
 
 pub use actor::{Actor, Handler, Message};
-pub use actor_ref::ActorRef;
+pub use actor_ref::{ActorRef, PendingReply};
+pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
@@ -71,3 +76,4 @@ pub use supervision::{
 pub use system::{System, SystemBuilder};
 pub use termination::{StopReason, Terminated};
 pub use timer::TimerHandle;
+pub use wire_ref::with_ref_resolver;

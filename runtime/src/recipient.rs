@@ -7,7 +7,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{ActorId, ActorRef, AskError, Handler, Message, SendError, TrySendError};
+use crate::{
+    ActorId, ActorRef, AnyMessage, AskError, Handler, Message, RemoteDelivery, RemoteSendError,
+    SendError, TrySendError, Undeliverable,
+};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -95,7 +98,85 @@ impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
     }
 }
 
+/// A recipient on another node (or one read off the wire), reached by id
+/// and message type through the transport.
+struct RemoteRecipient {
+    id: ActorId,
+    transport: Arc<dyn RemoteDelivery>,
+    ask_timeout: Duration,
+}
+
+impl RemoteRecipient {
+    fn to_send_error<M: Message>(error: RemoteSendError) -> SendError<M> {
+        let message = error
+            .message
+            .downcast::<M>()
+            .unwrap_or_else(|_| unreachable!("transport returned another message"));
+        match error.reason {
+            Undeliverable::NodeDown => SendError::NodeDown(message),
+            Undeliverable::NotRemote => SendError::NotRemote(message),
+        }
+    }
+}
+
+impl<M: Message> MessageTarget<M> for RemoteRecipient {
+    fn id(&self) -> ActorId {
+        self.id
+    }
+
+    fn is_alive(&self) -> bool {
+        self.transport.is_alive(self.id)
+    }
+
+    fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
+        self.transport
+            .tell(self.id, AnyMessage::new(message))
+            .map_err(|e| Self::to_send_error(e).into())
+    }
+
+    fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>> {
+        let sent = self
+            .transport
+            .tell(self.id, AnyMessage::new(message))
+            .map_err(Self::to_send_error);
+        Box::pin(std::future::ready(sent))
+    }
+
+    fn ask(
+        &self,
+        message: M,
+        timeout: Option<Duration>,
+    ) -> BoxFuture<'_, Result<M::Reply, AskError>> {
+        let asked = self.transport.ask(
+            self.id,
+            AnyMessage::new(message),
+            timeout.unwrap_or(self.ask_timeout),
+        );
+        Box::pin(async move {
+            let reply = asked.await?;
+            reply.downcast::<M::Reply>().map(|r| *r).map_err(|_| {
+                AskError::Remote(format!(
+                    "the reply is not a `{}`",
+                    std::any::type_name::<M::Reply>()
+                ))
+            })
+        })
+    }
+}
+
 impl<M: Message> Recipient<M> {
+    /// A recipient for actor `id` on another node, reached through `transport`.
+    /// For network layers.
+    pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
+        Self {
+            target: Arc::new(RemoteRecipient {
+                id,
+                transport,
+                ask_timeout,
+            }),
+        }
+    }
+
     /// The id of the actor behind this recipient.
     pub fn id(&self) -> ActorId {
         self.target.id()

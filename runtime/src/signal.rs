@@ -28,7 +28,7 @@ pub(crate) enum Signal<A: Actor> {
 }
 
 /// Delivers a [`Terminated`] notice to a watcher, wherever it lives.
-pub(crate) trait TerminationSink: Send {
+pub(crate) trait TerminationSink: Send + Sync {
     fn notify(self: Box<Self>, terminated: Terminated);
 }
 
@@ -45,6 +45,12 @@ pub struct Watcher {
 impl Watcher {
     pub(crate) fn new(id: ActorId, sink: Box<dyn TerminationSink>) -> Self {
         Self { id, sink }
+    }
+
+    /// A watch made by `id` (on another node, typically) that runs `notify`
+    /// when the watched actor stops. For network layers.
+    pub fn from_fn(id: ActorId, notify: impl FnOnce(Terminated) + Send + Sync + 'static) -> Self {
+        Self::new(id, Box::new(FnSink(Some(notify))))
     }
 
     /// The watching actor.
@@ -64,5 +70,16 @@ impl fmt::Debug for Watcher {
         f.debug_struct("Watcher")
             .field("id", &self.id)
             .finish_non_exhaustive()
+    }
+}
+
+/// A [`TerminationSink`] that runs a closure.
+struct FnSink<F>(Option<F>);
+
+impl<F: FnOnce(Terminated) + Send + Sync> TerminationSink for FnSink<F> {
+    fn notify(mut self: Box<Self>, terminated: Terminated) {
+        if let Some(notify) = self.0.take() {
+            notify(terminated);
+        }
     }
 }

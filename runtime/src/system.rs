@@ -12,6 +12,7 @@ use tokio::runtime::Handle;
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
+use crate::any_ref::AnyActorRef;
 use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::deadlock::{Asker, WaitGraph};
@@ -383,6 +384,21 @@ impl System {
             .downcast::<Cell<A>>()
             .ok()
             .map(ActorRef::local)
+    }
+
+    /// The live local actor with this id, whatever its type.
+    pub fn actor(&self, id: ActorId) -> Option<AnyActorRef> {
+        let registered = self.inner.actors.get(&id)?;
+        Some(AnyActorRef::new(registered.actor.clone()))
+    }
+
+    /// The live actor registered under `name`, whatever its type.
+    pub fn lookup_any(&self, name: &str) -> Option<AnyActorRef> {
+        let registered = self.inner.names.get(name)?.actor.clone();
+        registered
+            .life()
+            .is_alive()
+            .then(|| AnyActorRef::new(registered))
     }
 
     /// Subscribes to the dead letters published from now on.

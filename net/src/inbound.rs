@@ -1,0 +1,253 @@
+//! What a node does with each frame a peer sends.
+//!
+//! Frames from one link are handled in order, one at a time, so messages
+//! from one sender keep their order. A tell waits for room in its actor's
+//! mailbox (backpressure reaches the peer through TCP); an ask is queued in
+//! order too, but its reply is awaited in a task of its own, so a slow
+//! handler never holds up the link.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use proscenium_runtime::{ActorId, AskError, StopReason, Watcher};
+
+use crate::link::{FrameStream, Link};
+use crate::shared::NodeShared;
+use crate::spawner::SpawnChild;
+use crate::{Frame, MessageTag};
+
+/// Reads frames until the link ends, the peer says goodbye, falls silent
+/// for too long, or sends something that cannot be read.
+pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, mut stream: FrameStream) {
+    // A peer that sends nothing, not even heartbeats, for this long is gone.
+    let silence = node.heartbeat * 4;
+    loop {
+        let next = tokio::select! {
+            () = link.closed.cancelled() => return,
+            () = node.cancel.cancelled() => return,
+            next = tokio::time::timeout(silence, stream.next()) => next,
+        };
+        let frame = match next {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(error))) => {
+                tracing::warn!(peer = %link.name, %error, "bad frame; closing the connection");
+                return;
+            }
+            Ok(None) => return,
+            Err(_) => {
+                tracing::warn!(peer = %link.name, ?silence, "peer silent; closing the connection");
+                return;
+            }
+        };
+        if matches!(frame, Frame::Goodbye) {
+            return;
+        }
+        on_frame(node, link, frame).await;
+    }
+}
+
+async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, frame: Frame) {
+    match frame {
+        Frame::Tell { to, tag, payload } => on_tell(node, to, tag, &payload).await,
+        Frame::Ask {
+            to,
+            correlation,
+            tag,
+            payload,
+        } => on_ask(node, link, to, correlation, tag, &payload).await,
+        Frame::Reply {
+            correlation,
+            result,
+        } => on_reply(node, correlation, result),
+        Frame::Stop { to } => {
+            if let Some(actor) = local(node, to) {
+                actor.stop();
+            }
+        }
+        Frame::Kill { to } => {
+            if let Some(actor) = local(node, to) {
+                actor.kill();
+            }
+        }
+        Frame::Watch { target, watcher } => on_watch(node, link, target, watcher),
+        Frame::Unwatch { target, watcher } => {
+            if let Some(actor) = local(node, target) {
+                actor.unwatch(watcher);
+            }
+        }
+        Frame::Terminated { id, reason } => {
+            if let Some((_, watchers)) = node.watches.remove(&id) {
+                watchers
+                    .into_iter()
+                    .for_each(|w| w.notify(id, reason.clone()));
+            }
+        }
+        Frame::Lookup { correlation, name } => {
+            let actor = node
+                .system
+                .lookup_any(&name)
+                .map(|a| (a.id(), a.actor_type_name().to_owned()));
+            link.send(Frame::Found { correlation, actor });
+        }
+        Frame::Spawn {
+            correlation,
+            actor,
+            args,
+        } => on_spawn(node, link, correlation, actor, args),
+        answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, answer),
+        Frame::Heartbeat | Frame::Goodbye => {}
+    }
+}
+
+/// The local actor `id` names, if it belongs to this very node run.
+fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::AnyActorRef> {
+    (id.node() == node.node_id())
+        .then(|| node.system.actor(id))
+        .flatten()
+}
+
+async fn on_tell(node: &Arc<NodeShared>, to: ActorId, tag: MessageTag, payload: &[u8]) {
+    let Some(actor) = local(node, to) else {
+        tracing::debug!(%to, "remote tell to an actor that is gone");
+        return;
+    };
+    let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
+        tracing::warn!(%to, %tag, actor = actor.actor_type_name(), "remote tell of an unregistered message type");
+        return;
+    };
+    match (delivery.tell)(&node.decode_cx(), actor, payload) {
+        Ok(queued) => queued.await,
+        Err(error) => tracing::warn!(%to, %tag, %error, "undecodable remote tell"),
+    }
+}
+
+async fn on_ask(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    to: ActorId,
+    correlation: u64,
+    tag: MessageTag,
+    payload: &[u8],
+) {
+    let reply = |result| {
+        link.send(Frame::Reply {
+            correlation,
+            result,
+        })
+    };
+    let Some(actor) = local(node, to) else {
+        reply(Err(AskError::Stopped));
+        return;
+    };
+    let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
+        let actor = actor.actor_type_name();
+        reply(Err(AskError::Remote(format!(
+            "`{actor}` does not handle message tag {tag} from other nodes; register it"
+        ))));
+        return;
+    };
+    let queued = match (delivery.ask)(&node.decode_cx(), actor, payload) {
+        Ok(queued) => queued.await,
+        Err(error) => {
+            reply(Err(AskError::Remote(format!(
+                "undecodable message: {error}"
+            ))));
+            return;
+        }
+    };
+    match queued {
+        Ok(answer) => {
+            let link = Arc::clone(link);
+            node.tasks.spawn(async move {
+                let result = answer.await;
+                link.send(Frame::Reply {
+                    correlation,
+                    result,
+                });
+            });
+        }
+        Err(error) => {
+            reply(Err(error));
+        }
+    }
+}
+
+fn on_reply(node: &Arc<NodeShared>, correlation: u64, result: Result<Bytes, AskError>) {
+    let Some((_, pending)) = node.asks.remove(&correlation) else {
+        return; // the asker gave up (timeout) already
+    };
+    let decoded = result.and_then(|bytes| {
+        (pending.decode)(&node.decode_cx(), &bytes)
+            .map_err(|e| AskError::Remote(format!("undecodable reply: {e}")))
+    });
+    let _ = pending.reply.send(decoded);
+}
+
+fn on_watch(node: &Arc<NodeShared>, link: &Arc<Link>, target: ActorId, watcher: ActorId) {
+    let Some(actor) = local(node, target) else {
+        // Gone already (or never here): the watcher still gets its one notice.
+        link.send(Frame::Terminated {
+            id: target,
+            reason: StopReason::Normal,
+        });
+        return;
+    };
+    let link = Arc::clone(link);
+    actor.watch(Watcher::from_fn(watcher, move |terminated| {
+        link.send(Frame::Terminated {
+            id: terminated.id,
+            reason: terminated.reason,
+        });
+    }));
+}
+
+fn on_spawn(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    correlation: u64,
+    actor: MessageTag,
+    args: Bytes,
+) {
+    let answer = |result| {
+        link.send(Frame::Spawned {
+            correlation,
+            result,
+        })
+    };
+    let Some(spawn) = node.registry.spawner(actor) else {
+        answer(Err(format!(
+            "actor tag {actor} is not spawnable on node {}",
+            node.name
+        )));
+        return;
+    };
+    let request = match spawn(&node.decode_cx(), &args) {
+        Ok(request) => request,
+        Err(error) => {
+            answer(Err(format!("undecodable spawn arguments: {error}")));
+            return;
+        }
+    };
+    let (spawner, link) = (node.spawner.clone(), Arc::clone(link));
+    node.tasks.spawn(async move {
+        let result = match spawner.ask(SpawnChild(request)).await {
+            Ok(spawned) => spawned.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        link.send(Frame::Spawned {
+            correlation,
+            result,
+        });
+    });
+}
+
+fn on_answer(node: &Arc<NodeShared>, answer: Frame) {
+    let correlation = match &answer {
+        Frame::Found { correlation, .. } | Frame::Spawned { correlation, .. } => *correlation,
+        _ => return,
+    };
+    if let Some((_, query)) = node.queries.remove(&correlation) {
+        let _ = query.answer.send(answer);
+    }
+}

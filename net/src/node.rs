@@ -1,0 +1,433 @@
+//! [`Node`]: a [`System`] that listens on TCP and reaches actors on other nodes.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use proscenium_runtime::{Actor, ActorRef, NodeId, RemoteDelivery, SupervisorStrategy, System};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::handshake::{ClusterSecret, HandshakeConfig};
+use crate::registry::{Registry, RemoteSpawn};
+use crate::shared::{NodeShared, PendingQuery};
+use crate::spawner::Spawner;
+use crate::{wire, Frame, MessageTag, NodeError, DEFAULT_MAX_FRAME_LENGTH};
+
+/// A change in the set of connected nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// A node connected (or reconnected, possibly as a new incarnation).
+    NodeUp {
+        /// The node run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+    },
+    /// A node's connection was lost: pending asks to it have failed with
+    /// `NodeDown` and watchers of its actors got `Terminated { NodeDown }`.
+    NodeDown {
+        /// The node run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// One process of a Proscenium cluster: an actor [`System`] plus TCP links
+/// to other nodes, so that refs to actors on those nodes work like local ones.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_net::{Node, Registry, RemoteMessage};
+/// use proscenium_runtime::{Actor, Context, Handler, Message};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Ping(u32);
+/// impl Message for Ping {
+///     type Reply = u32;
+/// }
+/// impl RemoteMessage for Ping {
+///     const TAG: &'static str = "docs::Ping";
+/// }
+///
+/// struct Ponger;
+/// impl Actor for Ponger {}
+/// impl Handler<Ping> for Ponger {
+///     async fn handle(&mut self, Ping(n): Ping, _: &mut Context<Self>) -> u32 {
+///         n + 1
+///     }
+/// }
+///
+/// # #[tokio::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut registry = Registry::new();
+/// registry.handler::<Ponger, Ping>();
+/// let secret = b"a cluster secret of 32 bytes ...".to_vec();
+/// let a = Node::builder("a").secret(secret.clone()).registry(registry).listen("127.0.0.1:0".parse()?).start().await?;
+/// let mut registry = Registry::new();
+/// registry.message::<Ping>();
+/// let b = Node::builder("b").secret(secret).registry(registry).start().await?;
+///
+/// a.system().spawn_named("ponger", Ponger)?;
+/// b.connect(a.local_addr().unwrap()).await?;
+/// let ponger = b.lookup::<Ponger>("ponger").await.expect("found on a");
+/// assert_eq!(ponger.ask(Ping(41)).await?, 42);
+/// # b.shutdown().await;
+/// # a.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Node {
+    shared: Arc<NodeShared>,
+    local_addr: Option<SocketAddr>,
+}
+
+/// Configures a [`Node`]; made by [`Node::builder`].
+#[derive(Debug)]
+pub struct NodeBuilder {
+    name: String,
+    secret: Option<Vec<u8>>,
+    listen: Option<SocketAddr>,
+    registry: Registry,
+    max_frame_length: usize,
+    heartbeat: Duration,
+    handshake_timeout: Duration,
+    ask_timeout: Duration,
+}
+
+impl NodeBuilder {
+    /// The shared cluster secret (at least 16 bytes); every node of the
+    /// cluster must have the same one.
+    pub fn secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Accepts connections on `addr` (port 0 picks a free port; see
+    /// [`Node::local_addr`]). Without it the node only dials out.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Some(addr);
+        self
+    }
+
+    /// The remote-capable message and actor types this node knows.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    /// The largest frame accepted or sent (default 8 MiB).
+    pub fn max_frame_length(mut self, max: usize) -> Self {
+        self.max_frame_length = max;
+        self
+    }
+
+    /// How often an idle link sends a heartbeat (default 1 s); a peer silent
+    /// for four of these is declared down.
+    pub fn heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
+        self
+    }
+
+    /// The deadline of a handshake (default 10 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The default deadline of asks made from this node's system (default 5 s).
+    pub fn ask_timeout(mut self, timeout: Duration) -> Self {
+        self.ask_timeout = timeout;
+        self
+    }
+
+    /// Starts the node's system, and its listener if one was asked for.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NoSecret`], [`NodeError::Config`] for a bad name or
+    /// secret, [`NodeError::TagCollision`], [`NodeError::Bind`].
+    pub async fn start(self) -> Result<Node, NodeError> {
+        self.registry.check().map_err(NodeError::TagCollision)?;
+        let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
+        // The node number comes from the name, so a restarted node keeps it;
+        // the incarnation is new on every start.
+        let node = NodeId::new(
+            MessageTag::from_name(&self.name).get(),
+            NodeId::local().incarnation(),
+        );
+        let handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
+            .with_timeout(self.handshake_timeout);
+        let system = System::builder()
+            .node_id(node)
+            .ask_timeout(self.ask_timeout)
+            .build();
+        let spawner = system
+            .spawn(Spawner {
+                strategy: SupervisorStrategy::one_for_one(),
+            })
+            .map_err(|_| NodeError::ShutDown)?;
+        let listener = match self.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| NodeError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
+        let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let shared = Arc::new(NodeShared {
+            system,
+            name: self.name,
+            registry: self.registry,
+            handshake,
+            max_frame_length: self.max_frame_length,
+            heartbeat: self.heartbeat,
+            links: DashMap::new(),
+            asks: Arc::default(),
+            queries: Arc::default(),
+            watches: DashMap::new(),
+            next_correlation: AtomicU64::new(1),
+            events: broadcast::channel(256).0,
+            cancel: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            spawner,
+        });
+        if let Some(listener) = listener {
+            shared
+                .tasks
+                .spawn(accept_loop(Arc::clone(&shared), listener));
+        }
+        tracing::info!(name = %shared.name, node = %node, addr = ?local_addr, "node started");
+        Ok(Node { shared, local_addr })
+    }
+}
+
+/// Accepts connections until the node shuts down, backing off when accept fails.
+async fn accept_loop(node: Arc<NodeShared>, listener: TcpListener) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let accepted = tokio::select! {
+            () = node.cancel.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, from)) => {
+                backoff = Duration::from_millis(10);
+                node.tasks.spawn(Arc::clone(&node).accept(stream, from));
+            }
+            Err(error) => {
+                // Typically out of file descriptors: wait for some to free up.
+                tracing::warn!(%error, ?backoff, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+impl Node {
+    /// A builder for a node called `name` (unique in its cluster; its node
+    /// number is derived from it).
+    pub fn builder(name: impl Into<String>) -> NodeBuilder {
+        NodeBuilder {
+            name: name.into(),
+            secret: None,
+            listen: None,
+            registry: Registry::new(),
+            max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            heartbeat: Duration::from_secs(1),
+            handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
+            ask_timeout: System::DEFAULT_ASK_TIMEOUT,
+        }
+    }
+
+    /// The node's actor system: spawn actors here.
+    pub fn system(&self) -> &System {
+        &self.shared.system
+    }
+
+    /// This node run's id.
+    pub fn id(&self) -> NodeId {
+        self.shared.node_id()
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The address the node listens on, if it listens.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// The nodes connected now, with their names.
+    pub fn peers(&self) -> Vec<(NodeId, String)> {
+        self.shared
+            .links
+            .iter()
+            .map(|l| (l.peer, l.name.clone()))
+            .collect()
+    }
+
+    /// Subscribes to [`NodeEvent`]s from now on.
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Connects to the node listening at `addr` and returns its id. If the
+    /// link is later lost, this node dials again with backoff.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Connect`] or [`NodeError::Handshake`] (e.g. a wrong secret).
+    pub async fn connect(&self, addr: SocketAddr) -> Result<NodeId, NodeError> {
+        self.shared.connect(addr).await
+    }
+
+    /// Finds the actor registered under `name`, here or on any connected
+    /// node, if it is an `A`.
+    pub async fn lookup<A: Actor>(&self, name: &str) -> Option<ActorRef<A>> {
+        if let Some(local) = self.system().lookup::<A>(name) {
+            return Some(local);
+        }
+        for (peer, _) in self.peers() {
+            if let Ok(Some(found)) = self.lookup_on::<A>(peer, name).await {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Finds the actor registered under `name` on node `node`.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NodeDown`] if not connected to `node`,
+    /// [`NodeError::Timeout`] if it does not answer within the ask timeout.
+    pub async fn lookup_on<A: Actor>(
+        &self,
+        node: NodeId,
+        name: &str,
+    ) -> Result<Option<ActorRef<A>>, NodeError> {
+        if node == self.id() {
+            return Ok(self.system().lookup::<A>(name));
+        }
+        let answer = self
+            .query(node, |correlation| Frame::Lookup {
+                correlation,
+                name: name.to_owned(),
+            })
+            .await?;
+        let Frame::Found {
+            actor: Some((id, type_name)),
+            ..
+        } = answer
+        else {
+            return Ok(None);
+        };
+        if type_name != std::any::type_name::<A>() {
+            tracing::debug!(%name, found = %type_name, "remote lookup found another actor type");
+            return Ok(None);
+        }
+        Ok(Some(self.remote_ref(id)))
+    }
+
+    /// Spawns an actor of a [`RemoteSpawn`] type on node `node`, supervised
+    /// there, and returns a ref to it.
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NotSpawnable`] if `A` is not registered here,
+    /// [`NodeError::Spawn`] if the other node refuses, and the errors of
+    /// [`lookup_on`](Self::lookup_on).
+    pub async fn spawn_remote<A: RemoteSpawn>(
+        &self,
+        node: NodeId,
+        args: A::Args,
+    ) -> Result<ActorRef<A>, NodeError> {
+        let tag = MessageTag::from_name(A::TAG);
+        if self.shared.registry.spawner(tag).is_none() {
+            return Err(NodeError::NotSpawnable(std::any::type_name::<A>()));
+        }
+        let args = wire::encode(&args, self.shared.max_frame_length as u64)
+            .map_err(|e| NodeError::Spawn(e.to_string()))?;
+        let args = Bytes::from(args);
+        let answer = self
+            .query(node, |correlation| Frame::Spawn {
+                correlation,
+                actor: tag,
+                args,
+            })
+            .await?;
+        match answer {
+            Frame::Spawned { result: Ok(id), .. } => Ok(self.remote_ref(id)),
+            Frame::Spawned {
+                result: Err(why), ..
+            } => Err(NodeError::Spawn(why)),
+            _ => Err(NodeError::Spawn("unexpected answer".into())),
+        }
+    }
+
+    fn remote_ref<A: Actor>(&self, id: proscenium_runtime::ActorId) -> ActorRef<A> {
+        let transport: Arc<dyn RemoteDelivery> =
+            Arc::clone(&self.shared) as Arc<dyn RemoteDelivery>;
+        ActorRef::remote(id, transport, self.system().ask_timeout())
+    }
+
+    /// Sends a query frame to `node` and waits for its answer.
+    async fn query(
+        &self,
+        node: NodeId,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<Frame, NodeError> {
+        let link = self
+            .shared
+            .link_to(node)
+            .ok_or_else(|| NodeError::NodeDown(node.to_string()))?;
+        let correlation = self.shared.correlation();
+        let (answer, rx) = oneshot::channel();
+        self.shared.queries.insert(
+            correlation,
+            PendingQuery {
+                node: node.node(),
+                answer,
+            },
+        );
+        if !link.send(frame(correlation)) {
+            self.shared.queries.remove(&correlation);
+            return Err(NodeError::NodeDown(link.name.clone()));
+        }
+        match tokio::time::timeout(self.system().ask_timeout(), rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(NodeError::NodeDown(link.name.clone())),
+            Err(_) => {
+                self.shared.queries.remove(&correlation);
+                Err(NodeError::Timeout(link.name.clone()))
+            }
+        }
+    }
+
+    /// Says goodbye to every peer, stops the listener and redials, shuts
+    /// the actor system down, and waits for the node's tasks to end.
+    pub async fn shutdown(&self) {
+        for link in self.shared.links.iter() {
+            link.close();
+        }
+        self.shared.cancel.cancel();
+        self.shared.system.shutdown().await;
+        self.shared.tasks.close();
+        self.shared.tasks.wait().await;
+    }
+}

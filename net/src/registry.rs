@@ -1,0 +1,328 @@
+//! Which message types may cross the wire, which actors handle them, and
+//! which actor types may be spawned remotely.
+//!
+//! Sending needs only the message's codec (found by its Rust type); receiving
+//! needs to know which local actor type handles which tag, because the frame
+//! names the actor only by id. Both nodes must register the same types
+//! under the same tags.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use proscenium_runtime::{
+    with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyReply, AskError, Handler,
+    Message, RemoteDelivery, System,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{wire, MessageTag, WireError};
+
+/// A message type that can be sent to an actor on another node.
+///
+/// Its [`TAG`](Self::TAG) names it on the wire; it must be the same on every
+/// node and unique among remote message types. The message and its reply
+/// travel as bincode; refs inside them (`ActorRef`, `Recipient`) come out on
+/// the far side as refs that route back.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_net::RemoteMessage;
+/// use proscenium_runtime::Message;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Ping(u32);
+/// impl Message for Ping {
+///     type Reply = u32;
+/// }
+/// impl RemoteMessage for Ping {
+///     const TAG: &'static str = "example::Ping";
+/// }
+/// # let _ = Ping(1).0;
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot cross the wire",
+    note = "implement `RemoteMessage` for `{Self}` (with a stable `TAG`) and derive `Serialize` and `Deserialize` for it and its reply"
+)]
+pub trait RemoteMessage:
+    Message<Reply: Serialize + DeserializeOwned> + Serialize + DeserializeOwned
+{
+    /// The stable name of this message type on the wire.
+    const TAG: &'static str;
+}
+
+/// An actor type that other nodes may spawn on this one
+/// ([`Node::spawn_remote`](crate::Node::spawn_remote)).
+pub trait RemoteSpawn: Actor {
+    /// What the spawner sends to build the actor; kept to rebuild it on restart.
+    type Args: Serialize + DeserializeOwned + Clone + Send + Sync + 'static;
+
+    /// The stable name of this actor type on the wire.
+    const TAG: &'static str;
+
+    /// Builds the actor from its arguments.
+    fn from_args(args: Self::Args) -> Self;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What decoding an incoming message needs: the node's system and transport
+/// (to turn ids into refs) and the size limit.
+#[derive(Clone)]
+pub(crate) struct DecodeCx {
+    pub(crate) system: System,
+    pub(crate) transport: Arc<dyn RemoteDelivery>,
+    pub(crate) limit: u64,
+}
+
+impl DecodeCx {
+    pub(crate) fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, WireError> {
+        with_ref_resolver(&self.system, &self.transport, || {
+            wire::decode(bytes, self.limit)
+        })
+    }
+}
+
+/// How to put one message type on the wire and read its reply.
+#[derive(Clone, Copy)]
+pub(crate) struct MessageCodec {
+    pub(crate) tag: MessageTag,
+    pub(crate) encode: fn(&AnyMessage, u64) -> Result<Vec<u8>, WireError>,
+    pub(crate) decode_reply: fn(&DecodeCx, &[u8]) -> Result<AnyReply, WireError>,
+}
+
+/// Delivers a decoded tell; resolves once the message is queued.
+pub(crate) type DeliverTell = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<BoxFuture<()>, WireError>;
+
+/// The encoded reply to an ask, once the handler has answered.
+pub(crate) type EncodedReply = BoxFuture<Result<Bytes, AskError>>;
+
+/// Resolves once an ask is queued, to the future of its encoded reply.
+pub(crate) type QueuedAsk = BoxFuture<Result<EncodedReply, AskError>>;
+
+/// Queues a decoded ask.
+pub(crate) type DeliverAsk = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<QueuedAsk, WireError>;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Delivery {
+    pub(crate) tell: DeliverTell,
+    pub(crate) ask: DeliverAsk,
+}
+
+/// Spawns a remote-spawnable actor from encoded arguments.
+pub(crate) type SpawnFn = fn(&DecodeCx, &[u8]) -> Result<SpawnRequest, WireError>;
+
+/// A spawn to run on the node's spawner actor.
+pub(crate) type SpawnRequest = Box<
+    dyn FnOnce(
+            &mut proscenium_runtime::Context<crate::spawner::Spawner>,
+        ) -> Result<ActorId, proscenium_runtime::SpawnError>
+        + Send,
+>;
+
+/// The remote-capable types a node knows.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_net::{Registry, RemoteMessage};
+/// use proscenium_runtime::{Actor, Context, Handler, Message};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize)]
+/// struct Ping;
+/// impl Message for Ping {
+///     type Reply = ();
+/// }
+/// impl RemoteMessage for Ping {
+///     const TAG: &'static str = "docs::Ping";
+/// }
+///
+/// struct Ponger;
+/// impl Actor for Ponger {}
+/// impl Handler<Ping> for Ponger {
+///     async fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
+/// }
+///
+/// let mut registry = Registry::new();
+/// registry.handler::<Ponger, Ping>();
+/// assert!(registry.check().is_ok());
+/// ```
+#[derive(Default)]
+pub struct Registry {
+    codecs: HashMap<TypeId, MessageCodec>,
+    deliveries: HashMap<(TypeId, MessageTag), Delivery>,
+    spawners: HashMap<MessageTag, SpawnFn>,
+    /// Every tag seen, with the type that claimed it, to catch collisions.
+    names: HashMap<MessageTag, (&'static str, &'static str)>,
+    collisions: Vec<String>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Lets `M` cross the wire from this node (sending only).
+    pub fn message<M: RemoteMessage>(&mut self) -> &mut Self {
+        let tag = self.claim(M::TAG, std::any::type_name::<M>());
+        self.codecs.insert(
+            TypeId::of::<M>(),
+            MessageCodec {
+                tag,
+                encode: encode_any::<M>,
+                decode_reply: decode_reply::<M>,
+            },
+        );
+        self
+    }
+
+    /// Lets actors of type `A` on this node receive `M` from other nodes
+    /// (and lets this node send `M`).
+    pub fn handler<A: Handler<M>, M: RemoteMessage>(&mut self) -> &mut Self {
+        self.message::<M>();
+        let tag = MessageTag::from_name(M::TAG);
+        self.deliveries.insert(
+            (TypeId::of::<A>(), tag),
+            Delivery {
+                tell: deliver_tell::<A, M>,
+                ask: deliver_ask::<A, M>,
+            },
+        );
+        self
+    }
+
+    /// Lets other nodes spawn actors of type `A` on this node.
+    pub fn spawnable<A: RemoteSpawn>(&mut self) -> &mut Self {
+        let tag = self.claim(A::TAG, std::any::type_name::<A>());
+        self.spawners.insert(tag, spawn_from_args::<A>);
+        self
+    }
+
+    /// Reports tags claimed by two different types.
+    ///
+    /// # Errors
+    ///
+    /// A line per collision.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        if self.collisions.is_empty() {
+            Ok(())
+        } else {
+            Err(self.collisions.clone())
+        }
+    }
+
+    fn claim(&mut self, name: &'static str, type_name: &'static str) -> MessageTag {
+        let tag = MessageTag::from_name(name);
+        match self.names.get(&tag) {
+            Some(&(_, owner)) if owner != type_name => self.collisions.push(format!(
+                "tag `{name}` ({tag}) is claimed by both `{owner}` and `{type_name}`; give one a different TAG"
+            )),
+            _ => {
+                self.names.insert(tag, (name, type_name));
+            }
+        }
+        tag
+    }
+
+    pub(crate) fn codec(&self, message: TypeId) -> Option<MessageCodec> {
+        self.codecs.get(&message).copied()
+    }
+
+    pub(crate) fn delivery(&self, actor: TypeId, tag: MessageTag) -> Option<Delivery> {
+        self.deliveries.get(&(actor, tag)).copied()
+    }
+
+    pub(crate) fn spawner(&self, tag: MessageTag) -> Option<SpawnFn> {
+        self.spawners.get(&tag).copied()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.names.values().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        f.debug_struct("Registry").field("tags", &names).finish()
+    }
+}
+
+// ===== monomorphised entry points =====
+
+fn encode_any<M: RemoteMessage>(message: &AnyMessage, limit: u64) -> Result<Vec<u8>, WireError> {
+    match message.downcast_ref::<M>() {
+        Some(message) => wire::encode(message, limit),
+        None => Err(WireError::Unencodable {
+            reason: "message of an unexpected type".into(),
+        }),
+    }
+}
+
+fn decode_reply<M: RemoteMessage>(cx: &DecodeCx, bytes: &[u8]) -> Result<AnyReply, WireError> {
+    Ok(Box::new(cx.decode::<M::Reply>(bytes)?))
+}
+
+/// The actor was found by id, but it is not the type the registry said.
+fn wrong_actor<A: Actor>(actor: &AnyActorRef) -> WireError {
+    WireError::Malformed {
+        reason: format!(
+            "actor {} is a `{}`, not a `{}`",
+            actor.id(),
+            actor.actor_type_name(),
+            std::any::type_name::<A>()
+        ),
+    }
+}
+
+fn deliver_tell<A: Handler<M>, M: RemoteMessage>(
+    cx: &DecodeCx,
+    actor: AnyActorRef,
+    payload: &[u8],
+) -> Result<BoxFuture<()>, WireError> {
+    let message: M = cx.decode(payload)?;
+    let actor = actor
+        .downcast::<A>()
+        .ok_or_else(|| wrong_actor::<A>(&actor))?;
+    Ok(Box::pin(async move {
+        if actor.tell(message).await.is_err() {
+            tracing::debug!(to = %actor.id(), message = M::TAG, "remote tell to a stopped actor");
+        }
+    }))
+}
+
+fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
+    cx: &DecodeCx,
+    actor: AnyActorRef,
+    payload: &[u8],
+) -> Result<QueuedAsk, WireError> {
+    let message: M = cx.decode(payload)?;
+    let actor = actor
+        .downcast::<A>()
+        .ok_or_else(|| wrong_actor::<A>(&actor))?;
+    let limit = cx.limit;
+    Ok(Box::pin(async move {
+        let pending = actor.send_ask(message).await?;
+        let reply: EncodedReply = Box::pin(async move {
+            let reply = pending.recv().await?;
+            wire::encode(&reply, limit)
+                .map(Bytes::from)
+                .map_err(|e| AskError::Remote(e.to_string()))
+        });
+        Ok(reply)
+    }))
+}
+
+fn spawn_from_args<A: RemoteSpawn>(cx: &DecodeCx, bytes: &[u8]) -> Result<SpawnRequest, WireError> {
+    let args: A::Args = cx.decode(bytes)?;
+    Ok(Box::new(move |ctx| {
+        let spec = proscenium_runtime::ChildSpec::new(move || A::from_args(args.clone()));
+        ctx.spawn_with(spec).map(|child| child.id())
+    }))
+}

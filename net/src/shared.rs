@@ -1,0 +1,240 @@
+//! The state one node shares between its listener, its links and its refs.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use proscenium_runtime::{
+    ActorId, ActorRef, AnyReply, AskError, NodeId, RemoteDelivery, StopReason, System, Watcher,
+};
+use tokio::net::TcpStream;
+use tokio::sync::{broadcast, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::handshake::{self, HandshakeConfig};
+use crate::link::{self, Link};
+use crate::registry::{DecodeCx, Registry};
+use crate::spawner::Spawner;
+use crate::{Frame, FrameCodec, NodeError, NodeEvent};
+
+/// An ask sent to another node, waiting for its reply frame.
+pub(crate) struct PendingAsk {
+    /// The node number it was sent to, to fail it if that node goes down.
+    pub(crate) node: u64,
+    pub(crate) reply: oneshot::Sender<Result<AnyReply, AskError>>,
+    pub(crate) decode: fn(&DecodeCx, &[u8]) -> Result<AnyReply, crate::WireError>,
+}
+
+/// A lookup or spawn sent to another node, waiting for its answer frame.
+pub(crate) struct PendingQuery {
+    pub(crate) node: u64,
+    pub(crate) answer: oneshot::Sender<Frame>,
+}
+
+/// Everything a node's tasks share.
+pub(crate) struct NodeShared {
+    pub(crate) system: System,
+    pub(crate) name: String,
+    pub(crate) registry: Registry,
+    pub(crate) handshake: HandshakeConfig,
+    pub(crate) max_frame_length: usize,
+    pub(crate) heartbeat: Duration,
+    /// The live link to each peer, by node number.
+    pub(crate) links: DashMap<u64, Arc<Link>>,
+    pub(crate) asks: Arc<DashMap<u64, PendingAsk>>,
+    pub(crate) queries: Arc<DashMap<u64, PendingQuery>>,
+    /// Local watchers of actors on other nodes, by watched actor.
+    pub(crate) watches: DashMap<ActorId, Vec<Watcher>>,
+    pub(crate) next_correlation: AtomicU64,
+    pub(crate) events: broadcast::Sender<NodeEvent>,
+    /// Cancelled by `Node::shutdown`; ends the listener, links and redials.
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) spawner: ActorRef<Spawner>,
+}
+
+impl NodeShared {
+    pub(crate) fn node_id(&self) -> NodeId {
+        self.system.node_id()
+    }
+
+    pub(crate) fn correlation(&self) -> u64 {
+        self.next_correlation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn decode_cx(self: &Arc<Self>) -> DecodeCx {
+        let transport: Arc<dyn RemoteDelivery> = Arc::clone(self) as Arc<dyn RemoteDelivery>;
+        DecodeCx {
+            system: self.system.clone(),
+            transport,
+            limit: self.max_frame_length as u64,
+        }
+    }
+
+    /// The live link to the node run `node`, if connected to that very run.
+    pub(crate) fn link_to(&self, node: NodeId) -> Option<Arc<Link>> {
+        let link = self.links.get(&node.node())?;
+        (link.peer == node && !link.closed.is_cancelled()).then(|| Arc::clone(&link))
+    }
+
+    /// The live link to a node number, whatever its incarnation.
+    pub(crate) fn link_to_number(&self, node: u64) -> Option<Arc<Link>> {
+        let link = self.links.get(&node)?;
+        (!link.closed.is_cancelled()).then(|| Arc::clone(&link))
+    }
+
+    // ===== connections =====
+
+    /// Dials `addr`, runs the handshake and starts the link.
+    pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| NodeError::Connect { addr, source })?;
+        let _ = stream.set_nodelay(true);
+        let codec = FrameCodec::with_max_frame_length(self.max_frame_length);
+        let established = handshake::initiate(stream, &self.handshake, codec)
+            .await
+            .map_err(|source| NodeError::Handshake { addr, source })?;
+        let peer = established.peer.node;
+        let me = self.node_id().node();
+        self.start_link(established, me, Some(addr));
+        Ok(peer)
+    }
+
+    /// Accepts one inbound connection: handshake, then the link.
+    pub(crate) async fn accept(self: Arc<Self>, stream: TcpStream, from: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let codec = FrameCodec::with_max_frame_length(self.max_frame_length);
+        match handshake::accept(stream, &self.handshake, codec).await {
+            Ok(established) => {
+                let initiator = established.peer.node.node();
+                self.start_link(established, initiator, None);
+            }
+            Err(error) => tracing::warn!(%from, %error, "rejected a connection"),
+        }
+    }
+
+    fn start_link(
+        self: &Arc<Self>,
+        established: handshake::Established<TcpStream>,
+        initiator: u64,
+        redial: Option<SocketAddr>,
+    ) {
+        let peer = established.peer;
+        let (link, stream) = link::open(
+            established.framed,
+            peer.node,
+            peer.name.clone(),
+            initiator,
+            self.heartbeat,
+            &self.tasks,
+        );
+        if !self.install(&link) {
+            tracing::debug!(peer = %peer.name, "dropping a duplicate connection");
+            link.close();
+            return;
+        }
+        tracing::info!(peer = %peer.name, node = %peer.node, "node up");
+        let _ = self.events.send(NodeEvent::NodeUp {
+            node: peer.node,
+            name: peer.name.clone(),
+        });
+        let node = Arc::clone(self);
+        self.tasks.spawn(async move {
+            crate::inbound::read_frames(&node, &link, stream).await;
+            link.closed.cancel();
+            node.link_ended(&link);
+            if let Some(addr) = redial {
+                node.redial(addr, link.peer.node()).await;
+            }
+        });
+    }
+
+    /// Makes `link` the peer's current link unless a better one exists.
+    /// Of two live links between the same two runs, the one dialed by the
+    /// lower node number stays, so both ends keep the same one.
+    fn install(&self, link: &Arc<Link>) -> bool {
+        match self.links.entry(link.peer.node()) {
+            Entry::Vacant(entry) => {
+                entry.insert(Arc::clone(link));
+                true
+            }
+            Entry::Occupied(mut entry) => {
+                let old = entry.get();
+                let keep_old = old.peer == link.peer
+                    && !old.closed.is_cancelled()
+                    && old.initiator <= link.initiator;
+                if keep_old {
+                    return false;
+                }
+                let old = entry.insert(Arc::clone(link));
+                old.close();
+                if old.peer != link.peer {
+                    // The peer restarted: everything bound to its old run is gone.
+                    self.node_down(&old);
+                }
+                true
+            }
+        }
+    }
+
+    /// Called when a link's reader ends: if it was the current link, the
+    /// peer is down.
+    fn link_ended(&self, link: &Arc<Link>) {
+        let removed = self
+            .links
+            .remove_if(&link.peer.node(), |_, current| Arc::ptr_eq(current, link));
+        if removed.is_some() {
+            self.node_down(link);
+        }
+    }
+
+    /// Fails everything that waits on the peer of `link`.
+    fn node_down(&self, link: &Link) {
+        let number = link.peer.node();
+        tracing::warn!(peer = %link.name, node = %link.peer, "node down");
+        self.asks.retain(|_, ask| ask.node != number);
+        self.queries.retain(|_, query| query.node != number);
+        let gone: Vec<ActorId> = self
+            .watches
+            .iter()
+            .filter(|e| e.key().node().node() == number)
+            .map(|e| *e.key())
+            .collect();
+        for target in gone {
+            if let Some((_, watchers)) = self.watches.remove(&target) {
+                for watcher in watchers {
+                    watcher.notify(target, StopReason::NodeDown);
+                }
+            }
+        }
+        let _ = self.events.send(NodeEvent::NodeDown {
+            node: link.peer,
+            name: link.name.clone(),
+        });
+    }
+
+    /// Dials a lost peer again, backing off, until it answers, another
+    /// link to it appears, or the node shuts down.
+    async fn redial(self: &Arc<Self>, addr: SocketAddr, node: u64) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            if self.link_to_number(node).is_some() {
+                return;
+            }
+            match self.connect(addr).await {
+                Ok(_) => return,
+                Err(error) => tracing::debug!(%addr, %error, ?delay, "redial failed"),
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! [`RemoteDelivery`] for a node: how refs to actors on other nodes send.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use proscenium_runtime::{
+    ActorId, AnyMessage, AskError, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped,
+    StopReason, Undeliverable, Watcher,
+};
+use tokio::sync::oneshot;
+
+use crate::shared::{NodeShared, PendingAsk};
+use crate::Frame;
+
+/// Ids for the watches `wait_stopped` makes on remote actors; the top bit
+/// keeps them apart from the ids of real actors.
+static SYNTHETIC_WATCHER: AtomicU64 = AtomicU64::new(1 << 63);
+
+impl std::fmt::Debug for NodeShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeShared")
+            .field("name", &self.name)
+            .field("node", &self.node_id())
+            .finish()
+    }
+}
+
+impl NodeShared {
+    /// Encodes `message` for the wire.
+    fn encode(&self, message: &AnyMessage) -> Result<(crate::MessageTag, Bytes), Undeliverable> {
+        let codec = self
+            .registry
+            .codec(message.type_id())
+            .ok_or(Undeliverable::NotRemote)?;
+        match (codec.encode)(message, self.max_frame_length as u64) {
+            Ok(bytes) => Ok((codec.tag, Bytes::from(bytes))),
+            Err(error) => {
+                tracing::warn!(message = message.type_name(), %error, "could not encode a remote message");
+                Err(Undeliverable::NotRemote)
+            }
+        }
+    }
+}
+
+impl RemoteDelivery for NodeShared {
+    fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+        let refuse = |reason, message| Err(RemoteSendError { reason, message });
+        let Some(link) = self.link_to(to.node()) else {
+            return refuse(Undeliverable::NodeDown, message);
+        };
+        let (tag, payload) = match self.encode(&message) {
+            Ok(encoded) => encoded,
+            Err(reason) => return refuse(reason, message),
+        };
+        if link.send(Frame::Tell { to, tag, payload }) {
+            Ok(())
+        } else {
+            refuse(Undeliverable::NodeDown, message)
+        }
+    }
+
+    fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {
+        let failed = |error| -> RemoteAsk { Box::pin(std::future::ready(Err(error))) };
+        let Some(link) = self.link_to(to.node()) else {
+            return failed(AskError::NodeDown);
+        };
+        let Some(codec) = self.registry.codec(message.type_id()) else {
+            return failed(AskError::NotRemote {
+                message: message.type_name().to_owned(),
+            });
+        };
+        let (tag, payload) = match self.encode(&message) {
+            Ok(encoded) => encoded,
+            Err(_) => {
+                return failed(AskError::NotRemote {
+                    message: message.type_name().to_owned(),
+                })
+            }
+        };
+        let correlation = self.correlation();
+        let (reply, answer) = oneshot::channel();
+        let pending = PendingAsk {
+            node: to.node().node(),
+            reply,
+            decode: codec.decode_reply,
+        };
+        self.asks.insert(correlation, pending);
+        if !link.send(Frame::Ask {
+            to,
+            correlation,
+            tag,
+            payload,
+        }) {
+            self.asks.remove(&correlation);
+            return failed(AskError::NodeDown);
+        }
+        let asks = Arc::clone(&self.asks);
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, answer).await {
+                Ok(Ok(reply)) => reply,
+                // The pending entry was dropped: the node went down.
+                Ok(Err(_)) => Err(AskError::NodeDown),
+                Err(_) => {
+                    asks.remove(&correlation);
+                    Err(AskError::Timeout(timeout))
+                }
+            }
+        })
+    }
+
+    fn stop(&self, to: ActorId) {
+        if let Some(link) = self.link_to(to.node()) {
+            link.send(Frame::Stop { to });
+        }
+    }
+
+    fn kill(&self, to: ActorId) {
+        if let Some(link) = self.link_to(to.node()) {
+            link.send(Frame::Kill { to });
+        }
+    }
+
+    fn watch(&self, target: ActorId, watcher: Watcher) {
+        let Some(link) = self.link_to(target.node()) else {
+            watcher.notify(target, StopReason::NodeDown);
+            return;
+        };
+        let watcher_id = watcher.id();
+        self.watches.entry(target).or_default().push(watcher);
+        if !link.send(Frame::Watch {
+            target,
+            watcher: watcher_id,
+        }) {
+            if let Some((_, watchers)) = self.watches.remove(&target) {
+                watchers
+                    .into_iter()
+                    .for_each(|w| w.notify(target, StopReason::NodeDown));
+            }
+        }
+    }
+
+    fn unwatch(&self, target: ActorId, watcher: ActorId) {
+        if let Some(mut watchers) = self.watches.get_mut(&target) {
+            watchers.retain(|w| w.id() != watcher);
+        }
+        self.watches
+            .remove_if(&target, |_, watchers| watchers.is_empty());
+        if let Some(link) = self.link_to(target.node()) {
+            link.send(Frame::Unwatch { target, watcher });
+        }
+    }
+
+    fn is_alive(&self, target: ActorId) -> bool {
+        self.link_to(target.node()).is_some()
+    }
+
+    fn wait_stopped(&self, target: ActorId) -> RemoteStopped {
+        let (tx, rx) = oneshot::channel();
+        let id = ActorId::new(
+            self.node_id(),
+            SYNTHETIC_WATCHER.fetch_add(1, Ordering::Relaxed),
+        );
+        self.watch(
+            target,
+            Watcher::from_fn(id, move |terminated| {
+                let _ = tx.send(terminated.reason);
+            }),
+        );
+        Box::pin(async move { rx.await.unwrap_or(StopReason::NodeDown) })
+    }
+}

@@ -1,0 +1,115 @@
+//! Refs inside messages: how `ActorRef` and `Recipient` cross the wire.
+//!
+//! A ref serializes as its [`ActorId`]. Reading it back needs to know where
+//! the reader runs, so deserialization only works inside
+//! [`with_ref_resolver`], which the network layer wraps around decoding: an
+//! id of this node becomes a local ref, any other id a remote ref through the
+//! node's transport. A ref to a local actor that has stopped comes back as a
+//! ref whose sends fail with `Stopped`.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Actor, ActorId, ActorRef, Message, Recipient, RemoteDelivery, System};
+
+thread_local! {
+    static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
+}
+
+#[derive(Clone)]
+struct Resolver {
+    system: System,
+    transport: Arc<dyn RemoteDelivery>,
+}
+
+/// Runs `decode` so that refs deserialized inside it resolve against
+/// `system` (ids of its node) and `transport` (every other id).
+///
+/// # Examples
+///
+/// ```no_run
+/// # fn demo(system: &proscenium_runtime::System, transport: std::sync::Arc<dyn proscenium_runtime::RemoteDelivery>, bytes: &[u8]) {
+/// use proscenium_runtime::with_ref_resolver;
+/// let decoded = with_ref_resolver(system, &transport, || decode_somehow(bytes));
+/// # }
+/// # fn decode_somehow(_: &[u8]) {}
+/// ```
+pub fn with_ref_resolver<R>(
+    system: &System,
+    transport: &Arc<dyn RemoteDelivery>,
+    decode: impl FnOnce() -> R,
+) -> R {
+    let resolver = Resolver {
+        system: system.clone(),
+        transport: Arc::clone(transport),
+    };
+    let previous = RESOLVER.with(|cell| cell.replace(Some(resolver)));
+    // Restore on the way out, also if `decode` panics.
+    struct Restore(Option<Resolver>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            RESOLVER.with(|cell| *cell.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    decode()
+}
+
+fn current_resolver<E: serde::de::Error>() -> Result<Resolver, E> {
+    RESOLVER.with(|cell| cell.borrow().clone()).ok_or_else(|| {
+        E::custom("actor refs can only be deserialized by a node (inside `with_ref_resolver`)")
+    })
+}
+
+impl<A: Actor> Serialize for ActorRef<A> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.id().serialize(serializer)
+    }
+}
+
+impl<'de, A: Actor> Deserialize<'de> for ActorRef<A> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = ActorId::deserialize(deserializer)?;
+        let resolver = current_resolver::<D::Error>()?;
+        if id.node() == resolver.system.node_id() {
+            if let Some(local) = resolver.system.actor(id) {
+                return local.downcast::<A>().ok_or_else(|| {
+                    D::Error::custom(format!(
+                        "actor {id} is a `{}`, not a `{}`",
+                        local.actor_type_name(),
+                        std::any::type_name::<A>()
+                    ))
+                });
+            }
+        }
+        Ok(ActorRef::remote(
+            id,
+            resolver.transport,
+            resolver.system.ask_timeout(),
+        ))
+    }
+}
+
+impl<M: Message> Serialize for Recipient<M> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.id().serialize(serializer)
+    }
+}
+
+impl<'de, M: Message> Deserialize<'de> for Recipient<M> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = ActorId::deserialize(deserializer)?;
+        let resolver = current_resolver::<D::Error>()?;
+        // The actor's type is not on the wire, so even a local recipient
+        // goes through the transport, which dispatches by message type.
+        Ok(Recipient::remote(
+            id,
+            resolver.transport,
+            resolver.system.ask_timeout(),
+        ))
+    }
+}
