@@ -5,6 +5,8 @@
 //! * [`runtime`]: the actor runtime (re-exported at the root as well):
 //!   [`Actor`], [`Message`], [`Handler`], [`ActorRef`], [`Recipient`],
 //!   [`Context`], [`System`], errors and ids.
+//! * [`net`]: nodes, the wire protocol and remote actors: [`net::Node`],
+//!   [`net::Registry`], [`net::RemoteMessage`].
 //! * [`prelude`]: `use proscenium::prelude::*;` brings in what an actor needs,
 //!   the macros included.
 //! * Macros (from `proscenium-macros`): [`derive@Actor`], [`derive@Message`],
@@ -12,6 +14,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use proscenium_macros::{handler, handlers, Actor, Message};
+pub use proscenium_net as net;
 pub use proscenium_runtime as runtime;
 pub use proscenium_runtime::*;
 

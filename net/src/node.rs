@@ -213,6 +213,26 @@ impl NodeBuilder {
     }
 }
 
+/// `a::b::Counter<x::Y>` becomes `Counter<Y>`: the type's own name, generics
+/// included, without module paths.
+fn bare_type_name(full: &str) -> String {
+    let mut bare = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        match c {
+            ':' => segment_start = i + 1,
+            '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | '&' | ';' => {
+                bare.push_str(&full[segment_start..i]);
+                bare.push(c);
+                segment_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    bare.push_str(&full[segment_start..]);
+    bare
+}
+
 /// Accepts connections until the node shuts down, backing off when accept fails.
 async fn accept_loop(node: Arc<NodeShared>, listener: TcpListener) {
     let mut backoff = Duration::from_millis(10);
@@ -297,7 +317,8 @@ impl Node {
     }
 
     /// Finds the actor registered under `name`, here or on any connected
-    /// node, if it is an `A`.
+    /// node, if it is an `A` (compared by type name without module path, so
+    /// two binaries sharing the type's source agree).
     pub async fn lookup<A: Actor>(&self, name: &str) -> Option<ActorRef<A>> {
         if let Some(local) = self.system().lookup::<A>(name) {
             return Some(local);
@@ -337,7 +358,9 @@ impl Node {
         else {
             return Ok(None);
         };
-        if type_name != std::any::type_name::<A>() {
+        // Two binaries may place the same type at different module paths;
+        // the bare type name is what both agree on.
+        if bare_type_name(&type_name) != bare_type_name(std::any::type_name::<A>()) {
             tracing::debug!(%name, found = %type_name, "remote lookup found another actor type");
             return Ok(None);
         }
@@ -429,5 +452,20 @@ impl Node {
         self.shared.system.shutdown().await;
         self.shared.tasks.close();
         self.shared.tasks.wait().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bare_type_name;
+
+    #[test]
+    fn bare_type_names_drop_module_paths() {
+        assert_eq!(bare_type_name("a::b::Counter"), "Counter");
+        assert_eq!(
+            bare_type_name("x::Pool<y::W, z::RoundRobin>"),
+            "Pool<W, RoundRobin>"
+        );
+        assert_eq!(bare_type_name("Plain"), "Plain");
     }
 }

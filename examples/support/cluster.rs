@@ -1,0 +1,252 @@
+//! Actors and messages shared by the cluster examples and the multi-process
+//! tests, plus the node process they all start. Every node registers the
+//! same types under the same tags (see `registry`).
+
+#![allow(dead_code, unreachable_pub)] // each program uses a different part; `pub` for tests
+
+use std::net::SocketAddr;
+
+use proscenium::net::{Node, Registry, RemoteMessage, RemoteSpawn};
+use proscenium::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The secret the example nodes share, unless `PROSCENIUM_SECRET` gives one.
+pub const DEMO_SECRET: &str = "proscenium demo secret: change me in production";
+
+/// The cluster secret from `PROSCENIUM_SECRET`, or the demo one.
+pub fn secret() -> Vec<u8> {
+    std::env::var("PROSCENIUM_SECRET")
+        .unwrap_or_else(|_| DEMO_SECRET.to_owned())
+        .into_bytes()
+}
+
+/// Every remote-capable type of the examples, registered under stable tags.
+pub fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .handler::<Counter, Add>()
+        .handler::<Counter, Values>()
+        .handler::<Ponger, Ping>()
+        .handler::<Collector, Pong>()
+        .handler::<Collector, Collected>()
+        .handler::<Relay, Forward>()
+        .handler::<Worker, WhoAreYou>()
+        .handler::<Worker, Crash>()
+        .spawnable::<Worker>();
+    registry
+}
+
+// ===== Counter: keeps every value it is told, in order =====
+
+/// Records the values it is told.
+#[derive(Default)]
+pub struct Counter {
+    values: Vec<u64>,
+}
+impl Actor for Counter {}
+
+/// Appends a value.
+#[derive(Serialize, Deserialize)]
+pub struct Add(pub u64);
+impl Message for Add {
+    type Reply = ();
+}
+impl RemoteMessage for Add {
+    const TAG: &'static str = "examples::Add";
+}
+impl Handler<Add> for Counter {
+    async fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) {
+        self.values.push(n);
+    }
+}
+
+/// Asks for every value so far, in arrival order.
+#[derive(Serialize, Deserialize)]
+pub struct Values;
+impl Message for Values {
+    type Reply = Vec<u64>;
+}
+impl RemoteMessage for Values {
+    const TAG: &'static str = "examples::Values";
+}
+impl Handler<Values> for Counter {
+    async fn handle(&mut self, _: Values, _: &mut Context<Self>) -> Vec<u64> {
+        self.values.clone()
+    }
+}
+
+// ===== Ponger and Collector: a reply-to ref crossing the wire =====
+
+/// Answers each `Ping` by telling a `Pong` to the ref inside it.
+pub struct Ponger;
+impl Actor for Ponger {}
+
+/// Carries a ref to an actor on the sending node; the pong goes there.
+#[derive(Serialize, Deserialize)]
+pub struct Ping {
+    pub n: u64,
+    pub reply_to: ActorRef<Collector>,
+}
+impl Message for Ping {
+    type Reply = String;
+}
+impl RemoteMessage for Ping {
+    const TAG: &'static str = "examples::Ping";
+}
+impl Handler<Ping> for Ponger {
+    async fn handle(&mut self, ping: Ping, ctx: &mut Context<Self>) -> String {
+        let from = ctx.system().node_id().to_string();
+        // A failed send only means the collector's node is gone.
+        let _ = ping
+            .reply_to
+            .tell(Pong {
+                n: ping.n,
+                from: from.clone(),
+            })
+            .await;
+        from
+    }
+}
+
+/// Collects pongs.
+#[derive(Default)]
+pub struct Collector {
+    pongs: Vec<(u64, String)>,
+}
+impl Actor for Collector {}
+
+/// One answer to a ping.
+#[derive(Serialize, Deserialize)]
+pub struct Pong {
+    pub n: u64,
+    pub from: String,
+}
+impl Message for Pong {
+    type Reply = ();
+}
+impl RemoteMessage for Pong {
+    const TAG: &'static str = "examples::Pong";
+}
+impl Handler<Pong> for Collector {
+    async fn handle(&mut self, pong: Pong, _: &mut Context<Self>) {
+        self.pongs.push((pong.n, pong.from));
+    }
+}
+
+/// Asks for the pongs so far.
+#[derive(Serialize, Deserialize)]
+pub struct Collected;
+impl Message for Collected {
+    type Reply = Vec<(u64, String)>;
+}
+impl RemoteMessage for Collected {
+    const TAG: &'static str = "examples::Collected";
+}
+impl Handler<Collected> for Collector {
+    async fn handle(&mut self, _: Collected, _: &mut Context<Self>) -> Vec<(u64, String)> {
+        self.pongs.clone()
+    }
+}
+
+// ===== Relay: a ref handed on to a third node =====
+
+/// Tells `value` to `to`, wherever `to` lives.
+pub struct Relay;
+impl Actor for Relay {}
+
+/// Forward a value to a counter named by ref.
+#[derive(Serialize, Deserialize)]
+pub struct Forward {
+    pub to: ActorRef<Counter>,
+    pub value: u64,
+}
+impl Message for Forward {
+    type Reply = bool;
+}
+impl RemoteMessage for Forward {
+    const TAG: &'static str = "examples::Forward";
+}
+impl Handler<Forward> for Relay {
+    async fn handle(&mut self, forward: Forward, _: &mut Context<Self>) -> bool {
+        forward.to.tell(Add(forward.value)).await.is_ok()
+    }
+}
+
+// ===== Worker: spawned remotely =====
+
+/// A worker other nodes can spawn here, with a label.
+pub struct Worker {
+    label: String,
+}
+impl Actor for Worker {}
+impl RemoteSpawn for Worker {
+    type Args = String;
+    const TAG: &'static str = "examples::Worker";
+    fn from_args(label: String) -> Self {
+        Self { label }
+    }
+}
+
+/// Asks a worker for its label and the node it runs on.
+#[derive(Serialize, Deserialize)]
+pub struct WhoAreYou;
+impl Message for WhoAreYou {
+    type Reply = (String, String);
+}
+impl RemoteMessage for WhoAreYou {
+    const TAG: &'static str = "examples::WhoAreYou";
+}
+impl Handler<WhoAreYou> for Worker {
+    async fn handle(&mut self, _: WhoAreYou, ctx: &mut Context<Self>) -> (String, String) {
+        (self.label.clone(), ctx.system().node_id().to_string())
+    }
+}
+
+/// Makes a worker panic, to show it is supervised where it runs.
+#[derive(Serialize, Deserialize)]
+pub struct Crash;
+impl Message for Crash {
+    type Reply = ();
+}
+impl RemoteMessage for Crash {
+    const TAG: &'static str = "examples::Crash";
+}
+impl Handler<Crash> for Worker {
+    async fn handle(&mut self, _: Crash, _: &mut Context<Self>) {
+        panic!("worker {} crashed on request", self.label);
+    }
+}
+
+// ===== the node process =====
+
+/// Runs a node process: starts node `name` listening on `listen`, spawns a
+/// `counter`, a `ponger` and a `relay`, prints `READY <address>` on stdout,
+/// and serves until stdin says `quit` or closes (so a node whose parent
+/// dies goes away too).
+pub async fn serve_node(name: &str, listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    // A crashing actor is an expected event here: one line, no backtrace.
+    let label = name.to_owned();
+    std::panic::set_hook(Box::new(move |info| {
+        eprintln!("[{label}] an actor panicked: {info}")
+    }));
+    let node = Node::builder(name)
+        .secret(secret())
+        .registry(registry())
+        .listen(listen)
+        .start()
+        .await?;
+    node.system().spawn_named("counter", Counter::default())?;
+    node.system().spawn_named("ponger", Ponger)?;
+    node.system().spawn_named("relay", Relay)?;
+    let addr = node.local_addr().ok_or("the node is not listening")?;
+    println!("READY {addr}");
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim() == "quit" {
+            break;
+        }
+    }
+    node.shutdown().await;
+    Ok(())
+}
