@@ -54,6 +54,9 @@ pub mod __private {
         Actor, ActorRef, AskError, Context, Handler, Mailbox, Message, SendError, TrySendError,
     };
 
+    pub use proscenium_net::__inventory as inventory;
+    pub use proscenium_net::{Registry, RemoteMessage, RemoteRegistration};
+
     /// Supertrait of the `#[handlers]` extension traits, so that only
     /// `ActorRef`s implement them.
     pub trait Sealed {}

@@ -9,18 +9,22 @@ use syn::{Attribute, Expr, ExprLit, Ident, Lit, LitStr, Token, Type};
 
 use crate::valid::Errors;
 
-/// `#[actor(mailbox = N, unbounded, name = "..")]`.
+/// `#[actor(mailbox = N, unbounded, name = "..", remote(M1, M2))]`.
 #[derive(Default)]
 pub(crate) struct ActorAttrs {
     pub(crate) capacity: Option<Expr>,
     pub(crate) unbounded: Option<Ident>,
     pub(crate) name: Option<LitStr>,
+    /// The `remote` key and the message types it lists.
+    pub(crate) remote: Option<(Ident, Vec<Type>)>,
 }
 
-/// `#[message(reply = T)]`.
+/// `#[message(reply = T, remote)]` or `#[message(remote = "tag")]`.
 #[derive(Default)]
 pub(crate) struct MessageAttrs {
     pub(crate) reply: Option<Type>,
+    /// The `remote` key and its explicit tag, if given.
+    pub(crate) remote: Option<(Ident, Option<LitStr>)>,
 }
 
 /// `#[handlers(ext = Name)]`.
@@ -61,9 +65,14 @@ pub(crate) fn actor(errors: &Errors, attrs: &[Attribute]) -> ActorAttrs {
                 set_once(errors, &mut out.name, key, lit);
                 Ok(())
             }
+            "remote" => {
+                let types = type_list(key, meta)?;
+                set_once(errors, &mut out.remote, key, (key.clone(), types));
+                Ok(())
+            }
             _ => Err(syn::Error::new_spanned(
                 key,
-                format!("unknown `actor` attribute `{key}`; expected `mailbox = N`, `unbounded` or `name = \"...\"`"),
+                format!("unknown `actor` attribute `{key}`; expected `mailbox = N`, `unbounded`, `name = \"...\"` or `remote(Message, ..)`"),
             )),
         }
         });
@@ -75,22 +84,29 @@ pub(crate) fn actor(errors: &Errors, attrs: &[Attribute]) -> ActorAttrs {
 pub(crate) fn message(errors: &Errors, attrs: &[Attribute]) -> MessageAttrs {
     let mut out = MessageAttrs::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("message")) {
-        let parser = keys(errors, |key, meta| {
-            match key.to_string().as_str() {
+        let parser = keys(errors, |key, meta| match key.to_string().as_str() {
             "reply" => {
                 let reply: Type = value_of(key, meta, "a type, such as `reply = u64`")?;
                 set_once(errors, &mut out.reply, key, reply);
                 Ok(())
             }
-            "remote" => Err(syn::Error::new_spanned(
-                key,
-                "`#[message(remote)]` is not available yet: it comes with the network layer; until then every message stays in its process",
-            )),
+            "remote" => {
+                let tag = if meta.input.peek(Token![=]) {
+                    Some(lit_str(
+                        key,
+                        meta,
+                        "a stable tag, such as `remote = \"shop.Order\"`",
+                    )?)
+                } else {
+                    None
+                };
+                set_once(errors, &mut out.remote, key, (key.clone(), tag));
+                Ok(())
+            }
             _ => Err(syn::Error::new_spanned(
                 key,
-                format!("unknown `message` attribute `{key}`; expected `reply = Type`"),
+                format!("unknown `message` attribute `{key}`; expected `reply = Type` or `remote`"),
             )),
-        }
         });
         parse_attr(errors, attr, parser);
     }
@@ -223,6 +239,20 @@ fn ident_value(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::
             format!("`{key}` takes {expected}"),
         )),
     }
+}
+
+/// Parses `(Type, Type, ..)` after `key`.
+fn type_list(key: &Ident, meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<Type>> {
+    if !meta.input.peek(syn::token::Paren) {
+        let message = format!(
+            "`{key}` lists the remote messages the actor handles, such as `{key}(Add, Get)`"
+        );
+        return Err(syn::Error::new_spanned(key, message));
+    }
+    let content;
+    syn::parenthesized!(content in meta.input);
+    let types = content.parse_terminated(Type::parse, Token![,])?;
+    Ok(types.into_iter().collect())
 }
 
 /// Consumes what is left of a key that failed, so the next key parses.

@@ -25,7 +25,13 @@ pub(crate) fn derive_message(input: &DeriveInput) -> TokenStream {
     let message = MessageInput::from_syn(&errors, input);
     valid::message(&errors, &message);
     match errors.finish() {
-        Ok(()) => message_impl(message.input, &message.reply()),
+        Ok(()) => {
+            let mut tokens = message_impl(message.input, &message.reply());
+            if let Some((_, tag)) = &message.attrs.remote {
+                tokens.extend(remote_message_impl(message.input, tag.as_ref()));
+            }
+            tokens
+        }
         Err(e) => fallback::message(input, &message.reply(), e),
     }
 }
@@ -63,11 +69,56 @@ fn actor_impl(actor: &ActorInput<'_>) -> TokenStream {
                 ::core::option::Option::Some(#name);
         }
     });
-    trait_impl(
+    let mut tokens = trait_impl(
         actor.input,
         quote!(::proscenium::__private::Actor),
         quote!(#mailbox #name),
-    )
+    );
+    if let Some((_, messages)) = &attrs.remote {
+        tokens.extend(remote_actor_registration(&actor.input.ident, messages));
+    }
+    tokens
+}
+
+/// Registers, at link time, that `actor` receives `messages` from other nodes.
+fn remote_actor_registration(actor: &Ident, messages: &[Type]) -> TokenStream {
+    quote! {
+        const _: () = {
+            fn register(registry: &mut ::proscenium::__private::Registry) {
+                #( registry.handler::<#actor, #messages>(); )*
+            }
+            ::proscenium::__private::inventory::submit! {
+                ::proscenium::__private::RemoteRegistration { register }
+            }
+        };
+    }
+}
+
+/// `RemoteMessage` with a stable tag (the type's name unless given), and
+/// its link-time registration.
+fn remote_message_impl(input: &DeriveInput, tag: Option<&syn::LitStr>) -> TokenStream {
+    let ident = &input.ident;
+    let tag = match tag {
+        Some(tag) => quote!(#tag),
+        None => {
+            let name = ident.to_string();
+            quote!(#name)
+        }
+    };
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl ::proscenium::__private::RemoteMessage for #ident {
+                const TAG: &'static str = #tag;
+            }
+            fn register(registry: &mut ::proscenium::__private::Registry) {
+                registry.message::<#ident>();
+            }
+            ::proscenium::__private::inventory::submit! {
+                ::proscenium::__private::RemoteRegistration { register }
+            }
+        };
+    }
 }
 
 // ===== derive(Message) =====

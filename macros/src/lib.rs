@@ -32,7 +32,11 @@ use syn::{parse_macro_input, DeriveInput, ItemImpl};
 ///   or a `usize` constant); the default is `Mailbox::DEFAULT_CAPACITY`;
 /// * `unbounded`: an unbounded mailbox (not together with `mailbox`);
 /// * `name = "..."`: the actor's default name (`Actor::DEFAULT_NAME`),
-///   which `System::spawn_default_named` registers it under.
+///   which `System::spawn_default_named` registers it under;
+/// * `remote(M1, M2, ..)`: actors of this type receive these messages from
+///   other nodes. Each `Mi` must be a remote message (see
+///   [`derive@Message`]); the pairs are registered at link time, so a
+///   `proscenium::net::Node` knows them without any registration call.
 ///
 /// The derived impl keeps the default `on_start` and `on_stop`. An actor
 /// that needs a hook implements `Actor` by hand instead of deriving it
@@ -72,6 +76,12 @@ pub fn derive_actor(input: TokenStream) -> TokenStream {
 
 /// Implements `Message` for a type, with `#[message(reply = T)]` naming
 /// the reply type (`()` when left out).
+///
+/// `#[message(remote)]` also lets it cross the wire between nodes: it
+/// implements `proscenium::net::RemoteMessage` with the type's name as its
+/// stable tag (`#[message(remote = "my.Tag")]` picks another) and registers
+/// it at link time. The type and its reply must derive `Serialize` and
+/// `Deserialize`; a missing impl is a compile error at the type.
 ///
 /// Works on structs and enums, generic ones included (each type parameter
 /// gets `Send + 'static` bounds).

@@ -49,6 +49,14 @@ pub(crate) fn actor(errors: &Errors, actor: &ActorInput<'_>) {
         ),
     }
     let attrs = &actor.attrs;
+    if let Some((key, types)) = &attrs.remote {
+        if !actor.input.generics.params.is_empty() {
+            errors.spanned(key, "a `remote` actor cannot be generic: register each concrete type with `Registry::handler`");
+        }
+        if types.is_empty() {
+            errors.spanned(key, "`remote()` lists no message; name the remote messages it handles, such as `remote(Add)`");
+        }
+    }
     if let (Some(unbounded), Some(_)) = (&attrs.unbounded, &attrs.capacity) {
         errors.spanned(
             unbounded,
@@ -73,9 +81,18 @@ pub(crate) fn actor(errors: &Errors, actor: &ActorInput<'_>) {
     }
 }
 
-pub(crate) fn message(_errors: &Errors, _message: &MessageInput<'_>) {
+pub(crate) fn message(errors: &Errors, message: &MessageInput<'_>) {
     // Any type can be a message; `Send + 'static` is left to the compiler,
-    // whose error names the field at fault.
+    // whose error names the field at fault. A remote one needs a single
+    // wire tag, so it cannot be generic.
+    if let Some((key, _)) = &message.attrs.remote {
+        if !message.input.generics.params.is_empty() {
+            errors.spanned(
+                key,
+                "a `remote` message cannot be generic: give each concrete message its own type",
+            );
+        }
+    }
 }
 
 /// Methods of `ActorRef` that a generated method of the same name would be

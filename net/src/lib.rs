@@ -69,7 +69,10 @@ pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, WireError};
 pub use frame::{Frame, MessageTag};
 pub use node::{Node, NodeBuilder, NodeEvent};
-pub use registry::{Registry, RemoteMessage, RemoteSpawn};
+pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
+
+#[doc(hidden)]
+pub use inventory as __inventory;
 pub use spawner::Spawner;
 
 /// The version of the wire protocol this crate speaks.

@@ -120,7 +120,10 @@ impl NodeBuilder {
         self
     }
 
-    /// The remote-capable message and actor types this node knows.
+    /// The remote-capable message and actor types this node knows; by
+    /// default [`Registry::discovered`], every type the derive macros marked
+    /// remote. This replaces it: start from `Registry::discovered()` to add
+    /// types by hand.
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = registry;
         self
@@ -264,7 +267,7 @@ impl Node {
             name: name.into(),
             secret: None,
             listen: None,
-            registry: Registry::new(),
+            registry: Registry::discovered(),
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
             heartbeat: Duration::from_secs(1),
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,

@@ -49,7 +49,7 @@ use crate::{wire, MessageTag, WireError};
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross the wire",
-    note = "implement `RemoteMessage` for `{Self}` (with a stable `TAG`) and derive `Serialize` and `Deserialize` for it and its reply"
+    note = "mark it `#[derive(Message, Serialize, Deserialize)]` with `#[message(remote)]`, or implement `RemoteMessage` (a stable `TAG`) by hand; its reply must be `Serialize + Deserialize` too"
 )]
 pub trait RemoteMessage:
     Message<Reply: Serialize + DeserializeOwned> + Serialize + DeserializeOwned
@@ -165,10 +165,31 @@ pub struct Registry {
     collisions: Vec<String>,
 }
 
+/// A registration that the `#[message(remote)]` and `#[actor(remote(..))]`
+/// derives submit at link time, so nobody registers remote types by hand.
+/// [`Registry::discovered`] runs them all.
+#[derive(Debug)]
+pub struct RemoteRegistration {
+    /// Adds the derived types to a registry.
+    pub register: fn(&mut Registry),
+}
+
+inventory::collect!(RemoteRegistration);
+
 impl Registry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A registry of every remote type the derive macros declared anywhere
+    /// in this program (the default of [`Node::builder`](crate::Node::builder)).
+    pub fn discovered() -> Self {
+        let mut registry = Self::new();
+        for registration in inventory::iter::<RemoteRegistration> {
+            (registration.register)(&mut registry);
+        }
+        registry
     }
 
     /// Lets `M` cross the wire from this node (sending only).

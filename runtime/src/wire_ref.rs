@@ -30,12 +30,19 @@ struct Resolver {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # fn demo(system: &proscenium_runtime::System, transport: std::sync::Arc<dyn proscenium_runtime::RemoteDelivery>, bytes: &[u8]) {
-/// use proscenium_runtime::with_ref_resolver;
-/// let decoded = with_ref_resolver(system, &transport, || decode_somehow(bytes));
-/// # }
-/// # fn decode_somehow(_: &[u8]) {}
+/// ```
+/// use std::sync::Arc;
+/// use proscenium_runtime::{with_ref_resolver, RemoteDelivery, System};
+///
+/// // A network layer decodes every incoming payload like this.
+/// fn decode<T: serde::de::DeserializeOwned>(
+///     system: &System,
+///     transport: &Arc<dyn RemoteDelivery>,
+///     decode_payload: impl FnOnce() -> T,
+/// ) -> T {
+///     with_ref_resolver(system, transport, decode_payload)
+/// }
+/// # let _ = decode::<u8, fn() -> u8>;
 /// ```
 pub fn with_ref_resolver<R>(
     system: &System,

@@ -1,0 +1,7 @@
+use proscenium::Actor;
+
+#[derive(Actor)]
+#[actor(remote)]
+struct Empty;
+
+fn main() {}
