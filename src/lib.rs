@@ -11,12 +11,20 @@
 //!   the macros included.
 //! * Macros (from `proscenium-macros`): [`derive@Actor`], [`derive@Message`],
 //!   [`macro@handlers`] with [`macro@handler`]; see the README's *Macros* section.
+//! * [`guide`]: longer guides, starting with [`guide::supervision`].
 #![doc(test(attr(deny(warnings))))]
 
 pub use proscenium_macros::{handler, handlers, Actor, Message};
 pub use proscenium_net as net;
 pub use proscenium_runtime as runtime;
 pub use proscenium_runtime::*;
+
+/// Guides that read in order, each with examples that run as doctests.
+pub mod guide {
+    pub mod supervision {
+        #![doc = include_str!("../docs/supervision.md")]
+    }
+}
 
 /// The names almost every actor module uses.
 ///

@@ -7,6 +7,8 @@ use proscenium::prelude::*;
 use proscenium::{ChildSpec, Supervisor, SupervisorStrategy};
 use tokio::sync::mpsc;
 
+mod support;
+
 /// Records every number it handles; panics on multiples of 100.
 struct Flaky {
     handled: mpsc::UnboundedSender<u64>,
@@ -92,4 +94,54 @@ async fn exceeding_the_intensity_fails_the_supervisor() {
         other => panic!("supervisor ended with {other:?}"),
     }
     assert!(!flaky.is_alive());
+}
+
+/// Holds the handler until the test opens the gate.
+struct Hold(support::Gate);
+impl Message for Hold {
+    type Reply = ();
+}
+
+impl Handler<Hold> for Flaky {
+    async fn handle(&mut self, Hold(gate): Hold, _: &mut Context<Self>) {
+        gate.pass().await;
+    }
+}
+
+/// A child that fails while draining its mailbox for its supervisor's
+/// graceful stop still handles the rest of its queue, and the stop ends.
+#[tokio::test(start_paused = true)]
+async fn a_child_failing_while_its_supervisor_stops_still_drains() {
+    let system = System::new();
+    let (supervisor, mut handled) = supervised_flaky(SupervisorStrategy::one_for_one());
+    let supervisor = system.spawn(supervisor).unwrap();
+    supervisor.ask(proscenium::WhichChildren).await.unwrap();
+    let flaky = system.lookup::<Flaky>("flaky").unwrap();
+
+    let (gate, mut held) = support::gate();
+    flaky.tell(Hold(gate)).await.unwrap();
+    held.entered().await;
+    for n in [1, 100, 2] {
+        flaky.tell(Number(n)).await.unwrap();
+    }
+    supervisor.stop();
+    // The supervisor is now waiting for its children: it has stopped flaky.
+    while flaky.try_tell(Restarts).is_ok() {
+        tokio::task::yield_now().await;
+    }
+    held.open();
+    // Paused time: a hang reaches this deadline at once instead of blocking.
+    let stopped = tokio::time::timeout(Duration::from_secs(3_600), supervisor.wait_stopped()).await;
+    assert_eq!(
+        stopped,
+        Ok(StopReason::Normal),
+        "the supervisor never stopped"
+    );
+    assert_eq!(flaky.wait_stopped().await, StopReason::Normal);
+
+    let mut seen = Vec::new();
+    while let Ok(n) = handled.try_recv() {
+        seen.push(n);
+    }
+    assert_eq!(seen, [1, 2]);
 }

@@ -12,6 +12,7 @@
 //!                 └─► restart (ordered by the parent for a sibling) ─► serve
 //! ```
 
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::task::Poll;
 use std::time::Duration;
@@ -43,6 +44,9 @@ pub(crate) struct Lifecycle<A: Actor> {
     /// `Terminated` notices that arrived while the actor was failed; handled
     /// after the restart, dropped if it stops instead.
     deferred: Vec<(ActorId, BoxEnvelope<A>)>,
+    /// Signals read while waiting for children to stop, read again (before
+    /// the lane) once the wait is over.
+    postponed: VecDeque<Signal<A>>,
 }
 
 /// How a stretch of serving ended.
@@ -87,6 +91,7 @@ impl<A: Actor> Lifecycle<A> {
             factory,
             policy,
             deferred: Vec::new(),
+            postponed: VecDeque::new(),
         }
     }
 
@@ -128,7 +133,7 @@ impl<A: Actor> Lifecycle<A> {
                     return exit;
                 }
             }
-            match next(&mut self.signals, &mut self.mailbox).await {
+            match next(&mut self.postponed, &mut self.signals, &mut self.mailbox).await {
                 Next::Signal(signal) => {
                     if let Some(exit) = self.on_signal(signal).await {
                         return exit;
@@ -245,7 +250,11 @@ impl<A: Actor> Lifecycle<A> {
         };
         parent.child_failed(self.ctx.id(), reason.clone());
         loop {
-            match self.signals.recv().await {
+            let signal = match self.postponed.pop_front() {
+                Some(signal) => Some(signal),
+                None => self.signals.recv().await,
+            };
+            match signal {
                 Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
                 Some(Signal::Stop) | None => return Directive::Stop(reason),
                 Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
@@ -261,6 +270,13 @@ impl<A: Actor> Lifecycle<A> {
         }
         let sleep = tokio::time::sleep(delay);
         let mut sleep = std::pin::pin!(sleep);
+        while let Some(signal) = self.postponed.pop_front() {
+            match signal {
+                Signal::Stop => return Directive::Stop(reason),
+                Signal::Kill => return Directive::Stop(StopReason::Killed),
+                other => self.on_bookkeeping(other),
+            }
+        }
         loop {
             tokio::select! {
                 () = &mut sleep => return Directive::Restart(reason),
@@ -354,6 +370,11 @@ impl<A: Actor> Lifecycle<A> {
     }
 
     /// Stops every child (kills them if this actor was killed) and waits for them.
+    ///
+    /// A child stopped gracefully may fail while it drains its mailbox and
+    /// then wait for this actor's decision, so the wait keeps reading the
+    /// signal lane: such a child is restarted in place to finish draining
+    /// (if its policy restarts it) or stopped. Other signals are postponed.
     async fn stop_children(&mut self, reason: &StopReason) {
         let children = std::mem::take(&mut self.ctx.children);
         for child in children.values() {
@@ -363,7 +384,26 @@ impl<A: Actor> Lifecycle<A> {
             }
         }
         for child in children.values() {
-            child.actor.life().wait().await;
+            let mut stopped = std::pin::pin!(child.actor.life().wait());
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => break,
+                    Some(signal) = self.signals.recv() => match signal {
+                        Signal::ChildFailed(id, why) => {
+                            let Some(failed) = children.get(&id) else { continue };
+                            if matches!(reason, StopReason::Killed) {
+                                failed.actor.kill();
+                            } else if restarts(failed.policy, &why) {
+                                failed.actor.restart(Duration::ZERO, why);
+                            } else {
+                                failed.actor.stop();
+                            }
+                        }
+                        other => self.postponed.push_back(other),
+                    },
+                }
+            }
         }
     }
 
@@ -377,7 +417,11 @@ impl<A: Actor> Lifecycle<A> {
         // watch refused by the closed lane can still read it.
         cell.life.set_reason(reason.clone());
         self.signals.close();
-        while let Ok(signal) = self.signals.try_recv() {
+        let queued = std::iter::from_fn(|| self.signals.try_recv().ok());
+        for signal in std::mem::take(&mut self.postponed)
+            .into_iter()
+            .chain(queued)
+        {
             if let Signal::Watch(watcher) = signal {
                 self.watchers.push(watcher);
             }
@@ -415,11 +459,16 @@ fn hook_result(
     }
 }
 
-/// Waits for the next signal or message; signals always come first.
+/// Waits for the next signal or message; signals always come first,
+/// postponed ones before those still in the lane.
 async fn next<A: Actor>(
+    postponed: &mut VecDeque<Signal<A>>,
     signals: &mut mpsc::UnboundedReceiver<Signal<A>>,
     mailbox: &mut MailboxReceiver<A>,
 ) -> Next<A> {
+    if let Some(signal) = postponed.pop_front() {
+        return Next::Signal(signal);
+    }
     poll_fn(|cx| {
         // The cell holds a signal sender for as long as the actor runs, so
         // `Ready(None)` cannot happen here.

@@ -38,11 +38,11 @@ struct Resolver {
 /// fn decode<T: serde::de::DeserializeOwned>(
 ///     system: &System,
 ///     transport: &Arc<dyn RemoteDelivery>,
-///     decode_payload: impl FnOnce() -> T,
+///     decode_payload: fn() -> T,
 /// ) -> T {
 ///     with_ref_resolver(system, transport, decode_payload)
 /// }
-/// # let _ = decode::<u8, fn() -> u8>;
+/// # let _ = decode::<u8>;
 /// ```
 pub fn with_ref_resolver<R>(
     system: &System,
