@@ -91,6 +91,7 @@ pub(crate) trait AnyActor: Send + Sync {
     fn child_terminated(&self, child: ActorId);
     fn child_failed(&self, child: ActorId, reason: StopReason);
     fn restart(&self, delay: Duration, reason: StopReason);
+    fn dismiss(&self);
     fn add_watcher(&self, watcher: Watcher);
     fn remove_watcher(&self, watcher: ActorId);
     fn actor_type(&self) -> TypeId;
@@ -128,6 +129,10 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn restart(&self, delay: Duration, reason: StopReason) {
         let _ = self.signal(Signal::Restart(delay, reason));
+    }
+
+    fn dismiss(&self) {
+        let _ = self.signal(Signal::Dismiss);
     }
 
     fn add_watcher(&self, watcher: Watcher) {

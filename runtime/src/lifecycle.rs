@@ -12,13 +12,15 @@
 //!                 └─► restart (ordered by the parent for a sibling) ─► serve
 //! ```
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::poll_fn;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::context::Child;
 use crate::envelope::BoxEnvelope;
 use crate::mailbox::MailboxReceiver;
 use crate::panic::{catch_panic, catch_panic_sync};
@@ -47,6 +49,9 @@ pub(crate) struct Lifecycle<A: Actor> {
     /// Signals read while waiting for children to stop, read again (before
     /// the lane) once the wait is over.
     postponed: VecDeque<Signal<A>>,
+    /// Children that failed while this actor was failed itself; decided
+    /// about when this actor restarts or stops, which stops its children.
+    failed_children: Vec<(ActorId, StopReason)>,
 }
 
 /// How a stretch of serving ended.
@@ -92,6 +97,7 @@ impl<A: Actor> Lifecycle<A> {
             policy,
             deferred: Vec::new(),
             postponed: VecDeque::new(),
+            failed_children: Vec::new(),
         }
     }
 
@@ -169,7 +175,7 @@ impl<A: Actor> Lifecycle<A> {
         match signal {
             // Closing refuses new messages; `next` reports `Drained` once the
             // queued ones are handled.
-            Signal::Stop => self.mailbox.close(),
+            Signal::Stop | Signal::Dismiss => self.mailbox.close(),
             Signal::Kill => return Some(Exit::Stop(StopReason::Killed)),
             Signal::Restart(delay, reason) => return Some(Exit::Restart(delay, reason)),
             Signal::ChildFailed(child, reason) => {
@@ -200,23 +206,27 @@ impl<A: Actor> Lifecycle<A> {
                 self.ctx.children.remove(&child);
             }
             Signal::Terminated(id, envelope) => self.deferred.push((id, envelope)),
-            // A failed child of a failed actor is stopped when this actor
-            // restarts or stops, which stops all its children.
-            Signal::ChildFailed(..) | Signal::Stop | Signal::Kill | Signal::Restart(..) => {}
+            // A failed child of a failed actor is decided about when this
+            // actor restarts or stops, which stops all its children.
+            Signal::ChildFailed(child, reason) => self.failed_children.push((child, reason)),
+            Signal::Stop | Signal::Dismiss | Signal::Kill | Signal::Restart(..) => {}
         }
     }
 
     /// Decides about a failed child by this actor's strategy. Returns a
     /// reason when this actor must fail itself (intensity exceeded).
     fn on_child_failed(&mut self, child: ActorId, reason: StopReason) -> Option<StopReason> {
+        let failed = Arc::clone(&self.ctx.children.get(&child)?.actor);
         let policy = self.ctx.children.get(&child)?.policy;
         if !restarts(policy, &reason) {
-            self.ctx.children.get(&child)?.actor.stop();
+            failed.dismiss();
             return None;
         }
         let supervision = self.ctx.supervision();
         let strategy = supervision.strategy;
         let Some(delay) = supervision.admit_restart() else {
+            // This actor fails in turn; the child will not be restarted by it.
+            failed.dismiss();
             let (max, within) = strategy.intensity_limits();
             tracing::error!(%child, %reason, max, ?within, "restart intensity exceeded; escalating");
             return Some(StopReason::Failed(format!(
@@ -256,7 +266,10 @@ impl<A: Actor> Lifecycle<A> {
             };
             match signal {
                 Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
-                Some(Signal::Stop) | None => return Directive::Stop(reason),
+                // A graceful stop still handles what was queued: refuse new
+                // messages now and drain after the supervisor's restart.
+                Some(Signal::Stop) => self.mailbox.close(),
+                Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                 Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                 Some(other) => self.on_bookkeeping(other),
             }
@@ -272,7 +285,8 @@ impl<A: Actor> Lifecycle<A> {
         let mut sleep = std::pin::pin!(sleep);
         while let Some(signal) = self.postponed.pop_front() {
             match signal {
-                Signal::Stop => return Directive::Stop(reason),
+                Signal::Stop => self.mailbox.close(),
+                Signal::Dismiss => return Directive::Stop(reason),
                 Signal::Kill => return Directive::Stop(StopReason::Killed),
                 other => self.on_bookkeeping(other),
             }
@@ -281,7 +295,8 @@ impl<A: Actor> Lifecycle<A> {
             tokio::select! {
                 () = &mut sleep => return Directive::Restart(reason),
                 signal = self.signals.recv() => match signal {
-                    Some(Signal::Stop) | None => return Directive::Stop(reason),
+                    Some(Signal::Stop) => self.mailbox.close(),
+                    Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                     Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                     Some(other) => self.on_bookkeeping(other),
                 },
@@ -383,6 +398,11 @@ impl<A: Actor> Lifecycle<A> {
                 _ => child.actor.stop(),
             }
         }
+        // A failed child waits for a decision even when told to stop, so
+        // that its queue can drain after a restart: give every one its answer.
+        for (id, why) in std::mem::take(&mut self.failed_children) {
+            decide_while_stopping(&children, id, &why, reason);
+        }
         for child in children.values() {
             let mut stopped = std::pin::pin!(child.actor.life().wait());
             loop {
@@ -390,16 +410,7 @@ impl<A: Actor> Lifecycle<A> {
                     biased;
                     _ = &mut stopped => break,
                     Some(signal) = self.signals.recv() => match signal {
-                        Signal::ChildFailed(id, why) => {
-                            let Some(failed) = children.get(&id) else { continue };
-                            if matches!(reason, StopReason::Killed) {
-                                failed.actor.kill();
-                            } else if restarts(failed.policy, &why) {
-                                failed.actor.restart(Duration::ZERO, why);
-                            } else {
-                                failed.actor.stop();
-                            }
-                        }
+                        Signal::ChildFailed(id, why) => decide_while_stopping(&children, id, &why, reason),
                         other => self.postponed.push_back(other),
                     },
                 }
@@ -434,6 +445,27 @@ impl<A: Actor> Lifecycle<A> {
         }
         self.ctx.system().forget(id, &cell.named);
         cell.life.finish();
+    }
+}
+
+/// Decides about a child that failed while its parent stops it: a child
+/// whose policy restarts it is restarted at once so it can drain its queue
+/// before it stops; any other is dismissed (killed, if the parent was).
+fn decide_while_stopping(
+    children: &BTreeMap<ActorId, Child>,
+    id: ActorId,
+    why: &StopReason,
+    reason: &StopReason,
+) {
+    let Some(failed) = children.get(&id) else {
+        return;
+    };
+    if matches!(reason, StopReason::Killed) {
+        failed.actor.kill();
+    } else if restarts(failed.policy, why) {
+        failed.actor.restart(Duration::ZERO, why.clone());
+    } else {
+        failed.actor.dismiss();
     }
 }
 

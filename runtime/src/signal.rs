@@ -23,6 +23,10 @@ pub(crate) enum Signal<A: Actor> {
     ChildFailed(ActorId, StopReason),
     /// Restart in place after the delay; the reason is handed to `on_restart`.
     Restart(Duration, StopReason),
+    /// The supervisor will not restart this failed actor: stop now, with
+    /// the failure as the reason. (A plain `Stop` to a failed actor waits
+    /// for the supervisor's decision, so the queue can still drain.)
+    Dismiss,
     /// An actor this one watches has stopped; the envelope holds the notice.
     Terminated(ActorId, BoxEnvelope<A>),
 }
