@@ -3,14 +3,14 @@
 //! Run with:
 //!
 //! ```sh
-//! cargo run --example cluster_node -- <name> [listen-address]
+//! cargo run --example cluster_node -- <name> [listen-address] [--connect <address>]...
 //! ```
 //!
-//! It listens (on `127.0.0.1:0` by default), serves a `counter`, a `ponger`
-//! and a `relay` actor, prints `READY <address>`, and runs until its
-//! standard input says `quit` or closes. `ping_pong_cluster` and the
-//! multi-process tests start it; the cluster secret comes from
-//! `PROSCENIUM_SECRET`.
+//! It listens (on `127.0.0.1:0` by default), connects to every node given
+//! with `--connect`, serves a `counter`, a `ponger` and a `relay` actor,
+//! prints `READY <address>`, and runs until its standard input says `quit`
+//! or closes. `ping_pong_cluster` and the multi-process tests start it; the
+//! cluster secret comes from `PROSCENIUM_SECRET`.
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -19,11 +19,23 @@ use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut name = None;
+    let mut listen: Option<SocketAddr> = None;
+    let mut connect = Vec::new();
     let mut args = std::env::args().skip(1);
-    let name = args.next().unwrap_or_else(|| "node".to_owned());
-    let listen: SocketAddr = match args.next() {
-        Some(addr) => addr.parse()?,
-        None => "127.0.0.1:0".parse()?,
-    };
-    cluster::serve_node(&name, listen).await
+    while let Some(arg) = args.next() {
+        if arg == "--connect" {
+            let addr = args.next().ok_or("--connect needs an address")?;
+            connect.push(addr.parse::<SocketAddr>()?);
+        } else if name.is_none() {
+            name = Some(arg);
+        } else if listen.is_none() {
+            listen = Some(arg.parse()?);
+        } else {
+            return Err(format!("unexpected argument `{arg}`").into());
+        }
+    }
+    let name = name.unwrap_or_else(|| "node".to_owned());
+    let listen = listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    cluster::serve_node(&name, listen, &connect).await
 }

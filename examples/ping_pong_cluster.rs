@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("--node") {
         let name = args.next().unwrap_or_else(|| "beta".to_owned());
-        return cluster::serve_node(&name, "127.0.0.1:0".parse()?).await;
+        return cluster::serve_node(&name, "127.0.0.1:0".parse()?, &[]).await;
     }
     run_alpha().await
 }

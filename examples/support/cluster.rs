@@ -27,6 +27,7 @@ pub fn registry() -> Registry {
     registry
         .handler::<Counter, Add>()
         .handler::<Counter, Values>()
+        .handler::<Counter, Stall>()
         .handler::<Ponger, Ping>()
         .handler::<Collector, Pong>()
         .handler::<Collector, Collected>()
@@ -73,6 +74,22 @@ impl RemoteMessage for Values {
 impl Handler<Values> for Counter {
     async fn handle(&mut self, _: Values, _: &mut Context<Self>) -> Vec<u64> {
         self.values.clone()
+    }
+}
+
+/// Never answered: the handler waits forever, so an ask stays pending
+/// (the multi-process tests kill the node under it).
+#[derive(Serialize, Deserialize)]
+pub struct Stall;
+impl Message for Stall {
+    type Reply = ();
+}
+impl RemoteMessage for Stall {
+    const TAG: &'static str = "examples::Stall";
+}
+impl Handler<Stall> for Counter {
+    async fn handle(&mut self, _: Stall, _: &mut Context<Self>) {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -151,7 +168,7 @@ impl Handler<Collected> for Collector {
 
 // ===== Relay: a ref handed on to a third node =====
 
-/// Tells `value` to `to`, wherever `to` lives.
+/// Adds `value` to `to`, wherever `to` lives, and answers once it is there.
 pub struct Relay;
 impl Actor for Relay {}
 
@@ -169,7 +186,9 @@ impl RemoteMessage for Forward {
 }
 impl Handler<Forward> for Relay {
     async fn handle(&mut self, forward: Forward, _: &mut Context<Self>) -> bool {
-        forward.to.tell(Add(forward.value)).await.is_ok()
+        // An ask, not a tell: the answer means the counter has the value, so
+        // whoever asked the relay can read the counter next without a race.
+        forward.to.ask(Add(forward.value)).await.is_ok()
     }
 }
 
@@ -220,11 +239,16 @@ impl Handler<Crash> for Worker {
 
 // ===== the node process =====
 
-/// Runs a node process: starts node `name` listening on `listen`, spawns a
-/// `counter`, a `ponger` and a `relay`, prints `READY <address>` on stdout,
-/// and serves until stdin says `quit` or closes (so a node whose parent
-/// dies goes away too).
-pub async fn serve_node(name: &str, listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+/// Runs a node process: starts node `name` listening on `listen`, connects
+/// to each node listening at an address in `connect`, spawns a `counter`, a
+/// `ponger` and a `relay`, prints `READY <address>` on stdout, and serves
+/// until stdin says `quit` or closes (so a node whose parent dies goes away
+/// too).
+pub async fn serve_node(
+    name: &str,
+    listen: SocketAddr,
+    connect: &[SocketAddr],
+) -> Result<(), Box<dyn std::error::Error>> {
     // A crashing actor is an expected event here: one line, no backtrace.
     let label = name.to_owned();
     std::panic::set_hook(Box::new(move |info| {
@@ -239,6 +263,10 @@ pub async fn serve_node(name: &str, listen: SocketAddr) -> Result<(), Box<dyn st
     node.system().spawn_named("counter", Counter::default())?;
     node.system().spawn_named("ponger", Ponger)?;
     node.system().spawn_named("relay", Relay)?;
+    // Connected before READY: whoever waits for READY may rely on the links.
+    for &peer in connect {
+        node.connect(peer).await?;
+    }
     let addr = node.local_addr().ok_or("the node is not listening")?;
     println!("READY {addr}");
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -1,0 +1,252 @@
+//! Helpers for the multi-process tests: node processes started from the
+//! `cluster_node` example, the node the test process itself runs, and an
+//! actor that reports the `Terminated` notices it receives.
+//!
+//! Each node process listens on `127.0.0.1:0` and reports its address in a
+//! `READY <addr>` line; a [`NodeProcess`] is killed and reaped when dropped,
+//! also when the test fails or panics. Every test file compiles this module
+//! on its own and uses only part of it.
+#![allow(dead_code, unreachable_pub)]
+
+#[path = "../../examples/support/cluster.rs"]
+pub mod cluster;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use proscenium::net::{Node, NodeEvent};
+use proscenium::prelude::*;
+use proscenium::NodeId;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::{broadcast, mpsc};
+
+/// A hang guard for waits that should end in milliseconds: long enough
+/// never to fire on a loaded CI machine, short enough to fail a stuck test.
+pub const HANG_GUARD: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test with `what` if it hangs.
+pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(HANG_GUARD, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("hung for {HANG_GUARD:?} waiting for {what}"),
+    }
+}
+
+/// The `cluster_node` example binary next to this test binary:
+/// `target/<profile>/deps/<test>` → `target/<profile>/examples/cluster_node`.
+fn node_binary() -> PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary lives in target/<profile>/deps");
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("cluster_node{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "the node binary {} is missing; run `cargo build --examples` (with the same profile) first",
+        binary.display()
+    );
+    binary
+}
+
+/// How to start a node process.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// Where it listens; `127.0.0.1:0` unless set.
+    pub listen: Option<SocketAddr>,
+    /// Nodes it connects to before it says `READY`.
+    pub connect: Vec<SocketAddr>,
+}
+
+/// A node running in a child process; killed and reaped on drop.
+#[derive(Debug)]
+pub struct NodeProcess {
+    /// The node's name.
+    pub name: String,
+    /// The address it listens on, from its `READY` line.
+    pub addr: SocketAddr,
+    child: Child,
+    /// Held open: the node quits when its stdin closes.
+    stdin: Option<ChildStdin>,
+}
+
+impl NodeProcess {
+    /// Starts node `name` on `127.0.0.1:0` and waits for its `READY` line.
+    pub async fn start(name: &str) -> Self {
+        Self::start_with(
+            name,
+            NodeOptions {
+                listen: None,
+                connect: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// Starts node `name` as `options` say and waits for its `READY` line.
+    pub async fn start_with(name: &str, options: NodeOptions) -> Self {
+        let mut command = Command::new(node_binary());
+        command.arg(name);
+        if let Some(listen) = options.listen {
+            command.arg(listen.to_string());
+        }
+        for addr in &options.connect {
+            command.arg("--connect").arg(addr.to_string());
+        }
+        let mut child = command
+            .env(
+                "PROSCENIUM_SECRET",
+                String::from_utf8(cluster::secret()).unwrap(),
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the cluster_node process");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        // The guard exists from here on: a failure below still kills the child.
+        let mut process = Self {
+            name: name.to_owned(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            child,
+            stdin,
+        };
+        // Its stderr goes to the test's output (shown when a test fails).
+        let label = name.to_owned();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[{label}] {line}");
+            }
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = within(&format!("node {name} to say READY"), async {
+            while let Some(line) = lines.next_line().await.expect("read the node's stdout") {
+                if let Some(addr) = line.strip_prefix("READY ") {
+                    return addr.parse::<SocketAddr>().expect("READY <addr>");
+                }
+            }
+            panic!("node {name} exited before it was ready (see its stderr above)")
+        })
+        .await;
+        process.addr = ready;
+        // Keep draining stdout so the node never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        process
+    }
+
+    /// Kills the process with SIGKILL (no goodbye, no shutdown) and reaps it.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("kill the node process");
+        within("the killed node to exit", self.child.wait())
+            .await
+            .expect("reap the node process");
+    }
+
+    /// Asks the node to quit and waits for it to exit cleanly.
+    pub async fn quit(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.write_all(b"quit\n").await;
+        }
+        let status = within("the node to quit", self.child.wait())
+            .await
+            .expect("reap the node process");
+        assert!(status.success(), "node {} exited with {status}", self.name);
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        // SIGKILL, then reap: the process cannot outlive the test, whatever
+        // state the test left it in. SIGKILL takes effect at once; the short
+        // wait is for the kernel to finish tearing it down (`kill_on_drop`
+        // covers the case where even that does not happen in time).
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.start_kill();
+            for _ in 0..2000 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+/// Starts the test process's own node `name` (not listening).
+pub async fn test_node(name: &str) -> Node {
+    Node::builder(name)
+        .secret(cluster::secret())
+        .registry(cluster::registry())
+        .start()
+        .await
+        .expect("start the test's node")
+}
+
+/// Waits for the next `NodeDown` of the node called `name`.
+pub async fn node_down(events: &mut broadcast::Receiver<NodeEvent>, name: &str) -> NodeId {
+    within(&format!("NodeDown of {name}"), async {
+        loop {
+            match events.recv().await.expect("node events") {
+                NodeEvent::NodeDown { node, name: n } if n == name => return node,
+                _ => {}
+            }
+        }
+    })
+    .await
+}
+
+/// Waits for the next `NodeUp` of the node called `name`.
+pub async fn node_up(events: &mut broadcast::Receiver<NodeEvent>, name: &str) -> NodeId {
+    within(&format!("NodeUp of {name}"), async {
+        loop {
+            match events.recv().await.expect("node events") {
+                NodeEvent::NodeUp { node, name: n } if n == name => return node,
+                _ => {}
+            }
+        }
+    })
+    .await
+}
+
+// ===== Monitor: watches actors, reports each Terminated =====
+
+/// Watches the actors it is told to and sends every `Terminated` it gets
+/// to a channel, in order.
+pub struct Monitor {
+    seen: mpsc::UnboundedSender<Terminated>,
+}
+impl Actor for Monitor {}
+
+impl Monitor {
+    /// A monitor on `system` and the receiving end of its reports.
+    pub fn spawn(system: &System) -> (ActorRef<Monitor>, mpsc::UnboundedReceiver<Terminated>) {
+        let (seen, reports) = mpsc::unbounded_channel();
+        let monitor = system.spawn(Monitor { seen }).expect("spawn the monitor");
+        (monitor, reports)
+    }
+}
+
+/// Watch this actor (answered once the watch is in place).
+pub struct Watch<A: Actor>(pub ActorRef<A>);
+impl<A: Actor> Message for Watch<A> {
+    type Reply = ();
+}
+impl<A: Actor> Handler<Watch<A>> for Monitor {
+    async fn handle(&mut self, Watch(target): Watch<A>, ctx: &mut Context<Self>) {
+        ctx.watch(&target);
+    }
+}
+impl Handler<Terminated> for Monitor {
+    async fn handle(&mut self, terminated: Terminated, _: &mut Context<Self>) {
+        let _ = self.seen.send(terminated);
+    }
+}
