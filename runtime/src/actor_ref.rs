@@ -12,7 +12,8 @@ use crate::cell::{AnyActor, Cell};
 use crate::deadlock;
 use crate::envelope::{unwrap_message, MessageEnvelope};
 use crate::mailbox::NoRoom;
-use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError, Undeliverable};
+use crate::remote::downcast_reply;
+use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
 use crate::signal::Signal;
 use crate::{
     Actor, ActorId, AskError, Handler, Message, SendError, StopReason, TrySendError, Watcher,
@@ -383,15 +384,7 @@ impl RemoteTarget {
     fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>> {
         self.transport
             .tell(self.id, AnyMessage::new(message))
-            .map_err(|RemoteSendError { reason, message }| {
-                let message = message
-                    .downcast::<M>()
-                    .unwrap_or_else(|_| unreachable!("transport returned another message"));
-                match reason {
-                    Undeliverable::NodeDown => SendError::NodeDown(message),
-                    Undeliverable::NotRemote => SendError::NotRemote(message),
-                }
-            })
+            .map_err(RemoteSendError::into_send_error)
     }
 
     async fn ask<M: Message>(&self, message: M, timeout: Duration) -> Result<M::Reply, AskError> {
@@ -399,12 +392,7 @@ impl RemoteTarget {
             .transport
             .ask(self.id, AnyMessage::new(message), timeout)
             .await?;
-        reply.downcast::<M::Reply>().map(|r| *r).map_err(|_| {
-            AskError::Remote(format!(
-                "the reply is not a `{}`; both nodes must run the same message definitions",
-                std::any::type_name::<M::Reply>()
-            ))
-        })
+        downcast_reply(reply)
     }
 }
 

@@ -7,9 +7,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::remote::downcast_reply;
+
 use crate::{
     ActorId, ActorRef, AnyMessage, AskError, Handler, Message, RemoteDelivery, RemoteSendError,
-    SendError, TrySendError, Undeliverable,
+    SendError, TrySendError,
 };
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -106,19 +108,6 @@ struct RemoteRecipient {
     ask_timeout: Duration,
 }
 
-impl RemoteRecipient {
-    fn to_send_error<M: Message>(error: RemoteSendError) -> SendError<M> {
-        let message = error
-            .message
-            .downcast::<M>()
-            .unwrap_or_else(|_| unreachable!("transport returned another message"));
-        match error.reason {
-            Undeliverable::NodeDown => SendError::NodeDown(message),
-            Undeliverable::NotRemote => SendError::NotRemote(message),
-        }
-    }
-}
-
 impl<M: Message> MessageTarget<M> for RemoteRecipient {
     fn id(&self) -> ActorId {
         self.id
@@ -131,14 +120,14 @@ impl<M: Message> MessageTarget<M> for RemoteRecipient {
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
         self.transport
             .tell(self.id, AnyMessage::new(message))
-            .map_err(|e| Self::to_send_error(e).into())
+            .map_err(|e| RemoteSendError::into_send_error(e).into())
     }
 
     fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>> {
         let sent = self
             .transport
             .tell(self.id, AnyMessage::new(message))
-            .map_err(Self::to_send_error);
+            .map_err(RemoteSendError::into_send_error);
         Box::pin(std::future::ready(sent))
     }
 
@@ -152,15 +141,7 @@ impl<M: Message> MessageTarget<M> for RemoteRecipient {
             AnyMessage::new(message),
             timeout.unwrap_or(self.ask_timeout),
         );
-        Box::pin(async move {
-            let reply = asked.await?;
-            reply.downcast::<M::Reply>().map(|r| *r).map_err(|_| {
-                AskError::Remote(format!(
-                    "the reply is not a `{}`",
-                    std::any::type_name::<M::Reply>()
-                ))
-            })
-        })
+        Box::pin(async move { downcast_reply(asked.await?) })
     }
 }
 

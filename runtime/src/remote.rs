@@ -95,6 +95,31 @@ pub struct RemoteSendError {
     pub message: AnyMessage,
 }
 
+impl RemoteSendError {
+    /// The typed send error, with the message taken back out as an `M`.
+    pub(crate) fn into_send_error<M: Message>(self) -> crate::SendError<M> {
+        // The runtime hands the transport an `M` and gets the same value back.
+        let message = self
+            .message
+            .downcast::<M>()
+            .unwrap_or_else(|_| unreachable!("transport returned another message"));
+        match self.reason {
+            Undeliverable::NodeDown => crate::SendError::NodeDown(message),
+            Undeliverable::NotRemote => crate::SendError::NotRemote(message),
+        }
+    }
+}
+
+/// Takes a decoded remote reply out as an `R`.
+pub(crate) fn downcast_reply<R: 'static>(reply: AnyReply) -> Result<R, AskError> {
+    reply.downcast::<R>().map(|r| *r).map_err(|_| {
+        AskError::Remote(format!(
+            "the reply is not a `{}`; both nodes must run the same message definitions",
+            std::any::type_name::<R>()
+        ))
+    })
+}
+
 /// Delivers operations on [`ActorRef`](crate::ActorRef)s whose actor lives on
 /// another node. Implemented by the network layer, never by actor code.
 ///
