@@ -15,12 +15,14 @@ pub struct Config {
     pub mode: Mode,
     /// Measured runs per workload and framework, after one warm-up run.
     pub runs: usize,
-    /// Workloads to run; all of them when empty.
+    /// Workloads to run, in this order.
     pub workloads: Vec<&'static Workload>,
     /// Names of the frameworks to run; all compiled in when empty.
     pub frameworks: Vec<String>,
     /// Print a line to stderr as each run finishes.
     pub progress: bool,
+    /// Do one unmeasured warm-up run first (on by default).
+    pub warm_up: bool,
 }
 
 impl Config {
@@ -29,9 +31,10 @@ impl Config {
         Self {
             mode,
             runs: mode.pick(3, 5),
-            workloads: Vec::new(),
+            workloads: workloads::ALL.iter().collect(),
             frameworks: Vec::new(),
             progress: false,
+            warm_up: true,
         }
     }
 }
@@ -152,17 +155,13 @@ pub fn run(config: &Config) -> Results {
             "unknown framework `{name}` (the peers need `--features peers`)"
         );
     }
-    let selected: Vec<&Workload> = if config.workloads.is_empty() {
-        workloads::ALL.iter().collect()
-    } else {
-        config.workloads.clone()
-    };
     let mut results = Vec::new();
-    for workload in selected {
+    for &workload in &config.workloads {
         // samples[framework][metric] = values over the runs.
         let mut samples = vec![vec![Vec::new(); workload.metrics.len()]; frameworks.len()];
         let mut not_applicable = vec![None; frameworks.len()];
-        for run in 0..=config.runs {
+        let first = if config.warm_up { 0 } else { 1 };
+        for run in first..=config.runs {
             for (f, fw) in frameworks.iter().enumerate() {
                 if not_applicable[f].is_some() {
                     continue;
