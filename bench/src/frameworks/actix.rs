@@ -1,0 +1,445 @@
+//! The workloads on actix, each on a fresh `actix::System` (a
+//! single-threaded runtime: actix runs every actor of a system on its
+//! arbiter's one thread). Tells are `do_send`, which ignores the mailbox
+//! capacity, so actix's mailboxes act unbounded here too.
+
+use std::time::Instant;
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Countdown, Framework};
+use crate::machine::resident_bytes;
+use crate::workloads::{
+    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
+    spawn, tell, Outcome,
+};
+
+/// actix, from crates.io.
+#[derive(Debug, Clone, Copy)]
+pub struct Actix;
+
+fn on_actix<F: std::future::Future>(driver: F) -> F::Output {
+    actix::System::new().block_on(driver)
+}
+
+impl Framework for Actix {
+    fn name(&self) -> &'static str {
+        "actix"
+    }
+
+    fn version(&self) -> &'static str {
+        env!("ACTIX_VERSION")
+    }
+
+    fn runtime(&self) -> &'static str {
+        "its own actix::System: one thread"
+    }
+
+    fn tell(&self, params: &tell::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, sum) = oneshot::channel();
+            let summer = Summer {
+                expected: p.messages,
+                handled: 0,
+                sum: 0,
+                done: Some(done),
+            }
+            .start();
+            let start = Instant::now();
+            for i in 1..=p.messages {
+                summer.do_send(Add(i));
+            }
+            let sum = sum.await.expect("the summer reports");
+            p.measured(start.elapsed(), sum)
+        })
+    }
+
+    fn ask(&self, params: &ask::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let echo = Echo.start();
+            let mut latencies = Vec::with_capacity(p.asks as usize);
+            for i in 0..p.asks {
+                let start = Instant::now();
+                let reply = echo.send(Inc(i)).await.expect("ask");
+                latencies.push(start.elapsed());
+                assert_eq!(reply, i + 1, "ask: wrong reply");
+            }
+            p.measured(latencies)
+        })
+    }
+
+    fn spawn(&self, params: &spawn::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (started, all_started) = Countdown::new(p.actors);
+            let (stopped, all_stopped) = Countdown::new(p.actors);
+            let before = resident_bytes();
+            let start = Instant::now();
+            let addrs: Vec<Addr<Idle>> = (0..p.actors)
+                .map(|_| Idle(started.clone(), stopped.clone()).start())
+                .collect();
+            all_started.await.expect("every actor starts");
+            let spawn = start.elapsed();
+            let rss_growth = resident_bytes().saturating_sub(before);
+            let start = Instant::now();
+            for addr in &addrs {
+                addr.do_send(Stop);
+            }
+            all_stopped.await.expect("every actor stops");
+            let stop = start.elapsed();
+            p.measured(spawn::Sample {
+                spawn,
+                rss_growth,
+                stop,
+                started: started.count(),
+            })
+        })
+    }
+
+    fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, pongs) = oneshot::channel();
+            let ponger = Ponger.start();
+            let pinger = Pinger {
+                ponger,
+                pings: p.pings,
+                pongs: 0,
+                done: Some(done),
+            }
+            .start();
+            let start = Instant::now();
+            pinger.do_send(Serve);
+            let pongs = pongs.await.expect("the pinger reports");
+            p.measured(start.elapsed(), pongs)
+        })
+    }
+
+    fn counting(&self, params: &counting::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, count) = oneshot::channel();
+            let counter = Counter(0).start();
+            let producer = Producer {
+                counter,
+                messages: p.messages,
+                done: Some(done),
+            }
+            .start();
+            let start = Instant::now();
+            producer.do_send(Serve);
+            let count = count.await.expect("the producer reports");
+            p.measured(start.elapsed(), count)
+        })
+    }
+
+    fn ring(&self, params: &ring::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, mut holder) = mpsc::unbounded_channel();
+            let nodes: Vec<Addr<RingNode>> = (0..p.actors)
+                .map(|index| {
+                    RingNode {
+                        index,
+                        next: None,
+                        done: done.clone(),
+                    }
+                    .start()
+                })
+                .collect();
+            for (i, node) in nodes.iter().enumerate() {
+                node.do_send(SetNext(nodes[(i + 1) % nodes.len()].clone()));
+            }
+            let start = Instant::now();
+            nodes[0].do_send(Token(p.hops));
+            let holder = holder.recv().await.expect("the last holder reports");
+            p.measured(start.elapsed(), holder)
+        })
+    }
+
+    fn fork_join_throughput(&self, params: &fork_join_throughput::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let workers: Vec<Addr<Worker>> = (0..p.actors)
+                .map(|_| {
+                    Worker {
+                        expected: p.messages,
+                        handled: 0,
+                        done: done.clone(),
+                    }
+                    .start()
+                })
+                .collect();
+            let start = Instant::now();
+            for m in 0..p.messages {
+                for worker in &workers {
+                    worker.do_send(Work(m as f64));
+                }
+            }
+            let mut handled = Vec::with_capacity(p.actors);
+            while handled.len() < p.actors {
+                handled.push(reports.recv().await.expect("every worker reports"));
+            }
+            p.measured(start.elapsed(), &handled)
+        })
+    }
+
+    fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let start = Instant::now();
+            for i in 0..p.actors {
+                Once(done.clone()).start().do_send(Work(i as f64));
+            }
+            let mut count = 0;
+            while count < p.actors {
+                reports.recv().await.expect("every actor reports");
+                count += 1;
+            }
+            p.measured(start.elapsed(), count)
+        })
+    }
+
+    fn fan_out(&self, params: &fan_out::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let nodes: Vec<Addr<FanNode>> =
+                (0..p.actors as u64).map(|i| FanNode(i).start()).collect();
+            let start = Instant::now();
+            for round in 0..p.rounds {
+                let replies = join_all(nodes.iter().map(|n| n.send(Get(round)))).await;
+                let sum: u64 = replies.into_iter().map(|r| r.expect("ask")).sum();
+                assert_eq!(sum, p.expected_round_sum(round), "fan-out: wrong sum");
+            }
+            p.measured(start.elapsed())
+        })
+    }
+}
+
+// ===== messages =====
+
+struct Add(u64);
+struct Inc(u64);
+struct Serve;
+struct Stop;
+struct Ping(Addr<Pinger>);
+struct Pong;
+struct Increment;
+struct Retrieve(Addr<Producer>);
+struct Count(u64);
+struct SetNext(Addr<RingNode>);
+struct Token(u64);
+struct Work(f64);
+struct Get(u64);
+
+macro_rules! messages {
+    ($($message:ty => $reply:ty),* $(,)?) => {
+        $(impl Message for $message {
+            type Result = $reply;
+        })*
+    };
+}
+
+messages! {
+    Add => (), Inc => u64, Serve => (), Stop => (), Ping => (), Pong => (), Increment => (),
+    Retrieve => (), Count => (), SetNext => (), Token => (), Work => (), Get => u64,
+}
+
+macro_rules! plain_actors {
+    ($($actor:ty),* $(,)?) => {
+        $(impl Actor for $actor {
+            type Context = Context<Self>;
+        })*
+    };
+}
+
+plain_actors!(Summer, Echo, Pinger, Ponger, Counter, Producer, RingNode, Worker, Once, FanNode);
+
+struct Summer {
+    expected: u64,
+    handled: u64,
+    sum: u64,
+    done: Option<oneshot::Sender<u64>>,
+}
+
+impl Handler<Add> for Summer {
+    type Result = ();
+    fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) {
+        self.sum += n;
+        self.handled += 1;
+        if self.handled == self.expected {
+            let _ = self.done.take().map(|done| done.send(self.sum));
+        }
+    }
+}
+
+struct Echo;
+
+impl Handler<Inc> for Echo {
+    type Result = u64;
+    fn handle(&mut self, Inc(n): Inc, _: &mut Context<Self>) -> u64 {
+        n + 1
+    }
+}
+
+struct Idle(Arc<Countdown>, Arc<Countdown>);
+
+impl Actor for Idle {
+    type Context = Context<Self>;
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.0.tick();
+    }
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.1.tick();
+    }
+}
+
+impl Handler<Stop> for Idle {
+    type Result = ();
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+struct Pinger {
+    ponger: Addr<Ponger>,
+    pings: u64,
+    pongs: u64,
+    done: Option<oneshot::Sender<u64>>,
+}
+
+impl Handler<Serve> for Pinger {
+    type Result = ();
+    fn handle(&mut self, _: Serve, ctx: &mut Context<Self>) {
+        self.ponger.do_send(Ping(ctx.address()));
+    }
+}
+
+impl Handler<Pong> for Pinger {
+    type Result = ();
+    fn handle(&mut self, _: Pong, ctx: &mut Context<Self>) {
+        self.pongs += 1;
+        if self.pongs == self.pings {
+            let _ = self.done.take().map(|done| done.send(self.pongs));
+        } else {
+            self.ponger.do_send(Ping(ctx.address()));
+        }
+    }
+}
+
+struct Ponger;
+
+impl Handler<Ping> for Ponger {
+    type Result = ();
+    fn handle(&mut self, Ping(from): Ping, _: &mut Context<Self>) {
+        from.do_send(Pong);
+    }
+}
+
+struct Counter(u64);
+
+impl Handler<Increment> for Counter {
+    type Result = ();
+    fn handle(&mut self, _: Increment, _: &mut Context<Self>) {
+        self.0 += 1;
+    }
+}
+
+impl Handler<Retrieve> for Counter {
+    type Result = ();
+    fn handle(&mut self, Retrieve(to): Retrieve, _: &mut Context<Self>) {
+        to.do_send(Count(self.0));
+    }
+}
+
+struct Producer {
+    counter: Addr<Counter>,
+    messages: u64,
+    done: Option<oneshot::Sender<u64>>,
+}
+
+impl Handler<Serve> for Producer {
+    type Result = ();
+    fn handle(&mut self, _: Serve, ctx: &mut Context<Self>) {
+        for _ in 0..self.messages {
+            self.counter.do_send(Increment);
+        }
+        self.counter.do_send(Retrieve(ctx.address()));
+    }
+}
+
+impl Handler<Count> for Producer {
+    type Result = ();
+    fn handle(&mut self, Count(n): Count, _: &mut Context<Self>) {
+        let _ = self.done.take().map(|done| done.send(n));
+    }
+}
+
+struct RingNode {
+    index: usize,
+    next: Option<Addr<RingNode>>,
+    done: mpsc::UnboundedSender<usize>,
+}
+
+impl Handler<SetNext> for RingNode {
+    type Result = ();
+    fn handle(&mut self, SetNext(next): SetNext, _: &mut Context<Self>) {
+        self.next = Some(next);
+    }
+}
+
+impl Handler<Token> for RingNode {
+    type Result = ();
+    fn handle(&mut self, Token(hops): Token, _: &mut Context<Self>) {
+        if hops == 0 {
+            let _ = self.done.send(self.index);
+        } else {
+            let next = self.next.as_ref().expect("linked before the token");
+            next.do_send(Token(hops - 1));
+        }
+    }
+}
+
+struct Worker {
+    expected: u64,
+    handled: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+impl Handler<Work> for Worker {
+    type Result = ();
+    fn handle(&mut self, Work(theta): Work, _: &mut Context<Self>) {
+        std::hint::black_box(compute(theta));
+        self.handled += 1;
+        if self.handled == self.expected {
+            let _ = self.done.send(self.handled);
+        }
+    }
+}
+
+struct Once(mpsc::UnboundedSender<()>);
+
+impl Handler<Work> for Once {
+    type Result = ();
+    fn handle(&mut self, Work(theta): Work, ctx: &mut Context<Self>) {
+        std::hint::black_box(compute(theta));
+        let _ = self.0.send(());
+        ctx.stop();
+    }
+}
+
+struct FanNode(u64);
+
+impl Handler<Get> for FanNode {
+    type Result = u64;
+    fn handle(&mut self, Get(round): Get, _: &mut Context<Self>) -> u64 {
+        self.0 + round
+    }
+}

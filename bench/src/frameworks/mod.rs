@@ -1,0 +1,138 @@
+//! The [`Framework`] trait and one implementation per framework.
+//!
+//! Every tokio-based framework runs each workload on a fresh multi-thread
+//! tokio runtime with one worker thread per core ([`on_tokio`]), the driver
+//! itself being a task on it. actix runs on its own `actix::System`, a
+//! single-threaded runtime, as actix requires.
+
+pub mod proscenium;
+pub mod tokio_baseline;
+
+#[cfg(feature = "peers")]
+pub mod actix;
+#[cfg(feature = "peers")]
+pub mod kameo;
+#[cfg(feature = "peers")]
+pub mod ractor;
+#[cfg(feature = "peers")]
+pub mod xtra;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::workloads::{
+    ask, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring, spawn, tell,
+    Outcome,
+};
+
+/// One actor framework, able to run every workload with the given parameters.
+///
+/// Each method runs the workload once, from a fresh runtime, asserts its
+/// result, and returns what it measured, or [`Outcome::NotApplicable`] with
+/// the reason when the framework cannot express the workload fairly.
+pub trait Framework: Send + Sync {
+    /// Name in the report, e.g. `"ractor"`.
+    fn name(&self) -> &'static str;
+    /// The crate version measured.
+    fn version(&self) -> &'static str;
+    /// How it is run, for the report header.
+    fn runtime(&self) -> &'static str;
+
+    /// See [`tell`].
+    fn tell(&self, params: &tell::Params) -> Outcome;
+    /// See [`ask`].
+    fn ask(&self, params: &ask::Params) -> Outcome;
+    /// See [`spawn`].
+    fn spawn(&self, params: &spawn::Params) -> Outcome;
+    /// See [`ping_pong`].
+    fn ping_pong(&self, params: &ping_pong::Params) -> Outcome;
+    /// See [`counting`].
+    fn counting(&self, params: &counting::Params) -> Outcome;
+    /// See [`ring`].
+    fn ring(&self, params: &ring::Params) -> Outcome;
+    /// See [`fork_join_throughput`].
+    fn fork_join_throughput(&self, params: &fork_join_throughput::Params) -> Outcome;
+    /// See [`fork_join_create`].
+    fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome;
+    /// See [`fan_out`].
+    fn fan_out(&self, params: &fan_out::Params) -> Outcome;
+}
+
+/// Every framework compiled in, Proscenium first.
+pub fn all() -> Vec<Box<dyn Framework>> {
+    #[allow(unused_mut)]
+    let mut all: Vec<Box<dyn Framework>> = vec![
+        Box::new(proscenium::Proscenium),
+        Box::new(tokio_baseline::TokioBaseline),
+    ];
+    #[cfg(feature = "peers")]
+    all.extend([
+        Box::new(actix::Actix) as Box<dyn Framework>,
+        Box::new(ractor::Ractor),
+        Box::new(kameo::Kameo),
+        Box::new(xtra::Xtra),
+    ]);
+    all
+}
+
+/// The runtime description of the tokio-based frameworks.
+pub const TOKIO_MULTI_THREAD: &str = "tokio multi-thread runtime, worker threads = cores";
+
+/// Runs `driver` as a task on a fresh multi-thread tokio runtime with one
+/// worker per core, and returns its output. A panic in the driver (a failed
+/// assertion) is resumed on the caller.
+pub fn on_tokio<F>(driver: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(crate::machine::cores())
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built");
+    let output = runtime.block_on(runtime.spawn(driver));
+    runtime.shutdown_background();
+    match output {
+        Ok(output) => output,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Counts events from many actors and fires once when the last expected
+/// one arrives: how the spawn workload learns that every actor has started.
+#[derive(Debug)]
+pub struct Countdown {
+    count: AtomicUsize,
+    target: usize,
+    fire: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Countdown {
+    /// A countdown of `target` events, and the receiver that fires after the last.
+    pub fn new(target: usize) -> (Arc<Self>, oneshot::Receiver<()>) {
+        let (fire, fired) = oneshot::channel();
+        let countdown = Self {
+            count: AtomicUsize::new(0),
+            target,
+            fire: Mutex::new(Some(fire)),
+        };
+        (Arc::new(countdown), fired)
+    }
+
+    /// Counts one event.
+    pub fn tick(&self) {
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.target {
+            let fire = self.fire.lock().expect("never poisoned").take();
+            let _ = fire.map(|fire| fire.send(()));
+        }
+    }
+
+    /// Events counted so far.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Acquire)
+    }
+}

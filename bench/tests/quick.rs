@@ -1,0 +1,33 @@
+//! Runs the whole suite in quick mode, in-process: every workload on every
+//! framework compiled in must compute the right answer. No timing is asserted.
+
+use proscenium_bench::runner::RowResult;
+use proscenium_bench::workloads::{Mode, ALL};
+use proscenium_bench::{run, Config};
+
+#[test]
+fn quick_suite_computes_right_answers() {
+    let mut config = Config::new(Mode::Quick);
+    config.runs = 1;
+    // Each implementation asserts its own result, so a wrong answer panics in here.
+    let results = run(&config);
+    assert_eq!(results.workloads.len(), ALL.len());
+    for workload in &results.workloads {
+        for row in &workload.rows {
+            let always_measured = ["proscenium", "tokio (baseline)"].contains(&row.framework);
+            if let RowResult::Measured(stats) = &row.result {
+                assert_eq!(stats.len(), workload.metrics.len());
+                assert!(stats.iter().all(|s| s.median.is_finite()));
+            } else {
+                assert!(
+                    !always_measured,
+                    "{} skipped {}",
+                    row.framework, workload.name
+                );
+            }
+        }
+    }
+    let report = proscenium_bench::report::markdown(&results);
+    assert!(report.contains("| proscenium |"));
+    assert!(proscenium_bench::report::json(&results).contains("\"workloads\""));
+}
