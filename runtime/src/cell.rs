@@ -5,18 +5,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 use crate::envelope::MessageEnvelope;
 use crate::mailbox::MailboxSender;
-use crate::signal::{Signal, TerminationSink, Watcher};
+use crate::signal::{Signal, SignalLane, TerminationSink, Watcher};
 use crate::{Actor, ActorId, Handler, StopReason, Terminated};
 
 /// Everything senders need to reach one local actor.
 pub(crate) struct Cell<A: Actor> {
     pub(crate) id: ActorId,
     pub(crate) mailbox: MailboxSender<A>,
-    pub(crate) signals: mpsc::UnboundedSender<Signal<A>>,
+    pub(crate) signals: SignalLane<A>,
     /// The default deadline of an `ask`, copied from the system config.
     pub(crate) ask_timeout: Duration,
     pub(crate) life: Life,
@@ -27,7 +27,7 @@ pub(crate) struct Cell<A: Actor> {
 
 impl<A: Actor> Cell<A> {
     pub(crate) fn signal(&self, signal: Signal<A>) -> Result<(), Signal<A>> {
-        self.signals.send(signal).map_err(|e| e.0)
+        self.signals.send(signal)
     }
 
     /// Registers `watcher`; if this actor is already gone, notifies it at once.

@@ -18,8 +18,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
+use crate::cell::Cell;
 use crate::context::Child;
 use crate::envelope::BoxEnvelope;
 use crate::mailbox::MailboxReceiver;
@@ -37,7 +36,8 @@ pub(crate) struct Lifecycle<A: Actor> {
     actor: A,
     ctx: Context<A>,
     mailbox: MailboxReceiver<A>,
-    signals: mpsc::UnboundedReceiver<Signal<A>>,
+    /// This actor's own cell, whose signal lane the task reads.
+    cell: Arc<Cell<A>>,
     /// Who to notify when this actor stops.
     watchers: Vec<Watcher>,
     /// Rebuilds the state on restart; `None` keeps it.
@@ -83,7 +83,7 @@ impl<A: Actor> Lifecycle<A> {
         actor: A,
         ctx: Context<A>,
         mailbox: MailboxReceiver<A>,
-        signals: mpsc::UnboundedReceiver<Signal<A>>,
+        cell: Arc<Cell<A>>,
         factory: Option<Factory<A>>,
         policy: RestartPolicy,
     ) -> Self {
@@ -91,7 +91,7 @@ impl<A: Actor> Lifecycle<A> {
             actor,
             ctx,
             mailbox,
-            signals,
+            cell,
             watchers: Vec::new(),
             factory,
             policy,
@@ -102,25 +102,29 @@ impl<A: Actor> Lifecycle<A> {
     }
 
     /// Runs the actor from `on_start` to its last cleanup.
+    ///
+    /// Only `serve` runs inline: every other phase is boxed, so the task's
+    /// resident future (its memory per idle actor) is the size of `serve`,
+    /// not of the largest phase. Those phases run once or on failure only.
     pub(crate) async fn run(mut self) {
-        let mut exit = match self.start().await {
+        let mut exit = match Box::pin(self.start()).await {
             Ok(()) => self.serve().await,
             Err(reason) => Exit::Fail(reason),
         };
         let reason = loop {
             exit = match exit {
                 Exit::Stop(reason) => break reason,
-                Exit::Restart(delay, reason) => match self.back_off(delay, reason).await {
-                    Directive::Restart(reason) => self.restart(reason).await,
+                Exit::Restart(delay, reason) => match Box::pin(self.back_off(delay, reason)).await {
+                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                     Directive::Stop(reason) => Exit::Stop(reason),
                 },
-                Exit::Fail(reason) => match self.supervise(reason).await {
-                    Directive::Restart(reason) => self.restart(reason).await,
+                Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
+                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                     Directive::Stop(reason) => Exit::Stop(reason),
                 },
             };
         };
-        self.finish(reason).await;
+        Box::pin(self.finish(reason)).await;
     }
 
     async fn start(&mut self) -> Result<(), StopReason> {
@@ -139,7 +143,7 @@ impl<A: Actor> Lifecycle<A> {
                     return exit;
                 }
             }
-            match next(&mut self.postponed, &mut self.signals, &mut self.mailbox).await {
+            match next(&mut self.postponed, &self.cell, &mut self.mailbox).await {
                 Next::Signal(signal) => {
                     if let Some(exit) = self.on_signal(signal).await {
                         return exit;
@@ -262,7 +266,7 @@ impl<A: Actor> Lifecycle<A> {
         loop {
             let signal = match self.postponed.pop_front() {
                 Some(signal) => Some(signal),
-                None => self.signals.recv().await,
+                None => Some(self.cell.signals.recv().await),
             };
             match signal {
                 Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
@@ -294,7 +298,7 @@ impl<A: Actor> Lifecycle<A> {
         loop {
             tokio::select! {
                 () = &mut sleep => return Directive::Restart(reason),
-                signal = self.signals.recv() => match signal {
+                signal = self.cell.signals.recv() => match Some(signal) {
                     Some(Signal::Stop) => self.mailbox.close(),
                     Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                     Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
@@ -409,7 +413,7 @@ impl<A: Actor> Lifecycle<A> {
                 tokio::select! {
                     biased;
                     _ = &mut stopped => break,
-                    Some(signal) = self.signals.recv() => match signal {
+                    signal = self.cell.signals.recv() => match signal {
                         Signal::ChildFailed(id, why) => decide_while_stopping(&children, id, &why, reason),
                         other => self.postponed.push_back(other),
                     },
@@ -427,8 +431,7 @@ impl<A: Actor> Lifecycle<A> {
         // Order matters: the reason is set before the signal lane closes, so a
         // watch refused by the closed lane can still read it.
         cell.life.set_reason(reason.clone());
-        self.signals.close();
-        let queued = std::iter::from_fn(|| self.signals.try_recv().ok());
+        let queued = cell.signals.close();
         for signal in std::mem::take(&mut self.postponed)
             .into_iter()
             .chain(queued)
@@ -495,22 +498,23 @@ fn hook_result(
 /// postponed ones before those still in the lane.
 async fn next<A: Actor>(
     postponed: &mut VecDeque<Signal<A>>,
-    signals: &mut mpsc::UnboundedReceiver<Signal<A>>,
+    cell: &Cell<A>,
     mailbox: &mut MailboxReceiver<A>,
 ) -> Next<A> {
     if let Some(signal) = postponed.pop_front() {
         return Next::Signal(signal);
     }
     poll_fn(|cx| {
-        // The cell holds a signal sender for as long as the actor runs, so
-        // `Ready(None)` cannot happen here.
-        if let Poll::Ready(Some(signal)) = signals.poll_recv(cx) {
+        // Without a signal waiting this is one atomic load: no lock.
+        if let Some(signal) = cell.signals.try_recv() {
             return Poll::Ready(Next::Signal(signal));
         }
-        mailbox.poll_recv(cx).map(|envelope| match envelope {
-            Some(envelope) => Next::Message(envelope),
-            None => Next::Drained,
-        })
+        match mailbox.poll_recv(cx) {
+            Poll::Ready(Some(envelope)) => Poll::Ready(Next::Message(envelope)),
+            Poll::Ready(None) => Poll::Ready(Next::Drained),
+            // Idle: wait for a message or a signal, whichever comes first.
+            Poll::Pending => cell.signals.poll_recv(cx).map(Next::Signal),
+        }
     })
     .await
 }

@@ -87,3 +87,99 @@ impl<F: FnOnce(Terminated) + Send + Sync> TerminationSink for FnSink<F> {
         }
     }
 }
+
+// ===== impl SignalLane =====
+
+/// The signal lane of one actor: a queue behind a lock, which is fine
+/// because signals are rare, plus a flag the actor reads before every
+/// message, so the common case (no signal) costs one atomic load and
+/// neither a lock nor an allocation. The queue allocates on first use, so
+/// an actor that never gets a signal pays only for the empty lane.
+pub(crate) struct SignalLane<A: Actor> {
+    state: std::sync::Mutex<LaneState<A>>,
+    /// True while the queue may hold signals; written under the lock.
+    pending: std::sync::atomic::AtomicBool,
+    /// The actor task, woken when a signal arrives.
+    waker: atomic_waker::AtomicWaker,
+}
+
+struct LaneState<A: Actor> {
+    queue: std::collections::VecDeque<Signal<A>>,
+    /// Set when the actor has stopped; sends are refused from then on.
+    closed: bool,
+}
+
+impl<A: Actor> SignalLane<A> {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: std::sync::Mutex::new(LaneState {
+                queue: std::collections::VecDeque::new(),
+                closed: false,
+            }),
+            pending: std::sync::atomic::AtomicBool::new(false),
+            waker: atomic_waker::AtomicWaker::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LaneState<A>> {
+        // No code runs user logic under this lock, so poisoning is harmless.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `signal`; hands it back if the actor has stopped.
+    pub(crate) fn send(&self, signal: Signal<A>) -> Result<(), Signal<A>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(signal);
+        }
+        state.queue.push_back(signal);
+        self.pending
+            .store(true, std::sync::atomic::Ordering::Release);
+        drop(state);
+        self.waker.wake();
+        Ok(())
+    }
+
+    /// Takes the next signal, if any.
+    pub(crate) fn try_recv(&self) -> Option<Signal<A>> {
+        if !self.pending.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        let mut state = self.lock();
+        let signal = state.queue.pop_front();
+        if state.queue.is_empty() {
+            self.pending
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+        signal
+    }
+
+    /// The next signal, or `Pending` with the task registered for a wake-up.
+    pub(crate) fn poll_recv(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Signal<A>> {
+        if let Some(signal) = self.try_recv() {
+            return std::task::Poll::Ready(signal);
+        }
+        self.waker.register(cx.waker());
+        // Check again: a signal sent before the registration woke nobody.
+        match self.try_recv() {
+            Some(signal) => std::task::Poll::Ready(signal),
+            None => std::task::Poll::Pending,
+        }
+    }
+
+    /// Waits for the next signal.
+    pub(crate) async fn recv(&self) -> Signal<A> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Refuses every later signal and returns those still queued.
+    pub(crate) fn close(&self) -> std::collections::VecDeque<Signal<A>> {
+        let mut state = self.lock();
+        state.closed = true;
+        self.pending
+            .store(false, std::sync::atomic::Ordering::Release);
+        std::mem::take(&mut state.queue)
+    }
+}

@@ -17,6 +17,7 @@ use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::deadlock::{Asker, WaitGraph};
 use crate::lifecycle::Lifecycle;
+use crate::signal::SignalLane;
 use crate::{
     mailbox, Actor, ActorId, ActorRef, Context, NodeId, RegisterError, RestartPolicy, SpawnError,
     StopReason,
@@ -290,11 +291,10 @@ impl System {
             self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
         );
         let (mailbox, mailbox_rx) = mailbox::channel(A::mailbox());
-        let (signals, signals_rx) = tokio::sync::mpsc::unbounded_channel();
         let cell = Arc::new(Cell {
             id,
             mailbox,
-            signals,
+            signals: SignalLane::new(),
             ask_timeout: self.inner.ask_timeout,
             life: Life::default(),
             named: AtomicBool::new(name.is_some()),
@@ -312,10 +312,10 @@ impl System {
             }
         }
         self.inner.actors.insert(id, registered);
-        let actor_ref = ActorRef::local(cell);
+        let actor_ref = ActorRef::local(Arc::clone(&cell));
         let ctx = Context::new(actor_ref.clone(), self.clone(), parent);
         let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
-        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, signals_rx, factory, policy);
+        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, cell, factory, policy);
         let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
         self.inner
             .runtime
