@@ -114,10 +114,12 @@ impl<A: Actor> Lifecycle<A> {
         let reason = loop {
             exit = match exit {
                 Exit::Stop(reason) => break reason,
-                Exit::Restart(delay, reason) => match Box::pin(self.back_off(delay, reason)).await {
-                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                    Directive::Stop(reason) => Exit::Stop(reason),
-                },
+                Exit::Restart(delay, reason) => {
+                    match Box::pin(self.back_off(delay, reason)).await {
+                        Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                        Directive::Stop(reason) => Exit::Stop(reason),
+                    }
+                }
                 Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
                     Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                     Directive::Stop(reason) => Exit::Stop(reason),
