@@ -84,3 +84,70 @@ async fn supervised_child_keeps_serving_after_the_failed_ask() {
     assert_eq!(child.ask_timeout(Divide(4), NEVER).await, Ok(25));
     assert!(child.is_alive());
 }
+
+/// Fails itself (without panicking) on a bad request.
+#[derive(Default)]
+struct Strict {
+    handled: u32,
+}
+
+impl Actor for Strict {}
+
+struct Check(bool);
+impl Message for Check {
+    type Reply = Result<u32, String>;
+}
+
+impl Handler<Check> for Strict {
+    async fn handle(&mut self, Check(ok): Check, ctx: &mut Context<Self>) -> Result<u32, String> {
+        self.handled += 1;
+        if !ok {
+            ctx.fail("a bad check");
+            return Err("bad".into());
+        }
+        Ok(ctx.restart_count())
+    }
+}
+
+struct StrictParent {
+    child: Option<ActorRef<Strict>>,
+}
+
+impl Actor for StrictParent {
+    async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), ActorError> {
+        self.child = Some(ctx.spawn(Strict::default())?);
+        Ok(())
+    }
+}
+
+struct GetStrict;
+impl Message for GetStrict {
+    type Reply = Option<ActorRef<Strict>>;
+}
+
+impl Handler<GetStrict> for StrictParent {
+    async fn handle(&mut self, _: GetStrict, _: &mut Context<Self>) -> Option<ActorRef<Strict>> {
+        self.child.clone()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_that_calls_fail_is_a_supervised_failure() {
+    let system = System::new();
+    let parent = system.spawn(StrictParent { child: None }).unwrap();
+    let strict = parent.ask(GetStrict).await.unwrap().unwrap();
+    assert_eq!(strict.ask_timeout(Check(true), NEVER).await, Ok(Ok(0)));
+    // The asker gets the handler's reply; then the actor fails and restarts.
+    assert_eq!(
+        strict.ask_timeout(Check(false), NEVER).await,
+        Ok(Err("bad".into()))
+    );
+    assert_eq!(strict.ask_timeout(Check(true), NEVER).await, Ok(Ok(1)));
+    // Unsupervised, the same failure stops it with the reason.
+    let lone = system.spawn(Strict::default()).unwrap();
+    let _ = lone.ask_timeout(Check(false), NEVER).await;
+    assert_eq!(
+        lone.wait_stopped().await,
+        StopReason::Failed("a bad check".into())
+    );
+}

@@ -41,6 +41,8 @@ pub struct Context<A: Actor> {
     pub(crate) restarts: u32,
     /// Set by [`Context::stop`]; read by the actor task after each message.
     pub(crate) stop_requested: bool,
+    /// Set by [`Context::fail`]; read by the actor task after each message.
+    pub(crate) failure: Option<String>,
 }
 
 /// A supervised child as its parent keeps it.
@@ -65,6 +67,7 @@ impl<A: Actor> Context<A> {
             timers: None,
             restarts: 0,
             stop_requested: false,
+            failure: None,
         }
     }
 
@@ -257,6 +260,46 @@ impl<A: Actor> Context<A> {
     /// spawn it [`Transient`](RestartPolicy::Transient), to end it for good.
     pub fn stop(&mut self) {
         self.stop_requested = true;
+    }
+}
+
+impl<A: Actor> Context<A> {
+    /// Fails this actor once the current handler returns, exactly as if it
+    /// had panicked, but without unwinding: its supervisor restarts it (or
+    /// not) by its strategy, and queued messages are kept. The current
+    /// message's reply is still sent. This is how a handler declares an
+    /// error fatal to the actor, where returning an `Err` reply would only
+    /// tell the asker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, Context, Handler, Message};
+    ///
+    /// struct Connection {
+    ///     healthy: bool,
+    /// }
+    /// impl Actor for Connection {}
+    ///
+    /// struct Query(String);
+    /// impl Message for Query {
+    ///     type Reply = Result<String, String>;
+    /// }
+    ///
+    /// impl Handler<Query> for Connection {
+    ///     async fn handle(&mut self, Query(q): Query, ctx: &mut Context<Self>) -> Result<String, String> {
+    ///         if !self.healthy {
+    ///             // The asker gets the error, and the supervisor a fresh connection.
+    ///             ctx.fail("connection lost");
+    ///             return Err("connection lost".into());
+    ///         }
+    ///         Ok(q)
+    ///     }
+    /// }
+    /// # let _ = Connection { healthy: true };
+    /// ```
+    pub fn fail(&mut self, reason: impl fmt::Display) {
+        self.failure.get_or_insert_with(|| reason.to_string());
     }
 }
 

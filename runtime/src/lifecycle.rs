@@ -140,6 +140,10 @@ impl<A: Actor> Lifecycle<A> {
     async fn serve(&mut self) -> Exit {
         let mut handled_in_turn = 0;
         loop {
+            if let Some(reason) = self.ctx.failure.take() {
+                tracing::error!(%reason, "the actor failed itself");
+                return Exit::Fail(StopReason::Failed(reason));
+            }
             if std::mem::take(&mut self.ctx.stop_requested) {
                 if let Some(exit) = self.stop_self() {
                     return exit;
