@@ -223,6 +223,14 @@ impl Framework for Proscenium {
         })
     }
 
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::proscenium_tell(params)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::proscenium_ask(params)
+    }
+
     fn fan_out(&self, params: &fan_out::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {

@@ -281,6 +281,14 @@ impl Framework for TokioBaseline {
         })
     }
 
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::tokio_tell(params)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::tokio_ask(params)
+    }
+
     fn fan_out(&self, params: &fan_out::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {

@@ -10,6 +10,8 @@ pub mod fan_out;
 pub mod fork_join_create;
 pub mod fork_join_throughput;
 pub mod ping_pong;
+pub mod remote_ask;
+pub mod remote_tell;
 pub mod ring;
 pub mod spawn;
 pub mod tell;
@@ -105,6 +107,8 @@ pub const ALL: &[Workload] = &[
     fork_join_throughput::WORKLOAD,
     fork_join_create::WORKLOAD,
     fan_out::WORKLOAD,
+    remote_tell::WORKLOAD,
+    remote_ask::WORKLOAD,
 ];
 
 /// Finds a workload by its command-line name.
