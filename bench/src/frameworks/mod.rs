@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::workloads::{
-    ask, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, remote_ask,
-    remote_tell, ring, spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    remote_ask, remote_tell, ring, spawn, tell, Outcome,
 };
 
 /// One actor framework, able to run every workload with the given parameters.
@@ -59,6 +59,16 @@ pub trait Framework: Send + Sync {
     fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome;
     /// See [`fan_out`].
     fn fan_out(&self, params: &fan_out::Params) -> Outcome;
+    /// See [`big`]; not applicable unless implemented.
+    fn big(&self, params: &big::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_YET)
+    }
+    /// See [`chameneos`]; not applicable unless implemented.
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_YET)
+    }
     /// See [`remote_tell`]; not applicable unless implemented.
     fn remote_tell(&self, params: &remote_tell::Params) -> Outcome {
         let _ = params;
@@ -70,6 +80,9 @@ pub trait Framework: Send + Sync {
         Outcome::NotApplicable(NOT_REMOTE)
     }
 }
+
+/// Why a peer has no row for a workload not written for it yet.
+pub const NOT_YET: &str = "not implemented on this framework yet";
 
 /// Why a peer has no remote row: its network layer (ractor_cluster) is not
 /// part of this suite yet; see BENCHMARKS.md.

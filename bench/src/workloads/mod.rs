@@ -5,6 +5,8 @@
 //! [`crate::frameworks`]; [`ALL`] lists them in the order the report shows.
 
 pub mod ask;
+pub mod big;
+pub mod chameneos;
 pub mod counting;
 pub mod fan_out;
 pub mod fork_join_create;
@@ -107,6 +109,8 @@ pub const ALL: &[Workload] = &[
     fork_join_throughput::WORKLOAD,
     fork_join_create::WORKLOAD,
     fan_out::WORKLOAD,
+    big::WORKLOAD,
+    chameneos::WORKLOAD,
     remote_tell::WORKLOAD,
     remote_ask::WORKLOAD,
 ];
