@@ -9,6 +9,7 @@
 //!   implementing every workload with identical parameters;
 //! * [`runner`]: warm-up, repeated runs, medians and min–max;
 //! * [`report`]: the machine header, the markdown tables and the JSON output;
+//! * [`remote`]: the second OS process of the remote workloads;
 //! * [`machine`]: cores, CPU model and resident memory, read from `/proc`.
 //!
 //! Every implementation asserts its result (sums, counts), so a fast wrong
@@ -18,6 +19,7 @@
 
 pub mod frameworks;
 pub mod machine;
+pub mod remote;
 pub mod report;
 pub mod runner;
 pub mod workloads;

@@ -9,13 +9,22 @@
 //! Without `--features peers` only Proscenium and the tokio baseline run.
 
 use proscenium_bench::workloads::{self, Mode};
-use proscenium_bench::{report, run, Config};
+use proscenium_bench::{remote, report, run, Config};
 
 const USAGE: &str =
     "usage: proscenium-bench [--quick] [--json] [--runs N] [--frameworks a,b] [WORKLOAD…]";
 
 fn main() {
     let mut args = std::env::args().skip(1);
+    // The receiving node of the remote workloads (a hidden mode).
+    if std::env::args().nth(1).as_deref() == Some(remote::NODE_FLAG) {
+        let kind = std::env::args().nth(2).unwrap_or_default();
+        if let Err(error) = remote::serve(&kind) {
+            eprintln!("remote node: {error}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let mut mode = Mode::Full;
     let mut json = false;
     let mut warm_up = true;

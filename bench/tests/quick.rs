@@ -7,6 +7,8 @@ use proscenium_bench::{run, Config};
 
 #[test]
 fn quick_suite_computes_right_answers() {
+    // The remote workloads re-execute the bench binary as their second node.
+    proscenium_bench::remote::set_node_exe(env!("CARGO_BIN_EXE_proscenium-bench"));
     let mut config = Config::new(Mode::Quick);
     config.runs = 1;
     // Each implementation asserts its own result, so a wrong answer panics in here.

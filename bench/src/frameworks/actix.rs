@@ -101,6 +101,71 @@ impl Framework for Actix {
         })
     }
 
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        let p = *params;
+        on_actix(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let workers: Vec<Addr<BigWorker>> = (0..p.workers)
+                .map(|index| {
+                    BigWorker {
+                        index,
+                        peers: Vec::new(),
+                        rng: crate::workloads::big::seed(index),
+                        pongs: 0,
+                        target: p.pings,
+                        done: done.clone(),
+                    }
+                    .start()
+                })
+                .collect();
+            for worker in &workers {
+                worker.do_send(BigPeers(workers.clone()));
+            }
+            let start = Instant::now();
+            for worker in &workers {
+                worker.do_send(BigStart);
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            p.measured(start.elapsed(), pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        use crate::workloads::chameneos::Color;
+        let p = *params;
+        on_actix(async move {
+            let (done, faded) = oneshot::channel();
+            let mall = Mall {
+                remaining: p.meetings,
+                waiting: None,
+                chameneos: p.chameneos,
+                faded: 0,
+                total: 0,
+                done: Some(done),
+            }
+            .start();
+            let chameneos: Vec<Addr<Chameneo>> = (0..p.chameneos)
+                .map(|i| {
+                    Chameneo {
+                        color: Color::of(i),
+                        mall: mall.clone(),
+                        meetings: 0,
+                    }
+                    .start()
+                })
+                .collect();
+            let start = Instant::now();
+            for chameneo in &chameneos {
+                chameneo.do_send(ChamStart);
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            p.measured(start.elapsed(), faded, total)
+        })
+    }
+
     fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
         let p = *params;
         on_actix(async move {
@@ -441,5 +506,154 @@ impl Handler<Get> for FanNode {
     type Result = u64;
     fn handle(&mut self, Get(round): Get, _: &mut Context<Self>) -> u64 {
         self.0 + round
+    }
+}
+
+// ===== big =====
+
+struct BigWorker {
+    index: usize,
+    peers: Vec<Addr<BigWorker>>,
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+struct BigPeers(Vec<Addr<BigWorker>>);
+struct BigStart;
+struct BigPing(usize);
+struct BigPong;
+
+messages! { BigPeers => (), BigStart => (), BigPing => (), BigPong => () }
+plain_actors!(BigWorker, Mall, Chameneo);
+
+impl BigWorker {
+    fn ping_next(&mut self) {
+        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
+        self.peers[to].do_send(BigPing(self.index));
+    }
+}
+
+impl Handler<BigPeers> for BigWorker {
+    type Result = ();
+    fn handle(&mut self, BigPeers(peers): BigPeers, _: &mut Context<Self>) {
+        self.peers = peers;
+    }
+}
+
+impl Handler<BigStart> for BigWorker {
+    type Result = ();
+    fn handle(&mut self, _: BigStart, _: &mut Context<Self>) {
+        self.ping_next();
+    }
+}
+
+impl Handler<BigPing> for BigWorker {
+    type Result = ();
+    fn handle(&mut self, BigPing(from): BigPing, _: &mut Context<Self>) {
+        self.peers[from].do_send(BigPong);
+    }
+}
+
+impl Handler<BigPong> for BigWorker {
+    type Result = ();
+    fn handle(&mut self, _: BigPong, _: &mut Context<Self>) {
+        self.pongs += 1;
+        if self.pongs == self.target {
+            let _ = self.done.send(self.pongs);
+        } else {
+            self.ping_next();
+        }
+    }
+}
+
+// ===== chameneos =====
+
+struct Mall {
+    remaining: u64,
+    waiting: Option<Addr<Chameneo>>,
+    chameneos: usize,
+    faded: usize,
+    total: u64,
+    done: Option<oneshot::Sender<(usize, u64)>>,
+}
+
+struct Chameneo {
+    color: crate::workloads::chameneos::Color,
+    mall: Addr<Mall>,
+    meetings: u64,
+}
+
+struct MeetMall(crate::workloads::chameneos::Color, Addr<Chameneo>);
+struct Faded(u64);
+struct ChamStart;
+struct Meet(crate::workloads::chameneos::Color, Addr<Chameneo>);
+struct Change(crate::workloads::chameneos::Color);
+struct Exit;
+
+messages! {
+    MeetMall => (), Faded => (), ChamStart => (), Meet => (), Change => (), Exit => (),
+}
+
+impl Handler<MeetMall> for Mall {
+    type Result = ();
+    fn handle(&mut self, MeetMall(color, from): MeetMall, _: &mut Context<Self>) {
+        if self.remaining == 0 {
+            from.do_send(Exit);
+        } else if let Some(waiting) = self.waiting.take() {
+            self.remaining -= 1;
+            waiting.do_send(Meet(color, from));
+        } else {
+            self.waiting = Some(from);
+        }
+    }
+}
+
+impl Handler<Faded> for Mall {
+    type Result = ();
+    fn handle(&mut self, Faded(meetings): Faded, _: &mut Context<Self>) {
+        self.faded += 1;
+        self.total += meetings;
+        if self.faded == self.chameneos {
+            let _ = self
+                .done
+                .take()
+                .map(|done| done.send((self.faded, self.total)));
+        }
+    }
+}
+
+impl Handler<ChamStart> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, _: ChamStart, ctx: &mut Context<Self>) {
+        self.mall.do_send(MeetMall(self.color, ctx.address()));
+    }
+}
+
+impl Handler<Meet> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, Meet(color, other): Meet, ctx: &mut Context<Self>) {
+        self.color = self.color.complement(color);
+        self.meetings += 1;
+        other.do_send(Change(self.color));
+        self.mall.do_send(MeetMall(self.color, ctx.address()));
+    }
+}
+
+impl Handler<Change> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, Change(color): Change, ctx: &mut Context<Self>) {
+        self.color = color;
+        self.meetings += 1;
+        self.mall.do_send(MeetMall(self.color, ctx.address()));
+    }
+}
+
+impl Handler<Exit> for Chameneo {
+    type Result = ();
+    fn handle(&mut self, _: Exit, ctx: &mut Context<Self>) {
+        self.mall.do_send(Faded(self.meetings));
+        ctx.stop();
     }
 }

@@ -107,6 +107,68 @@ impl Framework for Kameo {
         })
     }
 
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let workers: Vec<ActorRef<BigWorker>> = (0..p.workers)
+                .map(|index| {
+                    start(BigWorker {
+                        index,
+                        peers: Vec::new(),
+                        rng: crate::workloads::big::seed(index),
+                        pongs: 0,
+                        target: p.pings,
+                        done: done.clone(),
+                    })
+                })
+                .collect();
+            for worker in &workers {
+                sent(worker.tell(BigPeers(workers.clone())).await);
+            }
+            let begin = Instant::now();
+            for worker in &workers {
+                sent(worker.tell(BigStart).await);
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            p.measured(begin.elapsed(), pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        use crate::workloads::chameneos::Color;
+        let p = *params;
+        on_tokio(async move {
+            let (done, faded) = oneshot::channel();
+            let mall = start(Mall {
+                remaining: p.meetings,
+                waiting: None,
+                chameneos: p.chameneos,
+                faded: 0,
+                total: 0,
+                done: Some(done),
+            });
+            let chameneos: Vec<ActorRef<Chameneo>> = (0..p.chameneos)
+                .map(|i| {
+                    start(Chameneo {
+                        color: Color::of(i),
+                        mall: mall.clone(),
+                        meetings: 0,
+                    })
+                })
+                .collect();
+            let begin = Instant::now();
+            for chameneo in &chameneos {
+                sent(chameneo.tell(ChamStart).await);
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            p.measured(begin.elapsed(), faded, total)
+        })
+    }
+
     fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
@@ -404,3 +466,113 @@ handler!(Once, Work => (), |s, Work(theta), ctx| {
 struct FanNode(u64);
 
 handler!(FanNode, Get => u64, |s, Get(round), ctx| { s.0 + round });
+
+// ===== big =====
+
+struct BigWorker {
+    index: usize,
+    peers: Vec<ActorRef<BigWorker>>,
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+struct BigPeers(Vec<ActorRef<BigWorker>>);
+struct BigStart;
+struct BigPing(usize);
+struct BigPong;
+
+plain_actors!(BigWorker, Mall, Chameneo);
+
+impl BigWorker {
+    async fn ping_next(&mut self) {
+        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
+        sent(self.peers[to].tell(BigPing(self.index)).await);
+    }
+}
+
+handler!(BigWorker, BigPeers => (), |s, BigPeers(peers), ctx| {
+    s.peers = peers;
+});
+
+handler!(BigWorker, BigStart => (), |s, _, ctx| {
+    s.ping_next().await;
+});
+
+handler!(BigWorker, BigPing => (), |s, BigPing(from), ctx| {
+    sent(s.peers[from].tell(BigPong).await);
+});
+
+handler!(BigWorker, BigPong => (), |s, _, ctx| {
+    s.pongs += 1;
+    if s.pongs == s.target {
+        let _ = s.done.send(s.pongs);
+    } else {
+        s.ping_next().await;
+    }
+});
+
+// ===== chameneos =====
+
+struct Mall {
+    remaining: u64,
+    waiting: Option<ActorRef<Chameneo>>,
+    chameneos: usize,
+    faded: usize,
+    total: u64,
+    done: Option<oneshot::Sender<(usize, u64)>>,
+}
+
+struct Chameneo {
+    color: crate::workloads::chameneos::Color,
+    mall: ActorRef<Mall>,
+    meetings: u64,
+}
+
+struct MeetMall(crate::workloads::chameneos::Color, ActorRef<Chameneo>);
+struct Faded(u64);
+struct ChamStart;
+struct Meet(crate::workloads::chameneos::Color, ActorRef<Chameneo>);
+struct Change(crate::workloads::chameneos::Color);
+struct Exit;
+
+handler!(Mall, MeetMall => (), |s, MeetMall(color, from), ctx| {
+    if s.remaining == 0 {
+        sent(from.tell(Exit).await);
+    } else if let Some(waiting) = s.waiting.take() {
+        s.remaining -= 1;
+        sent(waiting.tell(Meet(color, from)).await);
+    } else {
+        s.waiting = Some(from);
+    }
+});
+
+handler!(Mall, Faded => (), |s, Faded(meetings), ctx| {
+    s.faded += 1;
+    s.total += meetings;
+    if s.faded == s.chameneos {
+        let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
+    }
+});
+
+handler!(Chameneo, ChamStart => (), |s, _, ctx| {
+    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+});
+
+handler!(Chameneo, Meet => (), |s, Meet(color, other), ctx| {
+    s.color = s.color.complement(color);
+    s.meetings += 1;
+    sent(other.tell(Change(s.color)).await);
+    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+});
+
+handler!(Chameneo, Change => (), |s, Change(color), ctx| {
+    s.color = color;
+    s.meetings += 1;
+    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+});
+
+handler!(Chameneo, Exit => (), |s, _, ctx| {
+    sent(s.mall.tell(Faded(s.meetings)).await);
+});

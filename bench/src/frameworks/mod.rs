@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 use crate::workloads::{
-    ask, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring, spawn, tell,
-    Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    remote_ask, remote_tell, ring, spawn, tell, Outcome,
 };
 
 /// One actor framework, able to run every workload with the given parameters.
@@ -59,7 +59,34 @@ pub trait Framework: Send + Sync {
     fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome;
     /// See [`fan_out`].
     fn fan_out(&self, params: &fan_out::Params) -> Outcome;
+    /// See [`big`]; not applicable unless implemented.
+    fn big(&self, params: &big::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_YET)
+    }
+    /// See [`chameneos`]; not applicable unless implemented.
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_YET)
+    }
+    /// See [`remote_tell`]; not applicable unless implemented.
+    fn remote_tell(&self, params: &remote_tell::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_REMOTE)
+    }
+    /// See [`remote_ask`]; not applicable unless implemented.
+    fn remote_ask(&self, params: &remote_ask::Params) -> Outcome {
+        let _ = params;
+        Outcome::NotApplicable(NOT_REMOTE)
+    }
 }
+
+/// Why a peer has no row for a workload not written for it yet.
+pub const NOT_YET: &str = "not implemented on this framework yet";
+
+/// Why a peer has no remote row: its network layer (ractor_cluster) is not
+/// part of this suite yet; see BENCHMARKS.md.
+pub const NOT_REMOTE: &str = "remote workloads are measured on Proscenium and raw tokio only";
 
 /// Every framework compiled in, Proscenium first.
 pub fn all() -> Vec<Box<dyn Framework>> {

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::Color;
 use crate::workloads::{
     ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
     spawn, tell, Outcome,
@@ -221,6 +222,86 @@ impl Framework for Proscenium {
             system.shutdown().await;
             p.measured(elapsed, count)
         })
+    }
+
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let system = System::new();
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let workers: Vec<ActorRef<BigWorker>> = (0..p.workers)
+                .map(|index| {
+                    let worker = BigWorker {
+                        index,
+                        peers: Vec::new(),
+                        rng: crate::workloads::big::seed(index),
+                        pongs: 0,
+                        target: p.pings,
+                        done: done.clone(),
+                    };
+                    system.spawn(worker).expect("spawn")
+                })
+                .collect();
+            for worker in &workers {
+                worker.tell(BigPeers(workers.clone())).await.expect("tell");
+            }
+            let start = Instant::now();
+            for worker in &workers {
+                worker.tell(BigStart).await.expect("tell");
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            let elapsed = start.elapsed();
+            system.shutdown().await;
+            p.measured(elapsed, pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let system = System::new();
+            let (done, faded) = oneshot::channel();
+            let mall = system
+                .spawn(Mall {
+                    remaining: p.meetings,
+                    waiting: None,
+                    chameneos: p.chameneos,
+                    faded: 0,
+                    total: 0,
+                    done: Some(done),
+                })
+                .expect("spawn");
+            let chameneos: Vec<ActorRef<Chameneo>> = (0..p.chameneos)
+                .map(|i| {
+                    system
+                        .spawn(Chameneo {
+                            color: Color::of(i),
+                            mall: mall.clone(),
+                            meetings: 0,
+                        })
+                        .expect("spawn")
+                })
+                .collect();
+            let start = Instant::now();
+            for chameneo in &chameneos {
+                chameneo.tell(ChamStart).await.expect("tell");
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            let elapsed = start.elapsed();
+            system.shutdown().await;
+            p.measured(elapsed, faded, total)
+        })
+    }
+
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::proscenium_tell(params)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::proscenium_ask(params)
     }
 
     fn fan_out(&self, params: &fan_out::Params) -> Outcome {
@@ -473,5 +554,157 @@ struct FanNode(u64);
 impl Handler<Get> for FanNode {
     async fn handle(&mut self, Get(round): Get, _: &mut Context<Self>) -> u64 {
         self.0 + round
+    }
+}
+
+// ===== big =====
+
+struct BigWorker {
+    index: usize,
+    peers: Vec<ActorRef<BigWorker>>,
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+struct BigPeers(Vec<ActorRef<BigWorker>>);
+struct BigStart;
+struct BigPing(usize);
+struct BigPong;
+
+messages! { BigPeers => (), BigStart => (), BigPing => (), BigPong => () }
+unbounded_actors!(BigWorker, Mall, Chameneo);
+
+impl BigWorker {
+    async fn ping_next(&mut self) {
+        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
+        self.peers[to]
+            .tell(BigPing(self.index))
+            .await
+            .expect("tell");
+    }
+}
+
+impl Handler<BigPeers> for BigWorker {
+    async fn handle(&mut self, BigPeers(peers): BigPeers, _: &mut Context<Self>) {
+        self.peers = peers;
+    }
+}
+
+impl Handler<BigStart> for BigWorker {
+    async fn handle(&mut self, _: BigStart, _: &mut Context<Self>) {
+        self.ping_next().await;
+    }
+}
+
+impl Handler<BigPing> for BigWorker {
+    async fn handle(&mut self, BigPing(from): BigPing, _: &mut Context<Self>) {
+        self.peers[from].tell(BigPong).await.expect("tell");
+    }
+}
+
+impl Handler<BigPong> for BigWorker {
+    async fn handle(&mut self, _: BigPong, _: &mut Context<Self>) {
+        self.pongs += 1;
+        if self.pongs == self.target {
+            let _ = self.done.send(self.pongs);
+        } else {
+            self.ping_next().await;
+        }
+    }
+}
+
+// ===== chameneos =====
+
+struct Mall {
+    remaining: u64,
+    waiting: Option<ActorRef<Chameneo>>,
+    chameneos: usize,
+    faded: usize,
+    total: u64,
+    done: Option<oneshot::Sender<(usize, u64)>>,
+}
+
+struct Chameneo {
+    color: Color,
+    mall: ActorRef<Mall>,
+    meetings: u64,
+}
+
+struct MeetMall(Color, ActorRef<Chameneo>);
+struct Faded(u64);
+struct ChamStart;
+struct Meet(Color, ActorRef<Chameneo>);
+struct Change(Color);
+struct Exit;
+
+messages! {
+    MeetMall => (), Faded => (), ChamStart => (), Meet => (), Change => (), Exit => (),
+}
+
+impl Handler<MeetMall> for Mall {
+    async fn handle(&mut self, MeetMall(color, from): MeetMall, _: &mut Context<Self>) {
+        if self.remaining == 0 {
+            from.tell(Exit).await.expect("tell");
+        } else if let Some(waiting) = self.waiting.take() {
+            self.remaining -= 1;
+            waiting.tell(Meet(color, from)).await.expect("tell");
+        } else {
+            self.waiting = Some(from);
+        }
+    }
+}
+
+impl Handler<Faded> for Mall {
+    async fn handle(&mut self, Faded(meetings): Faded, _: &mut Context<Self>) {
+        self.faded += 1;
+        self.total += meetings;
+        if self.faded == self.chameneos {
+            let _ = self
+                .done
+                .take()
+                .map(|done| done.send((self.faded, self.total)));
+        }
+    }
+}
+
+impl Chameneo {
+    async fn ask_mall(&self, ctx: &mut Context<Self>) {
+        let me = ctx.actor_ref().clone();
+        self.mall
+            .tell(MeetMall(self.color, me))
+            .await
+            .expect("tell");
+    }
+}
+
+impl Handler<ChamStart> for Chameneo {
+    async fn handle(&mut self, _: ChamStart, ctx: &mut Context<Self>) {
+        self.ask_mall(ctx).await;
+    }
+}
+
+impl Handler<Meet> for Chameneo {
+    async fn handle(&mut self, Meet(color, other): Meet, ctx: &mut Context<Self>) {
+        self.color = self.color.complement(color);
+        self.meetings += 1;
+        other.tell(Change(self.color)).await.expect("tell");
+        self.ask_mall(ctx).await;
+    }
+}
+
+impl Handler<Change> for Chameneo {
+    async fn handle(&mut self, Change(color): Change, ctx: &mut Context<Self>) {
+        self.color = color;
+        self.meetings += 1;
+        self.ask_mall(ctx).await;
+    }
+}
+
+impl Handler<Exit> for Chameneo {
+    async fn handle(&mut self, _: Exit, ctx: &mut Context<Self>) {
+        self.mall.tell(Faded(self.meetings)).await.expect("tell");
+        ctx.stop();
     }
 }

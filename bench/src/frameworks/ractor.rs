@@ -116,6 +116,73 @@ impl Framework for Ractor {
         })
     }
 
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let mut workers = Vec::with_capacity(p.workers);
+            for index in 0..p.workers {
+                let state = BigState {
+                    index,
+                    peers: Vec::new(),
+                    rng: crate::workloads::big::seed(index),
+                    pongs: 0,
+                    target: p.pings,
+                    done: done.clone(),
+                };
+                workers.push(start(BigWorker, state).await);
+            }
+            for worker in &workers {
+                worker.cast(BigMsg::Peers(workers.clone())).expect("cast");
+            }
+            let begin = Instant::now();
+            for worker in &workers {
+                worker.cast(BigMsg::Start).expect("cast");
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            let elapsed = begin.elapsed();
+            workers.iter().for_each(|w| w.stop(None));
+            p.measured(elapsed, pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        use crate::workloads::chameneos::Color;
+        let p = *params;
+        on_tokio(async move {
+            let (done, faded) = oneshot::channel();
+            let state = MallState {
+                remaining: p.meetings,
+                waiting: None,
+                chameneos: p.chameneos,
+                faded: 0,
+                total: 0,
+                done: Some(done),
+            };
+            let mall = start(Mall, state).await;
+            let mut chameneos = Vec::with_capacity(p.chameneos);
+            for i in 0..p.chameneos {
+                let state = ChameneoState {
+                    color: Color::of(i),
+                    mall: mall.clone(),
+                    meetings: 0,
+                };
+                chameneos.push(start(Chameneo, state).await);
+            }
+            let begin = Instant::now();
+            for chameneo in &chameneos {
+                chameneo.cast(ChamMsg::Start).expect("cast");
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            let elapsed = begin.elapsed();
+            mall.stop(None);
+            p.measured(elapsed, faded, total)
+        })
+    }
+
     fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
@@ -422,4 +489,119 @@ actor!(
 
 actor!(FanNode, (u64, RpcReplyPort<u64>), u64, |myself, m, i| {
     let _ = m.1.send(*i + m.0);
+});
+
+// ===== big =====
+
+enum BigMsg {
+    Peers(Vec<ActorRef<BigMsg>>),
+    Start,
+    Ping(usize),
+    Pong,
+}
+
+struct BigState {
+    index: usize,
+    peers: Vec<ActorRef<BigMsg>>,
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+impl BigState {
+    fn ping_next(&mut self) {
+        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
+        self.peers[to].cast(BigMsg::Ping(self.index)).expect("cast");
+    }
+}
+
+actor!(BigWorker, BigMsg, BigState, |myself, m, s| {
+    match m {
+        BigMsg::Peers(peers) => s.peers = peers,
+        BigMsg::Start => s.ping_next(),
+        BigMsg::Ping(from) => s.peers[from].cast(BigMsg::Pong).expect("cast"),
+        BigMsg::Pong => {
+            s.pongs += 1;
+            if s.pongs == s.target {
+                let _ = s.done.send(s.pongs);
+            } else {
+                s.ping_next();
+            }
+        }
+    }
+});
+
+// ===== chameneos =====
+
+enum MallMsg {
+    Meet(crate::workloads::chameneos::Color, ActorRef<ChamMsg>),
+    Faded(u64),
+}
+
+struct MallState {
+    remaining: u64,
+    waiting: Option<ActorRef<ChamMsg>>,
+    chameneos: usize,
+    faded: usize,
+    total: u64,
+    done: Option<oneshot::Sender<(usize, u64)>>,
+}
+
+actor!(Mall, MallMsg, MallState, |myself, m, s| {
+    match m {
+        MallMsg::Meet(color, from) => {
+            if s.remaining == 0 {
+                from.cast(ChamMsg::Exit).expect("cast");
+            } else if let Some(waiting) = s.waiting.take() {
+                s.remaining -= 1;
+                waiting.cast(ChamMsg::Meet(color, from)).expect("cast");
+            } else {
+                s.waiting = Some(from);
+            }
+        }
+        MallMsg::Faded(meetings) => {
+            s.faded += 1;
+            s.total += meetings;
+            if s.faded == s.chameneos {
+                let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
+            }
+        }
+    }
+});
+
+enum ChamMsg {
+    Start,
+    Meet(crate::workloads::chameneos::Color, ActorRef<ChamMsg>),
+    Change(crate::workloads::chameneos::Color),
+    Exit,
+}
+
+struct ChameneoState {
+    color: crate::workloads::chameneos::Color,
+    mall: ActorRef<MallMsg>,
+    meetings: u64,
+}
+
+actor!(Chameneo, ChamMsg, ChameneoState, |myself, m, s| {
+    match m {
+        ChamMsg::Start => {}
+        ChamMsg::Meet(color, other) => {
+            s.color = s.color.complement(color);
+            s.meetings += 1;
+            other.cast(ChamMsg::Change(s.color)).expect("cast");
+        }
+        ChamMsg::Change(color) => {
+            s.color = color;
+            s.meetings += 1;
+        }
+        ChamMsg::Exit => {
+            s.mall.cast(MallMsg::Faded(s.meetings)).expect("cast");
+            myself.stop(None);
+            return Ok(());
+        }
+    }
+    s.mall
+        .cast(MallMsg::Meet(s.color, myself.clone()))
+        .expect("cast");
 });

@@ -3,6 +3,7 @@
 //! ask. No supervision, no ids, no signal lane: the floor a tokio-based
 //! actor runtime is measured against.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::join_all;
@@ -281,6 +282,127 @@ impl Framework for TokioBaseline {
         })
     }
 
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        use crate::workloads::big::{next_peer, seed};
+        let p = *params;
+        on_tokio(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                (0..p.workers).map(|_| mpsc::unbounded_channel()).unzip();
+            let peers = Arc::new(senders);
+            let start = Instant::now();
+            for (index, mut rx) in receivers.into_iter().enumerate() {
+                let peers = peers.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let mut rng = seed(index);
+                    let mut pongs = 0;
+                    peers[next_peer(&mut rng, peers.len())]
+                        .send(BigMsg::Ping(index))
+                        .expect("send");
+                    while let Some(message) = rx.recv().await {
+                        match message {
+                            BigMsg::Ping(from) => peers[from].send(BigMsg::Pong).expect("send"),
+                            BigMsg::Pong => {
+                                pongs += 1;
+                                if pongs == p.pings {
+                                    let _ = done.send(pongs);
+                                } else {
+                                    peers[next_peer(&mut rng, peers.len())]
+                                        .send(BigMsg::Ping(index))
+                                        .expect("send");
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            p.measured(start.elapsed(), pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        use crate::workloads::chameneos::Color;
+        let p = *params;
+        on_tokio(async move {
+            let (mall, mut mall_rx) = mpsc::unbounded_channel::<MallMsg>();
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                (0..p.chameneos).map(|_| mpsc::unbounded_channel()).unzip();
+            let chameneos = Arc::new(senders);
+            let (done, faded) = oneshot::channel();
+            let start = Instant::now();
+            let all = chameneos.clone();
+            tokio::spawn(async move {
+                let (mut remaining, mut waiting) = (p.meetings, None);
+                let (mut faded, mut total) = (0, 0);
+                while let Some(message) = mall_rx.recv().await {
+                    match message {
+                        MallMsg::Meet(color, from) => {
+                            if remaining == 0 {
+                                all[from].send(ChamMsg::Exit).expect("send");
+                            } else if let Some(w) = waiting.take() {
+                                remaining -= 1;
+                                let w: usize = w;
+                                all[w].send(ChamMsg::Meet(color, from)).expect("send");
+                            } else {
+                                waiting = Some(from);
+                            }
+                        }
+                        MallMsg::Faded(meetings) => {
+                            faded += 1;
+                            total += meetings;
+                            if faded == p.chameneos {
+                                let _ = done.send((faded, total));
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+            for (index, mut rx) in receivers.into_iter().enumerate() {
+                let chameneos = chameneos.clone();
+                let mall = mall.clone();
+                tokio::spawn(async move {
+                    let mut color = Color::of(index);
+                    let mut meetings = 0u64;
+                    mall.send(MallMsg::Meet(color, index)).expect("send");
+                    while let Some(message) = rx.recv().await {
+                        match message {
+                            ChamMsg::Meet(other_color, other) => {
+                                color = color.complement(other_color);
+                                meetings += 1;
+                                chameneos[other].send(ChamMsg::Change(color)).expect("send");
+                            }
+                            ChamMsg::Change(new_color) => {
+                                color = new_color;
+                                meetings += 1;
+                            }
+                            ChamMsg::Exit => {
+                                mall.send(MallMsg::Faded(meetings)).expect("send");
+                                break;
+                            }
+                        }
+                        mall.send(MallMsg::Meet(color, index)).expect("send");
+                    }
+                });
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            p.measured(start.elapsed(), faded, total)
+        })
+    }
+
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::tokio_tell(params)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::tokio_ask(params)
+    }
+
     fn fan_out(&self, params: &fan_out::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
@@ -307,4 +429,22 @@ impl Framework for TokioBaseline {
             p.measured(start.elapsed())
         })
     }
+}
+
+// ===== big and chameneos =====
+
+enum BigMsg {
+    Ping(usize),
+    Pong,
+}
+
+enum MallMsg {
+    Meet(crate::workloads::chameneos::Color, usize),
+    Faded(u64),
+}
+
+enum ChamMsg {
+    Meet(crate::workloads::chameneos::Color, usize),
+    Change(crate::workloads::chameneos::Color),
+    Exit,
 }

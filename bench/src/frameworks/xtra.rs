@@ -118,6 +118,69 @@ impl Framework for Xtra {
         })
     }
 
+    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let (done, mut reports) = mpsc::unbounded_channel();
+            // The mailboxes first, so that each worker starts knowing every
+            // peer: xtra does not keep per-sender order, so a separate
+            // "here are your peers" message could arrive after `BigStart`.
+            let (peers, mailboxes): (Vec<Address<BigWorker>>, Vec<_>) =
+                (0..p.workers).map(|_| Mailbox::unbounded()).unzip();
+            for (index, mailbox) in mailboxes.into_iter().enumerate() {
+                let worker = BigWorker {
+                    index,
+                    peers: peers.clone(),
+                    rng: crate::workloads::big::seed(index),
+                    pongs: 0,
+                    target: p.pings,
+                    done: done.clone(),
+                };
+                tokio::spawn(xtra::run(mailbox, worker));
+            }
+            let begin = Instant::now();
+            for worker in &peers {
+                told(worker.send(BigStart).detach().await);
+            }
+            let mut pongs = 0;
+            for _ in 0..p.workers {
+                pongs += reports.recv().await.expect("every worker reports");
+            }
+            p.measured(begin.elapsed(), pongs)
+        })
+    }
+
+    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+        use crate::workloads::chameneos::Color;
+        let p = *params;
+        on_tokio(async move {
+            let (done, faded) = oneshot::channel();
+            let mall = addr(Mall {
+                remaining: p.meetings,
+                waiting: None,
+                chameneos: p.chameneos,
+                faded: 0,
+                total: 0,
+                done: Some(done),
+            });
+            let chameneos: Vec<Address<Chameneo>> = (0..p.chameneos)
+                .map(|i| {
+                    addr(Chameneo {
+                        color: Color::of(i),
+                        mall: mall.clone(),
+                        meetings: 0,
+                    })
+                })
+                .collect();
+            let begin = Instant::now();
+            for chameneo in &chameneos {
+                told(chameneo.send(ChamStart).detach().await);
+            }
+            let (faded, total) = faded.await.expect("the mall reports");
+            p.measured(begin.elapsed(), faded, total)
+        })
+    }
+
     fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
@@ -417,3 +480,108 @@ handler!(Once, Work => (), |s, Work(theta), ctx| {
 struct FanNode(u64);
 
 handler!(FanNode, Get => u64, |s, Get(round), ctx| { s.0 + round });
+
+// ===== big =====
+
+struct BigWorker {
+    index: usize,
+    peers: Vec<Address<BigWorker>>,
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+struct BigStart;
+struct BigPing(usize);
+struct BigPong;
+
+plain_actors!(BigWorker, Mall, Chameneo);
+
+impl BigWorker {
+    async fn ping_next(&mut self) {
+        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
+        told(self.peers[to].send(BigPing(self.index)).detach().await);
+    }
+}
+
+handler!(BigWorker, BigStart => (), |s, _, ctx| {
+    s.ping_next().await;
+});
+
+handler!(BigWorker, BigPing => (), |s, BigPing(from), ctx| {
+    told(s.peers[from].send(BigPong).detach().await);
+});
+
+handler!(BigWorker, BigPong => (), |s, _, ctx| {
+    s.pongs += 1;
+    if s.pongs == s.target {
+        let _ = s.done.send(s.pongs);
+    } else {
+        s.ping_next().await;
+    }
+});
+
+// ===== chameneos =====
+
+struct Mall {
+    remaining: u64,
+    waiting: Option<WeakAddress<Chameneo>>,
+    chameneos: usize,
+    faded: usize,
+    total: u64,
+    done: Option<oneshot::Sender<(usize, u64)>>,
+}
+
+struct Chameneo {
+    color: crate::workloads::chameneos::Color,
+    mall: Address<Mall>,
+    meetings: u64,
+}
+
+struct MeetMall(crate::workloads::chameneos::Color, WeakAddress<Chameneo>);
+struct Faded(u64);
+struct ChamStart;
+struct Meet(crate::workloads::chameneos::Color, WeakAddress<Chameneo>);
+struct Change(crate::workloads::chameneos::Color);
+struct Exit;
+
+handler!(Mall, MeetMall => (), |s, MeetMall(color, from), ctx| {
+    if s.remaining == 0 {
+        told(from.send(Exit).detach().await);
+    } else if let Some(waiting) = s.waiting.take() {
+        s.remaining -= 1;
+        told(waiting.send(Meet(color, from)).detach().await);
+    } else {
+        s.waiting = Some(from);
+    }
+});
+
+handler!(Mall, Faded => (), |s, Faded(meetings), ctx| {
+    s.faded += 1;
+    s.total += meetings;
+    if s.faded == s.chameneos {
+        let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
+    }
+});
+
+handler!(Chameneo, ChamStart => (), |s, _, ctx| {
+    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+});
+
+handler!(Chameneo, Meet => (), |s, Meet(color, other), ctx| {
+    s.color = s.color.complement(color);
+    s.meetings += 1;
+    told(other.send(Change(s.color)).detach().await);
+    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+});
+
+handler!(Chameneo, Change => (), |s, Change(color), ctx| {
+    s.color = color;
+    s.meetings += 1;
+    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+});
+
+handler!(Chameneo, Exit => (), |s, _, ctx| {
+    told(s.mall.send(Faded(s.meetings)).detach().await);
+});

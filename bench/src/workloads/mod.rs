@@ -5,11 +5,15 @@
 //! [`crate::frameworks`]; [`ALL`] lists them in the order the report shows.
 
 pub mod ask;
+pub mod big;
+pub mod chameneos;
 pub mod counting;
 pub mod fan_out;
 pub mod fork_join_create;
 pub mod fork_join_throughput;
 pub mod ping_pong;
+pub mod remote_ask;
+pub mod remote_tell;
 pub mod ring;
 pub mod spawn;
 pub mod tell;
@@ -105,6 +109,10 @@ pub const ALL: &[Workload] = &[
     fork_join_throughput::WORKLOAD,
     fork_join_create::WORKLOAD,
     fan_out::WORKLOAD,
+    big::WORKLOAD,
+    chameneos::WORKLOAD,
+    remote_tell::WORKLOAD,
+    remote_ask::WORKLOAD,
 ];
 
 /// Finds a workload by its command-line name.

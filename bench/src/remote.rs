@@ -1,0 +1,407 @@
+//! The remote workloads' second process, and their implementations.
+//!
+//! The measuring process re-executes the bench binary as
+//! `proscenium-bench --remote-node proscenium|tokio` ([`NODE_FLAG`]): the
+//! child listens on `127.0.0.1:0` (never any other address), prints
+//! `READY <address>` on stdout, serves until its stdin closes, and exits.
+//! The parent holds the child with `kill_on_drop`, so a failed assertion
+//! or a panic never leaves it running; at the end of a run the parent closes
+//! the child's stdin and waits for it (and kills it after five seconds).
+//!
+//! * `proscenium`: a [`Node`] with a `sink` actor that counts [`Chunk`]s
+//!   and their payload bytes, answers [`Tally`] with both, and answers
+//!   [`Inc`]`(i)` with `i + 1`; the parent is a second node that connects
+//!   to it, looks the sink up and uses its remote `ActorRef`.
+//! * `tokio`: the raw floor, one task per TCP connection reading
+//!   length-prefixed frames (`tokio_util::codec::LengthDelimitedCodec`):
+//!   a tag byte then a 100-byte payload, a tally request or an `u64` to
+//!   increment; replies only to the last two.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use futures_util::{SinkExt, StreamExt};
+use proscenium_net::{Node, Registry, RemoteMessage};
+use proscenium_runtime::{Actor, Context, Handler, Mailbox, Message};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::process::{Child, Command};
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+use crate::frameworks::on_tokio;
+use crate::workloads::{remote_ask, remote_tell, Outcome};
+
+/// The command-line flag that makes the bench binary a receiving node:
+/// `--remote-node proscenium` or `--remote-node tokio`.
+pub const NODE_FLAG: &str = "--remote-node";
+
+/// The cluster secret of the two bench nodes (loopback only).
+const SECRET: &[u8] = b"proscenium-bench loopback secret";
+
+/// How long the parent waits for the child's `READY` line.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+static NODE_EXE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the bench binary to re-execute as the receiving node. Without it,
+/// the current executable is used, which is right for the bench binary
+/// itself; a test calls this with `env!("CARGO_BIN_EXE_proscenium-bench")`.
+pub fn set_node_exe(path: impl Into<PathBuf>) {
+    let _ = NODE_EXE.set(path.into());
+}
+
+fn node_exe() -> PathBuf {
+    NODE_EXE
+        .get()
+        .cloned()
+        .unwrap_or_else(|| std::env::current_exe().expect("the path of the bench binary"))
+}
+
+// ===== the child process =====
+
+/// Runs the receiving node of kind `kind` (`proscenium` or `tokio`) until
+/// stdin closes. Called by the bench binary's `main` for [`NODE_FLAG`].
+///
+/// # Errors
+///
+/// An unknown kind, or a node or listener that cannot start.
+pub fn serve(kind: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(crate::machine::cores())
+        .enable_all()
+        .build()?;
+    match kind {
+        "proscenium" => runtime.block_on(serve_proscenium()),
+        "tokio" => runtime.block_on(serve_tokio()),
+        other => Err(format!("unknown remote node kind `{other}`").into()),
+    }
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+}
+
+/// Waits until stdin closes (or says `quit`).
+async fn until_stdin_closes() {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim() == "quit" {
+            break;
+        }
+    }
+}
+
+async fn serve_proscenium() -> Result<(), Box<dyn std::error::Error>> {
+    let node = Node::builder("bench-sink")
+        .secret(SECRET)
+        .registry(registry())
+        .listen(loopback())
+        .start()
+        .await?;
+    node.system().spawn_named("sink", Sink::default())?;
+    let addr = node.local_addr().ok_or("the node is not listening")?;
+    println!("READY {addr}");
+    until_stdin_closes().await;
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn serve_tokio() -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(loopback()).await?;
+    println!("READY {}", listener.local_addr()?);
+    let accept = async {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(tokio_connection(stream));
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = until_stdin_closes() => {}
+    }
+    Ok(())
+}
+
+const TAG_CHUNK: u8 = 0;
+const TAG_TALLY: u8 = 1;
+const TAG_INC: u8 = 2;
+
+/// Serves one connection of the tokio baseline.
+async fn tokio_connection(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let mut framed = Framed::new(stream, LengthDelimitedCodec::new());
+    let (mut count, mut byte_sum) = (0u64, 0u64);
+    while let Some(Ok(mut frame)) = framed.next().await {
+        match frame.get_u8() {
+            TAG_CHUNK => {
+                count += 1;
+                byte_sum += frame.iter().map(|&b| u64::from(b)).sum::<u64>();
+            }
+            TAG_TALLY => {
+                let mut reply = BytesMut::with_capacity(16);
+                reply.put_u64_le(count);
+                reply.put_u64_le(byte_sum);
+                if framed.send(reply.freeze()).await.is_err() {
+                    return;
+                }
+            }
+            TAG_INC => {
+                let n = frame.get_u64_le();
+                let mut reply = BytesMut::with_capacity(8);
+                reply.put_u64_le(n + 1);
+                if framed.send(reply.freeze()).await.is_err() {
+                    return;
+                }
+            }
+            other => panic!("tokio remote node: unknown frame tag {other}"),
+        }
+    }
+}
+
+// ===== the parent's side of the child =====
+
+/// A started child node: the process (killed if dropped) and its address.
+struct ChildNode {
+    process: Child,
+    addr: SocketAddr,
+}
+
+impl ChildNode {
+    /// Starts the bench binary as a node of `kind` and waits for its address.
+    async fn start(kind: &str) -> Self {
+        let mut process = Command::new(node_exe())
+            .args([NODE_FLAG, kind])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the bench binary starts as a remote node");
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(READY_TIMEOUT, lines.next_line())
+            .await
+            .expect("the remote node is ready in time")
+            .expect("the remote node's stdout is readable")
+            .expect("the remote node prints READY");
+        let addr: SocketAddr = line
+            .strip_prefix("READY ")
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("expected `READY <address>`, got `{line}`"));
+        assert_eq!(
+            addr.ip(),
+            Ipv4Addr::LOCALHOST,
+            "the remote node must listen on 127.0.0.1"
+        );
+        Self { process, addr }
+    }
+
+    /// Closes the child's stdin and waits for it to exit; kills it if it
+    /// has not within five seconds.
+    async fn stop(mut self) {
+        drop(self.process.stdin.take());
+        let exited = tokio::time::timeout(Duration::from_secs(5), self.process.wait()).await;
+        if !matches!(exited, Ok(Ok(status)) if status.success()) {
+            let _ = self.process.kill().await;
+            panic!("the remote node did not exit cleanly: {exited:?}");
+        }
+    }
+}
+
+// ===== Proscenium =====
+
+/// Every remote message of the bench, registered under stable tags.
+fn registry() -> Registry {
+    let mut registry = Registry::new();
+    registry
+        .handler::<Sink, Chunk>()
+        .handler::<Sink, Tally>()
+        .handler::<Sink, Inc>();
+    registry
+}
+
+/// Counts the chunks it is told and their payload bytes; echoes `Inc`.
+#[derive(Debug, Default)]
+pub struct Sink {
+    count: u64,
+    byte_sum: u64,
+}
+
+impl Actor for Sink {
+    fn mailbox() -> Mailbox {
+        Mailbox::Unbounded
+    }
+}
+
+/// A 100-byte payload.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Chunk(pub Vec<u8>);
+
+/// Asks for the number of chunks so far and the sum of their bytes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Tally;
+
+/// Asks for `n + 1`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Inc(pub u64);
+
+impl Message for Chunk {
+    type Reply = ();
+}
+impl Message for Tally {
+    type Reply = (u64, u64);
+}
+impl Message for Inc {
+    type Reply = u64;
+}
+impl RemoteMessage for Chunk {
+    const TAG: &'static str = "proscenium_bench::Chunk";
+}
+impl RemoteMessage for Tally {
+    const TAG: &'static str = "proscenium_bench::Tally";
+}
+impl RemoteMessage for Inc {
+    const TAG: &'static str = "proscenium_bench::Inc";
+}
+
+impl Handler<Chunk> for Sink {
+    async fn handle(&mut self, Chunk(bytes): Chunk, _: &mut Context<Self>) {
+        self.count += 1;
+        self.byte_sum += bytes.iter().map(|&b| u64::from(b)).sum::<u64>();
+    }
+}
+
+impl Handler<Tally> for Sink {
+    async fn handle(&mut self, _: Tally, _: &mut Context<Self>) -> (u64, u64) {
+        (self.count, self.byte_sum)
+    }
+}
+
+impl Handler<Inc> for Sink {
+    async fn handle(&mut self, Inc(n): Inc, _: &mut Context<Self>) -> u64 {
+        n + 1
+    }
+}
+
+/// Starts a child node and connects a driver node to its sink.
+async fn proscenium_pair() -> (ChildNode, Node, proscenium_runtime::ActorRef<Sink>) {
+    let child = ChildNode::start("proscenium").await;
+    let node = Node::builder("bench-driver")
+        .secret(SECRET)
+        .registry(registry())
+        // The tally waits behind every queued tell.
+        .ask_timeout(Duration::from_secs(600))
+        .start()
+        .await
+        .expect("the driver node starts");
+    let peer = node.connect(child.addr).await.expect("connect");
+    let sink = node
+        .lookup_on::<Sink>(peer, "sink")
+        .await
+        .expect("lookup")
+        .expect("the remote node has a sink");
+    (child, node, sink)
+}
+
+/// [`remote_tell`] on Proscenium.
+pub fn proscenium_tell(params: &remote_tell::Params) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let (child, node, sink) = proscenium_pair().await;
+        let start = Instant::now();
+        for i in 0..p.messages {
+            sink.tell(Chunk(remote_tell::Params::payload(i)))
+                .await
+                .expect("tell");
+        }
+        let (count, byte_sum) = sink.ask(Tally).await.expect("tally");
+        let elapsed = start.elapsed();
+        node.shutdown().await;
+        child.stop().await;
+        p.measured(elapsed, count, byte_sum)
+    })
+}
+
+/// [`remote_ask`] on Proscenium.
+pub fn proscenium_ask(params: &remote_ask::Params) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let (child, node, sink) = proscenium_pair().await;
+        let mut latencies = Vec::with_capacity(p.asks as usize);
+        for i in 0..p.asks {
+            let start = Instant::now();
+            let reply = sink.ask(Inc(i)).await.expect("ask");
+            latencies.push(start.elapsed());
+            assert_eq!(reply, i + 1, "remote-ask: wrong reply");
+        }
+        node.shutdown().await;
+        child.stop().await;
+        p.measured(latencies)
+    })
+}
+
+// ===== raw tokio =====
+
+async fn tokio_pair() -> (ChildNode, Framed<TcpStream, LengthDelimitedCodec>) {
+    let child = ChildNode::start("tokio").await;
+    let stream = TcpStream::connect(child.addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    (child, Framed::new(stream, LengthDelimitedCodec::new()))
+}
+
+async fn request(framed: &mut Framed<TcpStream, LengthDelimitedCodec>, frame: Bytes) -> BytesMut {
+    framed.send(frame).await.expect("send");
+    framed
+        .next()
+        .await
+        .expect("a reply")
+        .expect("a readable reply")
+}
+
+/// [`remote_tell`] on raw tokio: frames fed into the codec's buffer, which
+/// writes when it fills; one flush with the tally request.
+pub fn tokio_tell(params: &remote_tell::Params) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let (child, mut framed) = tokio_pair().await;
+        let start = Instant::now();
+        for i in 0..p.messages {
+            let payload = remote_tell::Params::payload(i);
+            let mut frame = BytesMut::with_capacity(1 + payload.len());
+            frame.put_u8(TAG_CHUNK);
+            frame.extend_from_slice(&payload);
+            framed.feed(frame.freeze()).await.expect("feed");
+        }
+        let mut reply = request(&mut framed, Bytes::from_static(&[TAG_TALLY])).await;
+        let elapsed = start.elapsed();
+        let (count, byte_sum) = (reply.get_u64_le(), reply.get_u64_le());
+        drop(framed);
+        child.stop().await;
+        p.measured(elapsed, count, byte_sum)
+    })
+}
+
+/// [`remote_ask`] on raw tokio: one frame out, one back, each flushed.
+pub fn tokio_ask(params: &remote_ask::Params) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let (child, mut framed) = tokio_pair().await;
+        let mut latencies = Vec::with_capacity(p.asks as usize);
+        for i in 0..p.asks {
+            let start = Instant::now();
+            let mut frame = BytesMut::with_capacity(9);
+            frame.put_u8(TAG_INC);
+            frame.put_u64_le(i);
+            let reply = request(&mut framed, frame.freeze()).await.get_u64_le();
+            latencies.push(start.elapsed());
+            assert_eq!(reply, i + 1, "remote-ask: wrong reply");
+        }
+        drop(framed);
+        child.stop().await;
+        p.measured(latencies)
+    })
+}
