@@ -32,8 +32,14 @@ impl Asker {
     }
 
     /// Runs `future` (an actor's whole task) as this actor.
-    pub(crate) async fn scope<F: std::future::Future>(self, future: F) -> F::Output {
-        CURRENT_ACTOR.scope(self, future).await
+    ///
+    /// Returns tokio's wrapper as is: an `async fn` here would hold `future`
+    /// twice (its argument and the wrapper), doubling every actor's task.
+    pub(crate) fn scope<F: std::future::Future>(
+        self,
+        future: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Asker, F> {
+        CURRENT_ACTOR.scope(self, future)
     }
 }
 

@@ -13,7 +13,7 @@
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -106,27 +106,34 @@ impl<A: Actor> Lifecycle<A> {
     /// Only `serve` runs inline: every other phase is boxed, so the task's
     /// resident future (its memory per idle actor) is the size of `serve`,
     /// not of the largest phase. Those phases run once or on failure only.
-    pub(crate) async fn run(mut self) {
-        let mut exit = match Box::pin(self.start()).await {
-            Ok(()) => self.serve().await,
-            Err(reason) => Exit::Fail(reason),
-        };
-        let reason = loop {
-            exit = match exit {
-                Exit::Stop(reason) => break reason,
-                Exit::Restart(delay, reason) => {
-                    match Box::pin(self.back_off(delay, reason)).await {
+    ///
+    /// An `async move` block rather than an `async fn`: an `async fn` keeps
+    /// its by-value `self` twice in its state (the argument and the local
+    /// it is moved into), which doubled the memory of every idle actor.
+    #[allow(clippy::manual_async_fn)]
+    pub(crate) fn run(mut self) -> impl Future<Output = ()> + Send {
+        async move {
+            let mut exit = match Box::pin(self.start()).await {
+                Ok(()) => self.serve().await,
+                Err(reason) => Exit::Fail(reason),
+            };
+            let reason = loop {
+                exit = match exit {
+                    Exit::Stop(reason) => break reason,
+                    Exit::Restart(delay, reason) => {
+                        match Box::pin(self.back_off(delay, reason)).await {
+                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                            Directive::Stop(reason) => Exit::Stop(reason),
+                        }
+                    }
+                    Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
-                    }
-                }
-                Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
-                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                    Directive::Stop(reason) => Exit::Stop(reason),
-                },
+                    },
+                };
             };
-        };
-        Box::pin(self.finish(reason)).await;
+            Box::pin(self.finish(reason)).await;
+        }
     }
 
     async fn start(&mut self) -> Result<(), StopReason> {
