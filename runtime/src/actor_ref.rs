@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::cell::{AnyActor, Cell};
 use crate::deadlock;
-use crate::envelope::{unwrap_message, MessageEnvelope};
+use crate::envelope::MessageEnvelope;
 use crate::mailbox::NoRoom;
 use crate::remote::downcast_reply;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
@@ -148,15 +148,24 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// If the future is dropped while waiting for room, the message is dropped
     /// with it and was never queued.
+    ///
+    /// # Yielding
+    ///
+    /// A tell waits only when a bounded mailbox is full. Into an unbounded
+    /// mailbox (or one with room) it completes at once, like tokio's
+    /// `UnboundedSender::send`, so a task that does nothing but tell in a
+    /// loop keeps its worker thread: give such a loop an await point (a
+    /// bounded mailbox, or `tokio::task::yield_now` now and then).
     pub async fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>>
     where
         A: Handler<M>,
     {
         match &self.inner {
             Target::Local(cell) => match cell.mailbox.reserve().await {
-                Ok(slot) => slot
-                    .send(MessageEnvelope::tell(message))
-                    .map_err(|env| SendError::Stopped(unwrap_message(env.into_message()))),
+                Ok(slot) => {
+                    slot.send(MessageEnvelope::tell(message));
+                    Ok(())
+                }
                 Err(_) => Err(SendError::Stopped(message)),
             },
             Target::Remote(remote) => remote.tell(message),
@@ -176,9 +185,10 @@ impl<A: Actor> ActorRef<A> {
     {
         match &self.inner {
             Target::Local(cell) => match cell.mailbox.try_reserve() {
-                Ok(slot) => slot
-                    .send(MessageEnvelope::tell(message))
-                    .map_err(|env| SendError::Stopped(unwrap_message(env.into_message())).into()),
+                Ok(slot) => {
+                    slot.send(MessageEnvelope::tell(message));
+                    Ok(())
+                }
                 Err(NoRoom::Full) => Err(TrySendError::Full(message)),
                 Err(NoRoom::Closed) => Err(SendError::Stopped(message).into()),
             },
@@ -260,12 +270,7 @@ impl<A: Actor> ActorRef<A> {
             }
         };
         let (tx, rx) = oneshot::channel();
-        if let Err(envelope) = slot.send(MessageEnvelope::ask(message, tx)) {
-            return Err((
-                AskError::Stopped,
-                Some(unwrap_message(envelope.into_message())),
-            ));
-        }
+        slot.send(MessageEnvelope::ask(message, tx));
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(reply)) => reply.map_err(|e| (e, None)),
             // The envelope was dropped unanswered: the actor was killed.
@@ -297,8 +302,7 @@ impl<A: Actor> ActorRef<A> {
             .await
             .map_err(|_| AskError::Stopped)?;
         let (tx, rx) = oneshot::channel();
-        slot.send(MessageEnvelope::ask(message, tx))
-            .map_err(|_| AskError::Stopped)?;
+        slot.send(MessageEnvelope::ask(message, tx));
         Ok(PendingReply { rx })
     }
 

@@ -8,14 +8,14 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::envelope::MessageEnvelope;
-use crate::mailbox::MailboxSender;
+use crate::mailbox::MessageLane;
 use crate::signal::{Signal, SignalLane, TerminationSink, Watcher};
 use crate::{Actor, ActorId, Handler, StopReason, Terminated};
 
 /// Everything senders need to reach one local actor.
 pub(crate) struct Cell<A: Actor> {
     pub(crate) id: ActorId,
-    pub(crate) mailbox: MailboxSender<A>,
+    pub(crate) mailbox: MessageLane<A>,
     pub(crate) signals: SignalLane<A>,
     /// The default deadline of an `ask`, copied from the system config.
     pub(crate) ask_timeout: Duration,

@@ -13,6 +13,7 @@ use std::task::{ready, Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
+use crate::mailbox::Link;
 use crate::{Actor, AskError, Context, Handler, Message};
 
 /// A boxed envelope for actor `A`.
@@ -23,51 +24,58 @@ pub(crate) trait Envelope<A: Actor>: Send {
     /// The Rust type name of the message, for logs and dead letters.
     fn message_type(&self) -> &'static str;
 
+    /// The envelope's hook in its actor's message queue.
+    fn link(&self) -> &Link<A>;
+
     /// Starts handling the message on `actor`.
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a>;
 
     /// The message will never be handled: an asker gets `error`; a tell is
     /// handed back so it can go to the dead letters.
     fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>>;
-
-    /// The bare message, for handing it back from a failed send.
-    fn into_message(self: Box<Self>) -> Box<dyn Any + Send>;
 }
 
 /// Where the reply to an ask goes.
 pub(crate) type ReplyTx<R> = oneshot::Sender<Result<R, AskError>>;
 
-/// A message and, for an ask, the channel its reply goes to.
-pub(crate) struct MessageEnvelope<M: Message> {
+/// A message for actor `A` and, for an ask, the channel its reply goes to.
+pub(crate) struct MessageEnvelope<A: Actor, M: Message> {
+    link: Link<A>,
     message: M,
     reply: Option<ReplyTx<M::Reply>>,
 }
 
-impl<M: Message> MessageEnvelope<M> {
+impl<A: Handler<M>, M: Message> MessageEnvelope<A, M> {
     /// An envelope for a tell: the handler's reply is dropped.
-    pub(crate) fn tell<A: Handler<M>>(message: M) -> BoxEnvelope<A> {
+    pub(crate) fn tell(message: M) -> BoxEnvelope<A> {
         Box::new(Self {
+            link: Link::new(),
             message,
             reply: None,
         })
     }
 
     /// An envelope for an ask: the reply goes to `reply`.
-    pub(crate) fn ask<A: Handler<M>>(message: M, reply: ReplyTx<M::Reply>) -> BoxEnvelope<A> {
+    pub(crate) fn ask(message: M, reply: ReplyTx<M::Reply>) -> BoxEnvelope<A> {
         Box::new(Self {
+            link: Link::new(),
             message,
             reply: Some(reply),
         })
     }
 }
 
-impl<A: Handler<M>, M: Message> Envelope<A> for MessageEnvelope<M> {
+impl<A: Handler<M>, M: Message> Envelope<A> for MessageEnvelope<A, M> {
     fn message_type(&self) -> &'static str {
         std::any::type_name::<M>()
     }
 
+    fn link(&self) -> &Link<A> {
+        &self.link
+    }
+
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
-        let Self { message, reply } = *self;
+        let Self { message, reply, .. } = *self;
         Box::pin(Handling {
             future: actor.handle(message, ctx),
             reply,
@@ -83,20 +91,6 @@ impl<A: Handler<M>, M: Message> Envelope<A> for MessageEnvelope<M> {
             }
             None => Some(Box::new(self.message)),
         }
-    }
-
-    fn into_message(self: Box<Self>) -> Box<dyn Any + Send> {
-        Box::new(self.message)
-    }
-}
-
-/// Recovers the message of type `M` from an envelope that could not be queued.
-pub(crate) fn unwrap_message<M: 'static>(message: Box<dyn Any + Send>) -> M {
-    match message.downcast::<M>() {
-        Ok(m) => *m,
-        // Each envelope is built for exactly one message type, the one the
-        // caller passed in, so the downcast cannot fail.
-        Err(_) => unreachable!("envelope held a message of another type"),
     }
 }
 

@@ -21,7 +21,6 @@ use std::time::Duration;
 use crate::cell::Cell;
 use crate::context::Child;
 use crate::envelope::BoxEnvelope;
-use crate::mailbox::MailboxReceiver;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
 use crate::system::Factory;
@@ -35,8 +34,8 @@ pub(crate) const MESSAGES_PER_TURN: u32 = 64;
 pub(crate) struct Lifecycle<A: Actor> {
     actor: A,
     ctx: Context<A>,
-    mailbox: MailboxReceiver<A>,
-    /// This actor's own cell, whose signal lane the task reads.
+    /// This actor's own cell, whose message and signal lanes the task reads.
+    /// The task is the only receiver of its message lane.
     cell: Arc<Cell<A>>,
     /// Who to notify when this actor stops.
     watchers: Vec<Watcher>,
@@ -82,7 +81,6 @@ impl<A: Actor> Lifecycle<A> {
     pub(crate) fn new(
         actor: A,
         ctx: Context<A>,
-        mailbox: MailboxReceiver<A>,
         cell: Arc<Cell<A>>,
         factory: Option<Factory<A>>,
         policy: RestartPolicy,
@@ -90,7 +88,6 @@ impl<A: Actor> Lifecycle<A> {
         Self {
             actor,
             ctx,
-            mailbox,
             cell,
             watchers: Vec::new(),
             factory,
@@ -156,7 +153,7 @@ impl<A: Actor> Lifecycle<A> {
                     return exit;
                 }
             }
-            match next(&mut self.postponed, &self.cell, &mut self.mailbox).await {
+            match next(&mut self.postponed, &self.cell).await {
                 Next::Signal(signal) => {
                     if let Some(exit) = self.on_signal(signal).await {
                         return exit;
@@ -183,7 +180,7 @@ impl<A: Actor> Lifecycle<A> {
         if self.policy == RestartPolicy::Permanent && self.ctx.parent.is_some() {
             return Some(Exit::Fail(StopReason::Normal));
         }
-        self.mailbox.close();
+        self.cell.mailbox.close();
         None
     }
 
@@ -192,7 +189,7 @@ impl<A: Actor> Lifecycle<A> {
         match signal {
             // Closing refuses new messages; `next` reports `Drained` once the
             // queued ones are handled.
-            Signal::Stop | Signal::Dismiss => self.mailbox.close(),
+            Signal::Stop | Signal::Dismiss => self.cell.mailbox.close(),
             Signal::Kill => return Some(Exit::Stop(StopReason::Killed)),
             Signal::Restart(delay, reason) => return Some(Exit::Restart(delay, reason)),
             Signal::ChildFailed(child, reason) => {
@@ -285,7 +282,7 @@ impl<A: Actor> Lifecycle<A> {
                 Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
                 // A graceful stop still handles what was queued: refuse new
                 // messages now and drain after the supervisor's restart.
-                Some(Signal::Stop) => self.mailbox.close(),
+                Some(Signal::Stop) => self.cell.mailbox.close(),
                 Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                 Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                 Some(other) => self.on_bookkeeping(other),
@@ -302,7 +299,7 @@ impl<A: Actor> Lifecycle<A> {
         let mut sleep = std::pin::pin!(sleep);
         while let Some(signal) = self.postponed.pop_front() {
             match signal {
-                Signal::Stop => self.mailbox.close(),
+                Signal::Stop => self.cell.mailbox.close(),
                 Signal::Dismiss => return Directive::Stop(reason),
                 Signal::Kill => return Directive::Stop(StopReason::Killed),
                 other => self.on_bookkeeping(other),
@@ -312,7 +309,7 @@ impl<A: Actor> Lifecycle<A> {
             tokio::select! {
                 () = &mut sleep => return Directive::Restart(reason),
                 signal = self.cell.signals.recv() => match Some(signal) {
-                    Some(Signal::Stop) => self.mailbox.close(),
+                    Some(Signal::Stop) => self.cell.mailbox.close(),
                     Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                     Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                     Some(other) => self.on_bookkeeping(other),
@@ -388,10 +385,12 @@ impl<A: Actor> Lifecycle<A> {
     }
 
     /// Refuses new messages; queued asks fail at once, queued tells become dead letters.
+    #[allow(unsafe_code)]
     fn reject_queued(&mut self, reason: &StopReason) {
-        self.mailbox.close();
+        self.cell.mailbox.close();
         let id = self.ctx.id();
-        while let Some(envelope) = self.mailbox.try_recv() {
+        // SAFETY: this task is the message lane's one receiver.
+        while let Some(envelope) = unsafe { self.cell.mailbox.try_recv() } {
             let message_type = envelope.message_type();
             if envelope.reject(AskError::Stopped).is_some() {
                 self.ctx
@@ -509,11 +508,8 @@ fn hook_result(
 
 /// Waits for the next signal or message; signals always come first,
 /// postponed ones before those still in the lane.
-async fn next<A: Actor>(
-    postponed: &mut VecDeque<Signal<A>>,
-    cell: &Cell<A>,
-    mailbox: &mut MailboxReceiver<A>,
-) -> Next<A> {
+#[allow(unsafe_code)]
+async fn next<A: Actor>(postponed: &mut VecDeque<Signal<A>>, cell: &Cell<A>) -> Next<A> {
     if let Some(signal) = postponed.pop_front() {
         return Next::Signal(signal);
     }
@@ -522,7 +518,9 @@ async fn next<A: Actor>(
         if let Some(signal) = cell.signals.try_recv() {
             return Poll::Ready(Next::Signal(signal));
         }
-        match mailbox.poll_recv(cx) {
+        // SAFETY: only the actor's task calls `next`, and it is the message
+        // lane's one receiver.
+        match unsafe { cell.mailbox.poll_recv(cx) } {
             Poll::Ready(Some(envelope)) => Poll::Ready(Next::Message(envelope)),
             Poll::Ready(None) => Poll::Ready(Next::Drained),
             // Idle: wait for a message or a signal, whichever comes first.

@@ -17,10 +17,10 @@ use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::deadlock::{Asker, WaitGraph};
 use crate::lifecycle::Lifecycle;
+use crate::mailbox::MessageLane;
 use crate::signal::SignalLane;
 use crate::{
-    mailbox, Actor, ActorId, ActorRef, Context, NodeId, RegisterError, RestartPolicy, SpawnError,
-    StopReason,
+    Actor, ActorId, ActorRef, Context, NodeId, RegisterError, RestartPolicy, SpawnError, StopReason,
 };
 
 /// A local actor runtime: spawns actors onto the caller's tokio runtime,
@@ -290,10 +290,9 @@ impl System {
             self.inner.node,
             self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
         );
-        let (mailbox, mailbox_rx) = mailbox::channel(A::mailbox());
         let cell = Arc::new(Cell {
             id,
-            mailbox,
+            mailbox: MessageLane::new(A::mailbox()),
             signals: SignalLane::new(),
             ask_timeout: self.inner.ask_timeout,
             life: Life::default(),
@@ -315,7 +314,7 @@ impl System {
         let actor_ref = ActorRef::local(Arc::clone(&cell));
         let ctx = Context::new(actor_ref.clone(), self.clone(), parent);
         let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
-        let lifecycle = Lifecycle::new(actor, ctx, mailbox_rx, cell, factory, policy);
+        let lifecycle = Lifecycle::new(actor, ctx, cell, factory, policy);
         let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
         self.inner
             .runtime

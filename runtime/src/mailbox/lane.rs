@@ -1,54 +1,43 @@
-//! The message lane: a thin wrapper over bounded and unbounded tokio queues.
+//! The message lane: the [`Queue`] plus a count that bounds it, closes it,
+//! and tells the actor when it is drained.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
-use tokio::sync::mpsc;
+use atomic_waker::AtomicWaker;
+use tokio::sync::Notify;
 
+use super::queue::Queue;
 use super::Mailbox;
 use crate::envelope::BoxEnvelope;
+use crate::Actor;
 
-/// The sending half of an actor's message lane.
-pub(crate) struct MailboxSender<A> {
-    queue: SenderQueue<A>,
-    /// Set by [`close`](Self::close) when the actor is asked to stop, so that
-    /// sends are refused at once, before the actor's task has seen the stop.
-    closed: AtomicBool,
-}
+/// Set in `state` once the lane refuses new messages.
+const CLOSED: usize = 1;
+/// One message in `state`; the count sits above the `CLOSED` bit.
+const ONE: usize = 2;
 
-enum SenderQueue<A> {
-    Bounded(mpsc::Sender<BoxEnvelope<A>>),
-    /// tokio's unbounded sender cannot tell how much is queued, so the lane
-    /// counts for itself; the bounded lane reads it off its free capacity.
-    Unbounded(mpsc::UnboundedSender<BoxEnvelope<A>>, Arc<AtomicUsize>),
-}
-
-/// The receiving half, owned by the actor's task.
-pub(crate) enum MailboxReceiver<A> {
-    Bounded(mpsc::Receiver<BoxEnvelope<A>>),
-    Unbounded(mpsc::UnboundedReceiver<BoxEnvelope<A>>, Arc<AtomicUsize>),
-}
-
-/// Creates a message lane of the given kind.
-pub(crate) fn channel<A>(kind: Mailbox) -> (MailboxSender<A>, MailboxReceiver<A>) {
-    match kind {
-        Mailbox::Bounded(capacity) => {
-            let (tx, rx) = mpsc::channel(capacity.max(1));
-            (
-                MailboxSender::new(SenderQueue::Bounded(tx)),
-                MailboxReceiver::Bounded(rx),
-            )
-        }
-        Mailbox::Unbounded => {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let queued = Arc::new(AtomicUsize::new(0));
-            (
-                MailboxSender::new(SenderQueue::Unbounded(tx, queued.clone())),
-                MailboxReceiver::Unbounded(rx, queued),
-            )
-        }
-    }
+/// An actor's message lane, shared by its senders and its task.
+///
+/// Senders reserve room by counting themselves in `state` before they
+/// build an envelope, then push it. Only the actor's task receives (see
+/// [`try_recv`](Self::try_recv)).
+pub(crate) struct MessageLane<A: Actor> {
+    queue: Queue<A>,
+    /// `ONE` × (queued + reserved messages), plus `CLOSED`. A lane is
+    /// drained when this is exactly `CLOSED`: closed, with nothing queued
+    /// and no sender left between reserving and pushing.
+    state: AtomicUsize,
+    /// Most messages queued at once; `usize::MAX >> 1` when unbounded.
+    capacity: usize,
+    /// The actor's task, woken by every push.
+    receiver: AtomicWaker,
+    /// Senders waiting for room in a full bounded lane.
+    room: Notify,
+    /// How many senders wait on `room`, so that a receive wakes one only
+    /// when somebody waits.
+    blocked: AtomicUsize,
 }
 
 /// Why room could not be reserved; nothing was allocated yet.
@@ -58,120 +47,171 @@ pub(crate) enum NoRoom {
     Closed,
 }
 
-/// Room for one message, reserved before the envelope is built.
-pub(crate) enum Slot<'a, A> {
-    Bounded(mpsc::Permit<'a, BoxEnvelope<A>>),
-    Unbounded(&'a mpsc::UnboundedSender<BoxEnvelope<A>>, &'a AtomicUsize),
+/// Room for one message, reserved before the envelope is built. Dropping it
+/// unused gives the room back.
+pub(crate) struct Slot<'a, A: Actor> {
+    lane: &'a MessageLane<A>,
 }
 
-impl<A> Slot<'_, A> {
-    /// Fills the reserved room. Only an unbounded lane can have closed meanwhile.
-    pub(crate) fn send(self, envelope: BoxEnvelope<A>) -> Result<(), BoxEnvelope<A>> {
-        match self {
-            Self::Bounded(permit) => {
-                permit.send(envelope);
-                Ok(())
-            }
-            Self::Unbounded(tx, queued) => {
-                queued.fetch_add(1, Ordering::Relaxed);
-                tx.send(envelope).map_err(|e| {
-                    queued.fetch_sub(1, Ordering::Relaxed);
-                    e.0
-                })
-            }
-        }
+impl<A: Actor> Slot<'_, A> {
+    /// Queues `envelope` in the reserved room and wakes the actor.
+    pub(crate) fn send(self, envelope: BoxEnvelope<A>) {
+        let lane = self.lane;
+        std::mem::forget(self);
+        lane.queue.push(envelope);
+        lane.receiver.wake();
     }
 }
 
-impl<A> MailboxSender<A> {
-    fn new(queue: SenderQueue<A>) -> Self {
+impl<A: Actor> Drop for Slot<'_, A> {
+    fn drop(&mut self) {
+        self.lane.release();
+        // A closed lane may be waiting for this reservation to drain.
+        self.lane.receiver.wake();
+    }
+}
+
+impl<A: Actor> MessageLane<A> {
+    pub(crate) fn new(kind: Mailbox) -> Self {
+        let capacity = match kind {
+            Mailbox::Bounded(capacity) => capacity.clamp(1, usize::MAX >> 1),
+            Mailbox::Unbounded => usize::MAX >> 1,
+        };
         Self {
-            queue,
-            closed: AtomicBool::new(false),
+            queue: Queue::new(),
+            state: AtomicUsize::new(0),
+            capacity,
+            receiver: AtomicWaker::new(),
+            room: Notify::new(),
+            blocked: AtomicUsize::new(0),
         }
     }
 
-    /// Refuses every send from now on. Messages already queued stay queued;
-    /// the receiver closes its own end when it sees the stop.
+    /// Refuses every send from now on. Messages already queued stay queued
+    /// and are still received.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-    }
-
-    fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
-    }
-
-    /// Waits for room in the lane, then reserves it.
-    pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        match &self.queue {
-            SenderQueue::Bounded(tx) if !self.is_closed() => {
-                let permit = tx.reserve().await.map_err(|_| NoRoom::Closed)?;
-                // The actor may have been stopped while this send waited.
-                if self.is_closed() {
-                    return Err(NoRoom::Closed);
-                }
-                Ok(Slot::Bounded(permit))
-            }
-            _ => self.try_reserve(),
+        if self.state.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0 {
+            self.room.notify_waiters();
+            self.receiver.wake();
         }
     }
 
     /// Reserves room if there is some now.
     pub(crate) fn try_reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        if self.is_closed() {
-            return Err(NoRoom::Closed);
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & CLOSED != 0 {
+                return Err(NoRoom::Closed);
+            }
+            if state / ONE >= self.capacity {
+                return Err(NoRoom::Full);
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state + ONE,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(Slot { lane: self }),
+                Err(actual) => state = actual,
+            }
         }
-        match &self.queue {
-            SenderQueue::Bounded(tx) => tx.try_reserve().map(Slot::Bounded).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(()) => NoRoom::Full,
-                mpsc::error::TrySendError::Closed(()) => NoRoom::Closed,
-            }),
-            SenderQueue::Unbounded(tx, _) if tx.is_closed() => Err(NoRoom::Closed),
-            SenderQueue::Unbounded(tx, queued) => Ok(Slot::Unbounded(tx, queued)),
+    }
+
+    /// Waits for room in the lane, then reserves it.
+    pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
+        loop {
+            match self.try_reserve() {
+                Err(NoRoom::Full) => {}
+                reserved => return reserved,
+            }
+            let mut notified = pin!(self.room.notified());
+            let _blocked = Blocked::new(&self.blocked);
+            // Registered before checking again, so a receive in between
+            // cannot be missed (it sees `blocked` and notifies).
+            notified.as_mut().enable();
+            match self.try_reserve() {
+                Err(NoRoom::Full) => notified.await,
+                reserved => return reserved,
+            }
         }
     }
 
     /// How many messages wait in the lane (a snapshot).
     pub(crate) fn len(&self) -> usize {
-        match &self.queue {
-            SenderQueue::Bounded(tx) => tx.max_capacity() - tx.capacity(),
-            SenderQueue::Unbounded(_, queued) => queued.load(Ordering::Relaxed),
+        self.state.load(Ordering::Relaxed) / ONE
+    }
+
+    /// Takes the next message if one is queued.
+    ///
+    /// # Safety
+    ///
+    /// Only the actor's task may receive: the caller must be the lane's one
+    /// consumer.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn try_recv(&self) -> Option<BoxEnvelope<A>> {
+        // SAFETY: forwarded from the caller.
+        let envelope = unsafe { self.queue.pop() }?;
+        self.release();
+        Some(envelope)
+    }
+
+    /// Polls for the next message; `None` once the lane is closed and
+    /// drained.
+    ///
+    /// # Safety
+    ///
+    /// As for [`try_recv`](Self::try_recv).
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn poll_recv(
+        &self,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<BoxEnvelope<A>>> {
+        // SAFETY (both calls): forwarded from the caller.
+        if let Some(envelope) = unsafe { self.try_recv() } {
+            return Poll::Ready(Some(envelope));
+        }
+        if self.is_drained() {
+            return Poll::Ready(None);
+        }
+        self.receiver.register(cx.waker());
+        // Check again: a push before the registration woke nobody.
+        if let Some(envelope) = unsafe { self.try_recv() } {
+            return Poll::Ready(Some(envelope));
+        }
+        if self.is_drained() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+
+    fn is_drained(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == CLOSED
+    }
+
+    /// Gives back one message's room, waking a sender that waits for it.
+    fn release(&self) {
+        self.state.fetch_sub(ONE, Ordering::SeqCst);
+        // Pairs with the increment in `Blocked::new`: either that sender
+        // sees the room when it checks again, or this sees the sender.
+        if self.blocked.load(Ordering::SeqCst) > 0 {
+            self.room.notify_one();
         }
     }
 }
 
-impl<A> MailboxReceiver<A> {
-    /// Polls for the next message; `None` once the lane is closed and empty.
-    pub(crate) fn poll_recv(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<BoxEnvelope<A>>> {
-        match self {
-            Self::Bounded(rx) => rx.poll_recv(cx),
-            Self::Unbounded(rx, queued) => {
-                let polled = rx.poll_recv(cx);
-                if let Poll::Ready(Some(_)) = &polled {
-                    queued.fetch_sub(1, Ordering::Relaxed);
-                }
-                polled
-            }
-        }
-    }
+/// Counts a sender as waiting for room while it lives.
+struct Blocked<'a>(&'a AtomicUsize);
 
-    /// Takes the next message if one is queued.
-    pub(crate) fn try_recv(&mut self) -> Option<BoxEnvelope<A>> {
-        match self {
-            Self::Bounded(rx) => rx.try_recv().ok(),
-            Self::Unbounded(rx, queued) => {
-                let envelope = rx.try_recv().ok()?;
-                queued.fetch_sub(1, Ordering::Relaxed);
-                Some(envelope)
-            }
-        }
+impl<'a> Blocked<'a> {
+    fn new(blocked: &'a AtomicUsize) -> Self {
+        blocked.fetch_add(1, Ordering::SeqCst);
+        Self(blocked)
     }
+}
 
-    /// Refuses new messages; those already queued can still be taken.
-    pub(crate) fn close(&mut self) {
-        match self {
-            Self::Bounded(rx) => rx.close(),
-            Self::Unbounded(rx, _) => rx.close(),
-        }
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }

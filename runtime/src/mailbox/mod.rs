@@ -13,15 +13,19 @@
 //! # Cost of a message
 //!
 //! A `tell` takes no lock and makes one allocation: the boxed envelope that
-//! carries the message (and, for an `ask`, its reply channel) through a
-//! lock-free `tokio::sync::mpsc` queue. Room in a bounded lane is reserved
-//! before the envelope is built, so a full mailbox costs no allocation. On
-//! the actor's side, handling a message boxes the handler's future once,
-//! because each message type has its own future type.
+//! carries the message (and, for an `ask`, its reply channel). The envelope
+//! is itself the node of a lock-free intrusive queue (`queue.rs`), so
+//! queueing it allocates nothing more, and an idle actor's lane owns no
+//! buffer. Room is reserved (one compare-and-swap on a counter) before the
+//! envelope is built, so a full mailbox costs no allocation. On the actor's
+//! side, handling a message boxes the handler's future once, because each
+//! message type has its own future type.
 
 mod lane;
+mod queue;
 
-pub(crate) use lane::{channel, MailboxReceiver, MailboxSender, NoRoom};
+pub(crate) use lane::{MessageLane, NoRoom};
+pub(crate) use queue::Link;
 
 /// The kind and size of an actor's message lane.
 ///

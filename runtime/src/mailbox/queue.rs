@@ -1,0 +1,186 @@
+//! The message queue: an intrusive multi-producer, single-consumer linked
+//! list (Dmitry Vyukov's non-blocking MPSC queue).
+//!
+//! Every envelope carries a [`Link`], so the envelope allocated by `tell` is
+//! itself the queue node: a push allocates nothing more and an empty queue
+//! owns no buffer at all (tokio's channels allocate a block of 32 slots and
+//! a cache-padded core, about 1 KB, for every actor, even an idle one).
+//!
+//! A push is one atomic swap and one release store; it never waits. A pop
+//! may find the list briefly inconsistent, when a producer has swapped the
+//! head but not yet linked its node; it then reports the queue empty, and
+//! that producer's wake-up, which follows its link, makes the consumer look
+//! again.
+//!
+//! This is the only module of the runtime with `unsafe` code. The
+//! invariants it relies on:
+//!
+//! * a node is owned by the queue from [`Queue::push`] until [`Queue::pop`]
+//!   returns it, and by nobody else;
+//! * only one thread at a time pops: the actor's task, which owns the
+//!   consumer side (see [`Queue::pop`]);
+//! * the queue does not move once shared (it lives inside the actor's
+//!   `Arc`ed cell), because the list may point at its `stub`.
+#![allow(unsafe_code)]
+
+use std::cell::UnsafeCell;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use crate::envelope::{BoxEnvelope, Envelope};
+use crate::Actor;
+
+/// The queue's hook inside every envelope.
+pub(crate) struct Link<A: Actor> {
+    /// The node pushed after this one; null while this one is the newest.
+    next: AtomicPtr<Link<A>>,
+    /// The envelope this link is part of (a fat pointer, which an atomic
+    /// cannot hold), written by the producer before it publishes the node.
+    node: UnsafeCell<Option<NonNull<dyn Envelope<A>>>>,
+}
+
+// SAFETY: `node` is written only by the producer that owns the envelope,
+// before the release store that publishes it, and read only by the consumer
+// after the matching acquire load; the envelope itself is `Send`.
+unsafe impl<A: Actor> Send for Link<A> {}
+// SAFETY: as above; `next` is atomic.
+unsafe impl<A: Actor> Sync for Link<A> {}
+
+impl<A: Actor> Link<A> {
+    /// A link that is not in any queue.
+    pub(crate) const fn new() -> Self {
+        Self {
+            next: AtomicPtr::new(ptr::null_mut()),
+            node: UnsafeCell::new(None),
+        }
+    }
+}
+
+/// The queue of one actor's messages.
+pub(crate) struct Queue<A: Actor> {
+    /// The newest node; null stands for `stub` (the queue cannot point at
+    /// itself before it has reached its final place in memory).
+    head: AtomicPtr<Link<A>>,
+    /// The oldest node, or `stub`; null stands for `stub`. Consumer only.
+    tail: UnsafeCell<*mut Link<A>>,
+    /// A node without an envelope that keeps the list non-empty.
+    stub: Link<A>,
+}
+
+// SAFETY: producers touch only `head` (atomic) and their own nodes; `tail`
+// is touched only by the single consumer (see `pop`).
+unsafe impl<A: Actor> Send for Queue<A> {}
+// SAFETY: as above.
+unsafe impl<A: Actor> Sync for Queue<A> {}
+
+impl<A: Actor> Queue<A> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: AtomicPtr::new(ptr::null_mut()),
+            tail: UnsafeCell::new(ptr::null_mut()),
+            stub: Link::new(),
+        }
+    }
+
+    fn stub(&self) -> *mut Link<A> {
+        ptr::from_ref(&self.stub).cast_mut()
+    }
+
+    /// Appends `envelope`. Never waits, never allocates.
+    pub(crate) fn push(&self, envelope: BoxEnvelope<A>) {
+        let node = Box::into_raw(envelope);
+        // SAFETY: `node` comes from `Box::into_raw`; the queue owns it until
+        // `pop` turns it back into a box. Nobody else sees it before the
+        // `swap` below publishes it.
+        let link = unsafe {
+            let link = ptr::from_ref((*node).link()).cast_mut();
+            *(*link).node.get() = Some(NonNull::new_unchecked(node));
+            (*link).next.store(ptr::null_mut(), Ordering::Relaxed);
+            link
+        };
+        self.link_after_head(link);
+    }
+
+    fn link_after_head(&self, link: *mut Link<A>) {
+        let prev = self.head.swap(link, Ordering::AcqRel);
+        let prev = if prev.is_null() { self.stub() } else { prev };
+        // SAFETY: `prev` is the stub or a node still in the queue: the
+        // consumer never hands out a node whose `next` is still null, and
+        // `prev.next` is null until this store.
+        unsafe { (*prev).next.store(link, Ordering::Release) };
+    }
+
+    /// Takes the oldest envelope, if one is fully linked.
+    ///
+    /// # Safety
+    ///
+    /// Only one thread may pop at a time: the caller must be the queue's
+    /// single consumer (the actor's task, or the queue's own `Drop`).
+    pub(crate) unsafe fn pop(&self) -> Option<BoxEnvelope<A>> {
+        let stub = self.stub();
+        let tail_slot = self.tail.get();
+        // SAFETY (whole body): the caller is the only consumer, so `tail`
+        // is ours; every node reached through `next` stays valid until we
+        // return it, and its `node` field was written before its release.
+        unsafe {
+            let mut tail = *tail_slot;
+            if tail.is_null() {
+                tail = stub;
+            }
+            let mut next = (*tail).next.load(Ordering::Acquire);
+            if tail == stub {
+                if next.is_null() {
+                    return None;
+                }
+                *tail_slot = next;
+                tail = next;
+                next = (*next).next.load(Ordering::Acquire);
+            }
+            if !next.is_null() {
+                *tail_slot = next;
+                return Some(Self::envelope_of(tail));
+            }
+            let head = self.head.load(Ordering::Acquire);
+            if tail != head {
+                // A producer has swapped the head but not linked its node
+                // yet; its wake-up follows the link.
+                return None;
+            }
+            // `tail` is the only node: put the stub behind it, so `tail`
+            // can be handed out without emptying the list.
+            (*stub).next.store(ptr::null_mut(), Ordering::Relaxed);
+            self.link_after_head(stub);
+            next = (*tail).next.load(Ordering::Acquire);
+            if next.is_null() {
+                return None;
+            }
+            *tail_slot = next;
+            Some(Self::envelope_of(tail))
+        }
+    }
+
+    /// The envelope a popped link belongs to.
+    ///
+    /// # Safety
+    ///
+    /// `link` must be a node (not the stub) that `pop` has just unlinked.
+    unsafe fn envelope_of(link: *mut Link<A>) -> BoxEnvelope<A> {
+        // SAFETY: `push` stored the envelope's own pointer, from
+        // `Box::into_raw`, before publishing the link.
+        unsafe {
+            match *(*link).node.get() {
+                Some(node) => Box::from_raw(node.as_ptr()),
+                None => unreachable!("the stub is never handed out"),
+            }
+        }
+    }
+}
+
+impl<A: Actor> Drop for Queue<A> {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: no producer or other consumer is left.
+        while let Some(envelope) = unsafe { self.pop() } {
+            drop(envelope);
+        }
+    }
+}
