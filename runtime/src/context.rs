@@ -33,7 +33,10 @@ pub struct Context<A: Actor> {
     pub(crate) supervision: Option<Box<Supervision>>,
     /// Actors watched now; a `Terminated` from any other is dropped, which is
     /// what makes `unwatch` final.
-    pub(crate) watching: HashSet<ActorId>,
+    /// Boxed and made on first use: most actors watch nobody, and an empty
+    /// `HashSet` inline is 48 bytes in every idle actor against 8 here.
+    #[allow(clippy::box_collection)]
+    watching: Option<Box<HashSet<ActorId>>>,
     /// Parent of every timer's token, made on first use, cancelled on stop
     /// and restart.
     timers: Option<CancellationToken>,
@@ -63,12 +66,19 @@ impl<A: Actor> Context<A> {
             parent,
             children: BTreeMap::new(),
             supervision: None,
-            watching: HashSet::new(),
+            watching: None,
             timers: None,
             restarts: 0,
             stop_requested: false,
             failure: None,
         }
+    }
+
+    /// Ends the watch on `target`; false if there was none.
+    pub(crate) fn forget_watch(&mut self, target: ActorId) -> bool {
+        self.watching
+            .as_mut()
+            .is_some_and(|watching| watching.remove(&target))
     }
 
     /// This actor's id.
@@ -204,7 +214,11 @@ impl<A: Actor> Context<A> {
     where
         A: Handler<Terminated>,
     {
-        if !self.watching.insert(target.id()) {
+        if !self
+            .watching
+            .get_or_insert_with(Box::default)
+            .insert(target.id())
+        {
             return;
         }
         let sink = Box::new(LocalWatcher(self.own_cell()));
@@ -214,7 +228,7 @@ impl<A: Actor> Context<A> {
     /// Stops watching `target`. No [`Terminated`] for it arrives after this
     /// call, even one that was already on its way.
     pub fn unwatch<T: Actor>(&mut self, target: &ActorRef<T>) {
-        if self.watching.remove(&target.id()) {
+        if self.forget_watch(target.id()) {
             target.remove_watcher(self.id());
         }
     }

@@ -37,11 +37,18 @@ pub(crate) struct Lifecycle<A: Actor> {
     /// This actor's own cell, whose message and signal lanes the task reads.
     /// The task is the only receiver of its message lane.
     cell: Arc<Cell<A>>,
-    /// Who to notify when this actor stops.
-    watchers: Vec<Watcher>,
     /// Rebuilds the state on restart; `None` keeps it.
     factory: Option<Factory<A>>,
     policy: RestartPolicy,
+    /// Made on first use: most actors are never watched and never see a
+    /// failure, and every byte here is paid by every idle actor.
+    books: Option<Box<Bookkeeping<A>>>,
+}
+
+/// The rarely used part of an actor's task state.
+struct Bookkeeping<A: Actor> {
+    /// Who to notify when this actor stops.
+    watchers: Vec<Watcher>,
     /// `Terminated` notices that arrived while the actor was failed; handled
     /// after the restart, dropped if it stops instead.
     deferred: Vec<(ActorId, BoxEnvelope<A>)>,
@@ -51,6 +58,17 @@ pub(crate) struct Lifecycle<A: Actor> {
     /// Children that failed while this actor was failed itself; decided
     /// about when this actor restarts or stops, which stops its children.
     failed_children: Vec<(ActorId, StopReason)>,
+}
+
+impl<A: Actor> Default for Bookkeeping<A> {
+    fn default() -> Self {
+        Self {
+            watchers: Vec::new(),
+            deferred: Vec::new(),
+            postponed: VecDeque::new(),
+            failed_children: Vec::new(),
+        }
+    }
 }
 
 /// How a stretch of serving ended.
@@ -89,13 +107,26 @@ impl<A: Actor> Lifecycle<A> {
             actor,
             ctx,
             cell,
-            watchers: Vec::new(),
             factory,
             policy,
-            deferred: Vec::new(),
-            postponed: VecDeque::new(),
-            failed_children: Vec::new(),
+            books: None,
         }
+    }
+
+    fn books(&mut self) -> &mut Bookkeeping<A> {
+        self.books.get_or_insert_with(Box::default)
+    }
+
+    fn pop_postponed(&mut self) -> Option<Signal<A>> {
+        self.books.as_mut()?.postponed.pop_front()
+    }
+
+    /// Takes `field` out of the bookkeeping, if there is any.
+    fn take_books<T: Default>(&mut self, field: fn(&mut Bookkeeping<A>) -> &mut T) -> T {
+        self.books
+            .as_mut()
+            .map(|books| std::mem::take(field(books)))
+            .unwrap_or_default()
     }
 
     /// Runs the actor from `on_start` to its last cleanup.
@@ -110,27 +141,35 @@ impl<A: Actor> Lifecycle<A> {
     #[allow(clippy::manual_async_fn)]
     pub(crate) fn run(mut self) -> impl Future<Output = ()> + Send {
         async move {
-            let mut exit = match Box::pin(self.start()).await {
-                Ok(()) => self.serve().await,
-                Err(reason) => Exit::Fail(reason),
-            };
-            let reason = loop {
-                exit = match exit {
-                    Exit::Stop(reason) => break reason,
-                    Exit::Restart(delay, reason) => {
-                        match Box::pin(self.back_off(delay, reason)).await {
-                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                            Directive::Stop(reason) => Exit::Stop(reason),
-                        }
-                    }
-                    Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
+            // Nothing but `serve` is awaited inline, and no other local
+            // lives across that await.
+            if let Err(reason) = Box::pin(self.start()).await {
+                return Box::pin(self.end(Exit::Fail(reason))).await;
+            }
+            let exit = self.serve().await;
+            Box::pin(self.end(exit)).await;
+        }
+    }
+
+    /// Follows an exit from serving through supervision and restarts to
+    /// the final cleanup.
+    async fn end(mut self, mut exit: Exit) {
+        let reason = loop {
+            exit = match exit {
+                Exit::Stop(reason) => break reason,
+                Exit::Restart(delay, reason) => {
+                    match Box::pin(self.back_off(delay, reason)).await {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
-                    },
-                };
+                    }
+                }
+                Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
+                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                    Directive::Stop(reason) => Exit::Stop(reason),
+                },
             };
-            Box::pin(self.finish(reason)).await;
-        }
+        };
+        self.finish(reason).await;
     }
 
     async fn start(&mut self) -> Result<(), StopReason> {
@@ -153,23 +192,26 @@ impl<A: Actor> Lifecycle<A> {
                     return exit;
                 }
             }
-            match next(&mut self.postponed, &self.cell).await {
-                Next::Signal(signal) => {
-                    if let Some(exit) = self.on_signal(signal).await {
-                        return exit;
-                    }
-                }
+            // One `handle` await for messages and notices alike keeps this
+            // future, resident in every idle actor, small.
+            let envelope = match next(&mut self.books, &self.cell).await {
+                Next::Signal(signal) => match self.on_signal(signal) {
+                    Ok(Some(notice)) => notice,
+                    Ok(None) => continue,
+                    Err(exit) => return exit,
+                },
                 Next::Message(envelope) => {
-                    if let Err(panic) = self.handle(envelope).await {
-                        return Exit::Fail(StopReason::Failed(panic));
-                    }
                     handled_in_turn += 1;
-                    if handled_in_turn == MESSAGES_PER_TURN {
-                        handled_in_turn = 0;
-                        tokio::task::yield_now().await;
-                    }
+                    envelope
                 }
                 Next::Drained => return Exit::Stop(StopReason::Normal),
+            };
+            if let Err(panic) = self.handle(envelope).await {
+                return Exit::Fail(StopReason::Failed(panic));
+            }
+            if handled_in_turn == MESSAGES_PER_TURN {
+                handled_in_turn = 0;
+                tokio::task::yield_now().await;
             }
         }
     }
@@ -184,45 +226,52 @@ impl<A: Actor> Lifecycle<A> {
         None
     }
 
-    /// Acts on one signal while serving; returns how serving ends, if it does.
-    async fn on_signal(&mut self, signal: Signal<A>) -> Option<Exit> {
+    /// Acts on one signal while serving: `Err` says how serving ends, `Ok`
+    /// may hand back a `Terminated` notice to handle like a message.
+    fn on_signal(&mut self, signal: Signal<A>) -> Result<Option<BoxEnvelope<A>>, Exit> {
         match signal {
             // Closing refuses new messages; `next` reports `Drained` once the
             // queued ones are handled.
             Signal::Stop | Signal::Dismiss => self.cell.mailbox.close(),
-            Signal::Kill => return Some(Exit::Stop(StopReason::Killed)),
-            Signal::Restart(delay, reason) => return Some(Exit::Restart(delay, reason)),
+            Signal::Kill => return Err(Exit::Stop(StopReason::Killed)),
+            Signal::Restart(delay, reason) => return Err(Exit::Restart(delay, reason)),
             Signal::ChildFailed(child, reason) => {
-                return self.on_child_failed(child, reason).map(Exit::Fail);
-            }
-            Signal::Terminated(id, envelope) => {
-                if self.ctx.watching.remove(&id) {
-                    if let Err(panic) = self.handle(envelope).await {
-                        return Some(Exit::Fail(StopReason::Failed(panic)));
-                    }
+                if let Some(reason) = self.on_child_failed(child, reason) {
+                    return Err(Exit::Fail(reason));
                 }
+            }
+            // A notice from an actor unwatched meanwhile is dropped.
+            Signal::Terminated(id, envelope) => {
+                return Ok(self.ctx.forget_watch(id).then_some(envelope));
             }
             other => self.on_bookkeeping(other),
         }
-        None
+        Ok(None)
     }
 
     /// Signals that need no decision, whatever state the actor is in.
     fn on_bookkeeping(&mut self, signal: Signal<A>) {
         match signal {
             Signal::Watch(watcher) => {
-                if self.watchers.iter().all(|w| w.id() != watcher.id()) {
-                    self.watchers.push(watcher);
+                let watchers = &mut self.books().watchers;
+                if watchers.iter().all(|w| w.id() != watcher.id()) {
+                    watchers.push(watcher);
                 }
             }
-            Signal::Unwatch(watcher) => self.watchers.retain(|w| w.id() != watcher),
+            Signal::Unwatch(watcher) => {
+                if let Some(books) = &mut self.books {
+                    books.watchers.retain(|w| w.id() != watcher);
+                }
+            }
             Signal::ChildTerminated(child) => {
                 self.ctx.children.remove(&child);
             }
-            Signal::Terminated(id, envelope) => self.deferred.push((id, envelope)),
+            Signal::Terminated(id, envelope) => self.books().deferred.push((id, envelope)),
             // A failed child of a failed actor is decided about when this
             // actor restarts or stops, which stops all its children.
-            Signal::ChildFailed(child, reason) => self.failed_children.push((child, reason)),
+            Signal::ChildFailed(child, reason) => {
+                self.books().failed_children.push((child, reason));
+            }
             Signal::Stop | Signal::Dismiss | Signal::Kill | Signal::Restart(..) => {}
         }
     }
@@ -274,7 +323,7 @@ impl<A: Actor> Lifecycle<A> {
         };
         parent.child_failed(self.ctx.id(), reason.clone());
         loop {
-            let signal = match self.postponed.pop_front() {
+            let signal = match self.pop_postponed() {
                 Some(signal) => Some(signal),
                 None => Some(self.cell.signals.recv().await),
             };
@@ -297,7 +346,7 @@ impl<A: Actor> Lifecycle<A> {
         }
         let sleep = tokio::time::sleep(delay);
         let mut sleep = std::pin::pin!(sleep);
-        while let Some(signal) = self.postponed.pop_front() {
+        while let Some(signal) = self.pop_postponed() {
             match signal {
                 Signal::Stop => self.cell.mailbox.close(),
                 Signal::Dismiss => return Directive::Stop(reason),
@@ -335,8 +384,8 @@ impl<A: Actor> Lifecycle<A> {
         if let Err(reason) = hook_result("on_restart", restarted) {
             return Exit::Fail(reason);
         }
-        for (id, envelope) in std::mem::take(&mut self.deferred) {
-            if self.ctx.watching.remove(&id) {
+        for (id, envelope) in self.take_books(|books| &mut books.deferred) {
+            if self.ctx.forget_watch(id) {
                 if let Err(panic) = self.handle(envelope).await {
                     return Exit::Fail(StopReason::Failed(panic));
                 }
@@ -347,21 +396,34 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Handles one message; a panic in the handler becomes `Err(message)`
     /// after the asker, if any, has been told.
-    async fn handle(&mut self, envelope: BoxEnvelope<A>) -> Result<(), String> {
+    ///
+    /// The turn is built before the returned future, so that future holds
+    /// only the turn, not the envelope too (it is resident in every actor).
+    fn handle(
+        &mut self,
+        envelope: BoxEnvelope<A>,
+    ) -> impl Future<Output = Result<(), String>> + '_ {
         let message_type = envelope.message_type();
         tracing::trace!(message = message_type, "handling");
         let Self { actor, ctx, .. } = self;
         // Building the turn runs user code too (a handler that is not an
         // `async fn` may panic before returning its future).
-        let mut turn = catch_panic_sync(|| envelope.handle(actor, ctx))?;
-        let result = catch_panic(turn.as_mut()).await;
-        if let Err(panic) = &result {
-            tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
-            turn.as_mut().fail(panic);
+        let turn = catch_panic_sync(|| envelope.handle(actor, ctx));
+        async move {
+            let mut turn = turn?;
+            let result = poll_fn(|cx| match catch_panic_sync(|| turn.as_mut().poll(cx)) {
+                Ok(poll) => poll.map(Ok),
+                Err(panic) => Poll::Ready(Err(panic)),
+            })
+            .await;
+            if let Err(panic) = &result {
+                tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
+                turn.as_mut().fail(panic);
+            }
+            // Dropping a future that panicked may panic again; keep it in here.
+            let _ = catch_panic_sync(move || drop(turn));
+            result
         }
-        // Dropping a future that panicked may panic again; keep it in here.
-        let _ = catch_panic_sync(move || drop(turn));
-        result
     }
 
     /// Stops children, runs `on_stop`, then tells everyone who needs to know.
@@ -416,7 +478,7 @@ impl<A: Actor> Lifecycle<A> {
         }
         // A failed child waits for a decision even when told to stop, so
         // that its queue can drain after a restart: give every one its answer.
-        for (id, why) in std::mem::take(&mut self.failed_children) {
+        for (id, why) in self.take_books(|books| &mut books.failed_children) {
             decide_while_stopping(&children, id, &why, reason);
         }
         for child in children.values() {
@@ -427,7 +489,7 @@ impl<A: Actor> Lifecycle<A> {
                     _ = &mut stopped => break,
                     signal = self.cell.signals.recv() => match signal {
                         Signal::ChildFailed(id, why) => decide_while_stopping(&children, id, &why, reason),
-                        other => self.postponed.push_back(other),
+                        other => self.books().postponed.push_back(other),
                     },
                 }
             }
@@ -444,15 +506,14 @@ impl<A: Actor> Lifecycle<A> {
         // watch refused by the closed lane can still read it.
         cell.life.set_reason(reason.clone());
         let queued = cell.signals.close();
-        for signal in std::mem::take(&mut self.postponed)
-            .into_iter()
-            .chain(queued)
-        {
+        let postponed = self.take_books(|books| &mut books.postponed);
+        let mut watchers = self.take_books(|books| &mut books.watchers);
+        for signal in postponed.into_iter().chain(queued) {
             if let Signal::Watch(watcher) = signal {
-                self.watchers.push(watcher);
+                watchers.push(watcher);
             }
         }
-        for watcher in self.watchers.drain(..) {
+        for watcher in watchers {
             watcher.notify(id, reason.clone());
         }
         if let Some(parent) = self.ctx.parent.take() {
@@ -506,14 +567,17 @@ fn hook_result(
     }
 }
 
-/// Waits for the next signal or message; signals always come first,
-/// postponed ones before those still in the lane.
+/// Waits for the next signal or message: signals come first, postponed ones
+/// before those in the lane.
 #[allow(unsafe_code)]
-async fn next<A: Actor>(postponed: &mut VecDeque<Signal<A>>, cell: &Cell<A>) -> Next<A> {
-    if let Some(signal) = postponed.pop_front() {
-        return Next::Signal(signal);
-    }
-    poll_fn(|cx| {
+fn next<'a, A: Actor>(
+    books: &'a mut Option<Box<Bookkeeping<A>>>,
+    cell: &'a Cell<A>,
+) -> impl Future<Output = Next<A>> + 'a {
+    poll_fn(move |cx| {
+        if let Some(signal) = books.as_mut().and_then(|books| books.postponed.pop_front()) {
+            return Poll::Ready(Next::Signal(signal));
+        }
         // Without a signal waiting this is one atomic load: no lock.
         if let Some(signal) = cell.signals.try_recv() {
             return Poll::Ready(Next::Signal(signal));
@@ -527,5 +591,4 @@ async fn next<A: Actor>(postponed: &mut VecDeque<Signal<A>>, cell: &Cell<A>) -> 
             Poll::Pending => cell.signals.poll_recv(cx).map(Next::Signal),
         }
     })
-    .await
 }
