@@ -222,7 +222,7 @@ impl<A: Actor> Lifecycle<A> {
         if self.policy == RestartPolicy::Permanent && self.ctx.parent.is_some() {
             return Some(Exit::Fail(StopReason::Normal));
         }
-        self.cell.mailbox.close();
+        self.cell.mailbox.close_and_drain();
         None
     }
 
@@ -232,7 +232,7 @@ impl<A: Actor> Lifecycle<A> {
         match signal {
             // Closing refuses new messages; `next` reports `Drained` once the
             // queued ones are handled.
-            Signal::Stop | Signal::Dismiss => self.cell.mailbox.close(),
+            Signal::Stop | Signal::Dismiss => self.cell.mailbox.close_and_drain(),
             Signal::Kill => return Err(Exit::Stop(StopReason::Killed)),
             Signal::Restart(delay, reason) => return Err(Exit::Restart(delay, reason)),
             Signal::ChildFailed(child, reason) => {
@@ -331,7 +331,7 @@ impl<A: Actor> Lifecycle<A> {
                 Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
                 // A graceful stop still handles what was queued: refuse new
                 // messages now and drain after the supervisor's restart.
-                Some(Signal::Stop) => self.cell.mailbox.close(),
+                Some(Signal::Stop) => self.cell.mailbox.close_and_drain(),
                 Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                 Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                 Some(other) => self.on_bookkeeping(other),
@@ -348,7 +348,7 @@ impl<A: Actor> Lifecycle<A> {
         let mut sleep = std::pin::pin!(sleep);
         while let Some(signal) = self.pop_postponed() {
             match signal {
-                Signal::Stop => self.cell.mailbox.close(),
+                Signal::Stop => self.cell.mailbox.close_and_drain(),
                 Signal::Dismiss => return Directive::Stop(reason),
                 Signal::Kill => return Directive::Stop(StopReason::Killed),
                 other => self.on_bookkeeping(other),
@@ -358,7 +358,7 @@ impl<A: Actor> Lifecycle<A> {
             tokio::select! {
                 () = &mut sleep => return Directive::Restart(reason),
                 signal = self.cell.signals.recv() => match Some(signal) {
-                    Some(Signal::Stop) => self.cell.mailbox.close(),
+                    Some(Signal::Stop) => self.cell.mailbox.close_and_drain(),
                     Some(Signal::Dismiss) | None => return Directive::Stop(reason),
                     Some(Signal::Kill) => return Directive::Stop(StopReason::Killed),
                     Some(other) => self.on_bookkeeping(other),
@@ -449,7 +449,7 @@ impl<A: Actor> Lifecycle<A> {
     /// Refuses new messages; queued asks fail at once, queued tells become dead letters.
     #[allow(unsafe_code)]
     fn reject_queued(&mut self, reason: &StopReason) {
-        self.cell.mailbox.close();
+        self.cell.mailbox.close_and_drain();
         let id = self.ctx.id();
         // SAFETY: this task is the message lane's one receiver.
         while let Some(envelope) = unsafe { self.cell.mailbox.try_recv() } {

@@ -15,8 +15,12 @@ use crate::Actor;
 
 /// Set in `state` once the lane refuses new messages.
 const CLOSED: usize = 1;
-/// One message in `state`; the count sits above the `CLOSED` bit.
-const ONE: usize = 2;
+/// Set in `state` once the actor has decided to stop when the lane is empty.
+/// Apart from `CLOSED`: a kill closes the lane too, but must not let the
+/// actor see an empty closed lane as a graceful end before the kill arrives.
+const DRAINING: usize = 2;
+/// One message in `state`; the count sits above the two flags.
+const ONE: usize = 4;
 
 /// An actor's message lane, shared by its senders and its task.
 ///
@@ -25,9 +29,9 @@ const ONE: usize = 2;
 /// [`try_recv`](Self::try_recv)).
 pub(crate) struct MessageLane<A: Actor> {
     queue: Queue<A>,
-    /// `ONE` × (queued + reserved messages), plus `CLOSED`. A lane is
-    /// drained when this is exactly `CLOSED`: closed, with nothing queued
-    /// and no sender left between reserving and pushing.
+    /// `ONE` × (queued + reserved messages), plus the flags. A lane is
+    /// drained when this is exactly `CLOSED | DRAINING`: nothing queued and
+    /// no sender left between reserving and pushing.
     state: AtomicUsize,
     /// Most messages queued at once; `usize::MAX >> 1` when unbounded.
     capacity: usize,
@@ -92,7 +96,15 @@ impl<A: Actor> MessageLane<A> {
     pub(crate) fn close(&self) {
         if self.state.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0 {
             self.room.notify_waiters();
-            self.receiver.wake();
+        }
+    }
+
+    /// Closes the lane and lets the receiver see its end (`poll_recv`
+    /// returns `None`) once what is queued has been received. For the actor's
+    /// task, when it stops gracefully.
+    pub(crate) fn close_and_drain(&self) {
+        if self.state.fetch_or(CLOSED | DRAINING, Ordering::SeqCst) & CLOSED == 0 {
+            self.room.notify_waiters();
         }
     }
 
@@ -156,8 +168,8 @@ impl<A: Actor> MessageLane<A> {
         Some(envelope)
     }
 
-    /// Polls for the next message; `None` once the lane is closed and
-    /// drained.
+    /// Polls for the next message; `None` once the lane is drained after
+    /// [`close_and_drain`](Self::close_and_drain).
     ///
     /// # Safety
     ///
@@ -186,7 +198,7 @@ impl<A: Actor> MessageLane<A> {
     }
 
     fn is_drained(&self) -> bool {
-        self.state.load(Ordering::SeqCst) == CLOSED
+        self.state.load(Ordering::SeqCst) == CLOSED | DRAINING
     }
 
     /// Gives back one message's room, waking a sender that waits for it.
