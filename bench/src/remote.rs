@@ -237,9 +237,11 @@ impl Actor for Sink {
     }
 }
 
-/// A 100-byte payload.
+/// A 100-byte payload. `Bytes` (not `Vec<u8>`, which serde encodes and
+/// decodes one element at a time), as `proscenium_net::wire` advises for
+/// bulk data.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Chunk(pub Vec<u8>);
+pub struct Chunk(pub bytes::Bytes);
 
 /// Asks for the number of chunks so far and the sum of their bytes.
 #[derive(Debug, Serialize, Deserialize)]
@@ -314,7 +316,7 @@ pub fn proscenium_tell(params: &remote_tell::Params) -> Outcome {
         let (child, node, sink) = proscenium_pair().await;
         let start = Instant::now();
         for i in 0..p.messages {
-            sink.tell(Chunk(remote_tell::Params::payload(i)))
+            sink.tell(Chunk(remote_tell::Params::payload(i).into()))
                 .await
                 .expect("tell");
         }

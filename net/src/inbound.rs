@@ -6,50 +6,174 @@
 //! order too, but its reply is awaited in a task of its own, so a slow
 //! handler never holds up the link.
 
+use std::pin::pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use proscenium_runtime::{ActorId, AskError, StopReason, Watcher};
+use proscenium_runtime::{ActorId, AnyActorRef, AskError, StopReason, Watcher};
 
 use crate::link::{FrameStream, Link};
+use crate::registry::{DecodeCx, DeliverTell};
 use crate::shared::NodeShared;
 use crate::spawner::SpawnChild;
 use crate::{Frame, MessageTag};
 
 /// Reads frames until the link ends, the peer says goodbye, falls silent
 /// for too long, or sends something that cannot be read.
+///
+/// Nothing here is set up per frame: the cancellation futures are made
+/// once, and silence is detected by a periodic check of whether anything
+/// arrived, not by a timer per read (which costs a timer-wheel insertion
+/// and removal per frame, the largest cost of a small remote tell).
 pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, mut stream: FrameStream) {
-    // A peer that sends nothing, not even heartbeats, for this long is gone.
-    let silence = node.heartbeat * 4;
+    let mut link_closed = pin!(link.closed.ended());
+    let mut node_stopping = pin!(node.cancel.cancelled());
+    let mut silence = SilenceCheck::new(node.heartbeat);
+    let mut tells = TellTarget::new(node);
     loop {
         let next = tokio::select! {
-            () = link.closed.cancelled() => return,
-            () = node.cancel.cancelled() => return,
-            next = tokio::time::timeout(silence, stream.next()) => next,
+            biased;
+            () = &mut link_closed => return,
+            () = &mut node_stopping => return,
+            next = stream.next() => next,
+            () = silence.tick() => {
+                if silence.expired() {
+                    tracing::warn!(peer = %link.name, silence = ?silence.limit(), "peer silent; closing the connection");
+                    return;
+                }
+                continue;
+            }
         };
+        silence.heard();
         let frame = match next {
-            Ok(Some(Ok(frame))) => frame,
-            Ok(Some(Err(error))) => {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) => {
                 tracing::warn!(peer = %link.name, %error, "bad frame; closing the connection");
                 return;
             }
-            Ok(None) => return,
-            Err(_) => {
-                tracing::warn!(peer = %link.name, ?silence, "peer silent; closing the connection");
-                return;
-            }
+            None => return,
         };
         if matches!(frame, Frame::Goodbye) {
             return;
         }
-        on_frame(node, link, frame).await;
+        match frame {
+            Frame::Tell { to, tag, payload } => tells.deliver(node, to, tag, &payload).await,
+            frame => on_frame(node, link, frame).await,
+        }
     }
 }
 
+/// The target of the last remote tell on a link, kept because a run of
+/// tells to one actor is the common case: each then skips the registry
+/// lookups. Actor ids are never reused, so a kept ref cannot reach another
+/// actor; once its actor stops, tells to it fail as they would anyway.
+struct TellTarget {
+    cx: DecodeCx,
+    last: Option<(ActorId, MessageTag, AnyActorRef, DeliverTell)>,
+}
+
+impl TellTarget {
+    fn new(node: &Arc<NodeShared>) -> Self {
+        Self {
+            cx: node.decode_cx(),
+            last: None,
+        }
+    }
+
+    async fn deliver(&mut self, node: &NodeShared, to: ActorId, tag: MessageTag, payload: &[u8]) {
+        let (actor, tell) = match &self.last {
+            Some((id, last_tag, actor, tell)) if *id == to && *last_tag == tag => {
+                (actor.clone(), *tell)
+            }
+            _ => {
+                let Some((actor, tell)) = resolve_tell(node, to, tag) else {
+                    return;
+                };
+                self.last = Some((to, tag, actor.clone(), tell));
+                (actor, tell)
+            }
+        };
+        match tell(&self.cx, actor, payload) {
+            Ok(Some(waiting_for_room)) => waiting_for_room.await,
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%to, %tag, %error, "undecodable remote tell"),
+        }
+    }
+}
+
+/// The local actor a remote tell goes to and how to decode it for that actor.
+fn resolve_tell(
+    node: &NodeShared,
+    to: ActorId,
+    tag: MessageTag,
+) -> Option<(AnyActorRef, DeliverTell)> {
+    let Some(actor) = local(node, to) else {
+        tracing::debug!(%to, "remote tell to an actor that is gone");
+        return None;
+    };
+    let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
+        tracing::warn!(%to, %tag, actor = actor.actor_type_name(), "remote tell of an unregistered message type");
+        return None;
+    };
+    Some((actor, delivery.tell))
+}
+
+/// A peer that sends nothing, not even heartbeats, for four heartbeat
+/// intervals is gone. Checked once per interval: the peer is declared
+/// gone after between four and five intervals without a frame.
+struct SilenceCheck {
+    interval: tokio::time::Interval,
+    heartbeat: Duration,
+    /// Whether a frame arrived since the last check.
+    heard: bool,
+    /// Checks in a row that found nothing.
+    silent_checks: u32,
+}
+
+impl SilenceCheck {
+    /// Silent checks in a row after which the peer is gone.
+    const INTERVALS: u32 = 4;
+
+    fn new(heartbeat: Duration) -> Self {
+        let start = tokio::time::Instant::now() + heartbeat;
+        let mut interval = tokio::time::interval_at(start, heartbeat);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            interval,
+            heartbeat,
+            heard: false,
+            silent_checks: 0,
+        }
+    }
+
+    async fn tick(&mut self) {
+        self.interval.tick().await;
+    }
+
+    fn heard(&mut self) {
+        self.heard = true;
+    }
+
+    /// Called on each tick: whether the peer has now been silent too long.
+    fn expired(&mut self) -> bool {
+        if std::mem::take(&mut self.heard) {
+            self.silent_checks = 0;
+        } else {
+            self.silent_checks += 1;
+        }
+        self.silent_checks >= Self::INTERVALS
+    }
+
+    fn limit(&self) -> Duration {
+        self.heartbeat * Self::INTERVALS
+    }
+}
+
+/// Acts on every frame but a tell (see [`TellTarget`]).
 async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, frame: Frame) {
     match frame {
-        Frame::Tell { to, tag, payload } => on_tell(node, to, tag, &payload).await,
         Frame::Ask {
             to,
             correlation,
@@ -96,7 +220,7 @@ async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, frame: Frame) {
             args,
         } => on_spawn(node, link, correlation, actor, args),
         answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, answer),
-        Frame::Heartbeat | Frame::Goodbye => {}
+        Frame::Heartbeat | Frame::Goodbye | Frame::Tell { .. } => {}
     }
 }
 
@@ -105,21 +229,6 @@ fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::AnyActorR
     (id.node() == node.node_id())
         .then(|| node.system.actor(id))
         .flatten()
-}
-
-async fn on_tell(node: &Arc<NodeShared>, to: ActorId, tag: MessageTag, payload: &[u8]) {
-    let Some(actor) = local(node, to) else {
-        tracing::debug!(%to, "remote tell to an actor that is gone");
-        return;
-    };
-    let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
-        tracing::warn!(%to, %tag, actor = actor.actor_type_name(), "remote tell of an unregistered message type");
-        return;
-    };
-    match (delivery.tell)(&node.decode_cx(), actor, payload) {
-        Ok(queued) => queued.await,
-        Err(error) => tracing::warn!(%to, %tag, %error, "undecodable remote tell"),
-    }
 }
 
 async fn on_ask(

@@ -7,10 +7,12 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use proscenium_runtime::NodeId;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
-use tokio_util::sync::CancellationToken;
+
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::{Frame, FrameCodec};
 
@@ -28,20 +30,55 @@ pub(crate) struct Link {
     pub(crate) initiator: u64,
     /// Frames waiting for the writer task; closed when the link ends.
     outbox: mpsc::UnboundedSender<Frame>,
-    /// Cancelled when the link ends, for any reason; stops both tasks.
-    pub(crate) closed: CancellationToken,
+    /// Set when the link ends, for any reason; stops both tasks.
+    pub(crate) closed: LinkEnd,
 }
 
 impl Link {
     /// Queues `frame`; `false` if the link has ended.
     pub(crate) fn send(&self, frame: Frame) -> bool {
-        !self.closed.is_cancelled() && self.outbox.send(frame).is_ok()
+        !self.closed.has_ended() && self.outbox.send(frame).is_ok()
     }
 
     /// Ends the link: a goodbye is sent if the writer still can.
     pub(crate) fn close(&self) {
         let _ = self.outbox.send(Frame::Goodbye);
-        self.closed.cancel();
+        self.closed.end();
+    }
+}
+
+/// Whether a link has ended, readable on every send without a lock (a
+/// `CancellationToken` alone takes a mutex to say whether it is cancelled).
+#[derive(Debug, Clone)]
+pub(crate) struct LinkEnd(Arc<LinkEndState>);
+
+#[derive(Debug)]
+struct LinkEndState {
+    ended: AtomicBool,
+    token: CancellationToken,
+}
+
+impl LinkEnd {
+    fn new() -> Self {
+        Self(Arc::new(LinkEndState {
+            ended: AtomicBool::new(false),
+            token: CancellationToken::new(),
+        }))
+    }
+
+    /// Ends the link; idempotent.
+    pub(crate) fn end(&self) {
+        self.0.ended.store(true, Ordering::Release);
+        self.0.token.cancel();
+    }
+
+    pub(crate) fn has_ended(&self) -> bool {
+        self.0.ended.load(Ordering::Acquire)
+    }
+
+    /// Completes once the link has ended.
+    pub(crate) fn ended(&self) -> WaitForCancellationFuture<'_> {
+        self.0.token.cancelled()
     }
 }
 
@@ -59,7 +96,7 @@ pub(crate) fn open(
 ) -> (Arc<Link>, FrameStream) {
     let (sink, stream) = framed.split();
     let (outbox, queue) = mpsc::unbounded_channel();
-    let closed = CancellationToken::new();
+    let closed = LinkEnd::new();
     let link = Arc::new(Link {
         peer,
         name,
@@ -75,7 +112,7 @@ pub(crate) fn open(
 async fn write_frames(
     mut sink: FrameSink,
     mut queue: mpsc::UnboundedReceiver<Frame>,
-    closed: CancellationToken,
+    closed: LinkEnd,
     heartbeat: Duration,
 ) {
     let mut idle = tokio::time::interval(heartbeat);
@@ -84,7 +121,7 @@ async fn write_frames(
         let first = tokio::select! {
             frame = queue.recv() => frame,
             _ = idle.tick() => Some(Frame::Heartbeat),
-            () = closed.cancelled() => break,
+            () = closed.ended() => break,
         };
         let Some(first) = first else { break };
         let goodbye = matches!(first, Frame::Goodbye);
@@ -97,7 +134,7 @@ async fn write_frames(
             break;
         }
     }
-    closed.cancel();
+    closed.end();
     let _ = sink.close().await;
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proscenium_runtime::{
     with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyReply, AskError, Handler,
-    Message, RemoteDelivery, System,
+    Message, RemoteDelivery, System, TrySendError,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -99,7 +99,9 @@ pub(crate) struct MessageCodec {
 }
 
 /// Delivers a decoded tell; resolves once the message is queued.
-pub(crate) type DeliverTell = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<BoxFuture<()>, WireError>;
+/// Decodes and queues a tell; `Some` is the wait for room in a full mailbox.
+pub(crate) type DeliverTell =
+    fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<Option<BoxFuture<()>>, WireError>;
 
 /// The encoded reply to an ask, once the handler has answered.
 pub(crate) type EncodedReply = BoxFuture<Result<Bytes, AskError>>;
@@ -306,16 +308,25 @@ fn deliver_tell<A: Handler<M>, M: RemoteMessage>(
     cx: &DecodeCx,
     actor: AnyActorRef,
     payload: &[u8],
-) -> Result<BoxFuture<()>, WireError> {
+) -> Result<Option<BoxFuture<()>>, WireError> {
     let message: M = cx.decode(payload)?;
     let actor = actor
         .downcast::<A>()
         .ok_or_else(|| wrong_actor::<A>(&actor))?;
-    Ok(Box::pin(async move {
-        if actor.tell(message).await.is_err() {
+    // Queue at once when there is room: only a full mailbox needs a future
+    // (and its allocation) to wait in.
+    match actor.try_tell(message) {
+        Ok(()) => Ok(None),
+        Err(TrySendError::Full(message)) => Ok(Some(Box::pin(async move {
+            if actor.tell(message).await.is_err() {
+                tracing::debug!(to = %actor.id(), message = M::TAG, "remote tell to a stopped actor");
+            }
+        }))),
+        Err(_stopped) => {
             tracing::debug!(to = %actor.id(), message = M::TAG, "remote tell to a stopped actor");
+            Ok(None)
         }
-    }))
+    }
 }
 
 fn deliver_ask<A: Handler<M>, M: RemoteMessage>(

@@ -78,13 +78,13 @@ impl NodeShared {
     /// The live link to the node run `node`, if connected to that very run.
     pub(crate) fn link_to(&self, node: NodeId) -> Option<Arc<Link>> {
         let link = self.links.get(&node.node())?;
-        (link.peer == node && !link.closed.is_cancelled()).then(|| Arc::clone(&link))
+        (link.peer == node && !link.closed.has_ended()).then(|| Arc::clone(&link))
     }
 
     /// The live link to a node number, whatever its incarnation.
     pub(crate) fn link_to_number(&self, node: u64) -> Option<Arc<Link>> {
         let link = self.links.get(&node)?;
-        (!link.closed.is_cancelled()).then(|| Arc::clone(&link))
+        (!link.closed.has_ended()).then(|| Arc::clone(&link))
     }
 
     // ===== connections =====
@@ -146,7 +146,7 @@ impl NodeShared {
         let node = Arc::clone(self);
         self.tasks.spawn(async move {
             crate::inbound::read_frames(&node, &link, stream).await;
-            link.closed.cancel();
+            link.closed.end();
             node.link_ended(&link);
             if let Some(addr) = redial {
                 node.redial(addr, link.peer.node()).await;
@@ -166,7 +166,7 @@ impl NodeShared {
             Entry::Occupied(mut entry) => {
                 let old = entry.get();
                 let keep_old = old.peer == link.peer
-                    && !old.closed.is_cancelled()
+                    && !old.closed.has_ended()
                     && old.initiator <= link.initiator;
                 if keep_old {
                     return false;
