@@ -136,7 +136,8 @@ impl NodeBuilder {
     }
 
     /// How often an idle link sends a heartbeat (default 1 s); a peer silent
-    /// for four of these is declared down.
+    /// for four of these is declared down (checked once per interval, so
+    /// within five).
     pub fn heartbeat(mut self, interval: Duration) -> Self {
         self.heartbeat = interval;
         self
