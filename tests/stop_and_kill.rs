@@ -212,3 +212,24 @@ async fn is_alive_until_stopped() {
     assert_eq!(actor.wait_stopped().await, StopReason::Killed);
     assert!(!actor.is_alive());
 }
+
+/// A kill closes the mailbox before the kill signal arrives; an idle actor
+/// must not take its empty, closed mailbox for a graceful end and stop
+/// `Normal` in between. Many rounds on two threads, because the window is
+/// small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_an_idle_actor_always_reports_killed() {
+    let system = System::new();
+    for round in 0..300 {
+        let actor = system.spawn(Recorder::<16>::new()).unwrap();
+        // An answered ask: the actor has started and is idle now.
+        actor.ask(Seen).await.unwrap();
+        actor.kill();
+        assert_eq!(
+            actor.wait_stopped().await,
+            StopReason::Killed,
+            "round {round}"
+        );
+    }
+    system.shutdown().await;
+}
