@@ -19,8 +19,12 @@ const CLOSED: usize = 1;
 /// Apart from `CLOSED`: a kill closes the lane too, but must not let the
 /// actor see an empty closed lane as a graceful end before the kill arrives.
 const DRAINING: usize = 2;
-/// One message in `state`; the count sits above the two flags.
-const ONE: usize = 4;
+/// Set in `state` by the actor's task when it is about to wait for a
+/// message; the first sender to see it clears it and wakes the task. While
+/// the task is busy, senders need not touch its waker at all.
+const PARKED: usize = 4;
+/// One message in `state`; the count sits above the three flags.
+const ONE: usize = 8;
 
 /// An actor's message lane, shared by its senders and its task.
 ///
@@ -55,15 +59,20 @@ pub(crate) enum NoRoom {
 /// unused gives the room back.
 pub(crate) struct Slot<'a, A: Actor> {
     lane: &'a MessageLane<A>,
+    /// This sender cleared `PARKED`, so it must wake the actor.
+    wake: bool,
 }
 
 impl<A: Actor> Slot<'_, A> {
-    /// Queues `envelope` in the reserved room and wakes the actor.
+    /// Queues `envelope` in the reserved room and wakes the actor if it
+    /// waits.
     pub(crate) fn send(self, envelope: BoxEnvelope<A>) {
-        let lane = self.lane;
+        let (lane, wake) = (self.lane, self.wake);
         std::mem::forget(self);
         lane.queue.push(envelope);
-        lane.receiver.wake();
+        if wake {
+            lane.receiver.wake();
+        }
     }
 }
 
@@ -120,11 +129,16 @@ impl<A: Actor> MessageLane<A> {
             }
             match self.state.compare_exchange_weak(
                 state,
-                state + ONE,
+                (state + ONE) & !PARKED,
                 Ordering::SeqCst,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(Slot { lane: self }),
+                Ok(_) => {
+                    return Ok(Slot {
+                        lane: self,
+                        wake: state & PARKED != 0,
+                    })
+                }
                 Err(actual) => state = actual,
             }
         }
@@ -152,6 +166,13 @@ impl<A: Actor> MessageLane<A> {
     /// How many messages wait in the lane (a snapshot).
     pub(crate) fn len(&self) -> usize {
         self.state.load(Ordering::Relaxed) / ONE
+    }
+
+    /// Marks the actor's task as about to wait; returns the messages queued
+    /// or reserved at that instant. Every sender that reserves later sees
+    /// the mark, and the first of them wakes the task.
+    fn park(&self) -> usize {
+        self.state.fetch_or(PARKED, Ordering::SeqCst) / ONE
     }
 
     /// Takes the next message if one is queued.
@@ -187,18 +208,24 @@ impl<A: Actor> MessageLane<A> {
             return Poll::Ready(None);
         }
         self.receiver.register(cx.waker());
-        // Check again: a push before the registration woke nobody.
+        let in_flight = self.park();
+        // Check again: a push before the mark woke nobody.
         if let Some(envelope) = unsafe { self.try_recv() } {
             return Poll::Ready(Some(envelope));
         }
         if self.is_drained() {
             return Poll::Ready(None);
         }
+        if in_flight > 0 {
+            // A sender reserved before the mark and has not pushed yet; it
+            // will not wake us, so look again after a yield.
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 
     fn is_drained(&self) -> bool {
-        self.state.load(Ordering::SeqCst) == CLOSED | DRAINING
+        self.state.load(Ordering::SeqCst) & !PARKED == CLOSED | DRAINING
     }
 
     /// Gives back one message's room, waking a sender that waits for it.
