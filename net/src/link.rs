@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use proscenium_runtime::NodeId;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
@@ -30,14 +30,50 @@ pub(crate) struct Link {
     pub(crate) initiator: u64,
     /// Frames waiting for the writer task; closed when the link ends.
     outbox: mpsc::UnboundedSender<Frame>,
+    /// How full the outbox is, and how senders of tells wait for room.
+    room: Arc<Room>,
     /// Set when the link ends, for any reason; stops both tasks.
     pub(crate) closed: LinkEnd,
 }
 
 impl Link {
-    /// Queues `frame`; `false` if the link has ended.
+    /// Queues `frame`; `false` if the link has ended. Never waits: tells
+    /// wait for [`room`](Self::wait_for_room) first; replies and control
+    /// frames always go through, so they cannot deadlock behind tells.
     pub(crate) fn send(&self, frame: Frame) -> bool {
-        !self.closed.has_ended() && self.outbox.send(frame).is_ok()
+        if self.closed.has_ended() {
+            return false;
+        }
+        self.room.queued.fetch_add(1, Ordering::Relaxed);
+        self.outbox.send(frame).is_ok()
+    }
+
+    /// Whether the outbox is below its capacity.
+    pub(crate) fn has_room(&self) -> bool {
+        self.room.queued.load(Ordering::Relaxed) < self.room.capacity
+    }
+
+    /// Waits until the outbox is below its capacity or the link has ended.
+    pub(crate) async fn wait_for_room(&self) {
+        let ended = self.closed.ended();
+        let mut ended = std::pin::pin!(ended);
+        loop {
+            let notified = self.room.freed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            self.room.waiting.fetch_add(1, Ordering::SeqCst);
+            let ready = self.has_room() || self.closed.has_ended();
+            if !ready {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = &mut ended => {}
+                }
+            }
+            self.room.waiting.fetch_sub(1, Ordering::SeqCst);
+            if ready || self.has_room() || self.closed.has_ended() {
+                return;
+            }
+        }
     }
 
     /// Ends the link: a goodbye is sent if the writer still can.
@@ -82,6 +118,19 @@ impl LinkEnd {
     }
 }
 
+/// The fill level of a link's outbox. Senders of tells wait while it is
+/// at capacity; the writer wakes them as it drains. The bound is soft:
+/// senders that saw room at the same moment may all queue.
+#[derive(Debug)]
+struct Room {
+    queued: AtomicUsize,
+    capacity: usize,
+    /// Senders waiting in `wait_for_room`, so the writer notifies only
+    /// when somebody waits.
+    waiting: AtomicUsize,
+    freed: tokio::sync::Notify,
+}
+
 pub(crate) type FrameSink = SplitSink<Framed<TcpStream, FrameCodec>, Frame>;
 pub(crate) type FrameStream = SplitStream<Framed<TcpStream, FrameCodec>>;
 
@@ -92,26 +141,68 @@ pub(crate) fn open(
     name: String,
     initiator: u64,
     heartbeat: Duration,
+    capacity: usize,
     tasks: &tokio_util::task::TaskTracker,
 ) -> (Arc<Link>, FrameStream) {
     let (sink, stream) = framed.split();
     let (outbox, queue) = mpsc::unbounded_channel();
     let closed = LinkEnd::new();
+    let room = Arc::new(Room {
+        queued: AtomicUsize::new(0),
+        capacity: capacity.max(1),
+        waiting: AtomicUsize::new(0),
+        freed: tokio::sync::Notify::new(),
+    });
     let link = Arc::new(Link {
         peer,
         name,
         initiator,
         outbox,
+        room: Arc::clone(&room),
         closed: closed.clone(),
     });
-    tasks.spawn(write_frames(sink, queue, closed, heartbeat));
+    let outbox = Outbox { queue, room };
+    tasks.spawn(write_frames(sink, outbox, closed, heartbeat));
     (link, stream)
+}
+
+/// The writer's end of the outbox: frames, and the fill level it lowers.
+struct Outbox {
+    queue: mpsc::UnboundedReceiver<Frame>,
+    room: Arc<Room>,
+}
+
+impl Outbox {
+    async fn recv(&mut self) -> Option<Frame> {
+        let frame = self.queue.recv().await;
+        self.taken(frame.is_some());
+        frame
+    }
+
+    fn try_recv(&mut self) -> Option<Frame> {
+        let frame = self.queue.try_recv().ok();
+        self.taken(frame.is_some());
+        frame
+    }
+
+    fn taken(&self, taken: bool) {
+        if taken {
+            self.room.queued.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Wakes senders waiting for room, after a batch went out.
+    fn wake_waiting(&self) {
+        if self.room.waiting.load(Ordering::SeqCst) > 0 {
+            self.room.freed.notify_waiters();
+        }
+    }
 }
 
 /// Writes queued frames, a batch per flush, and a heartbeat when idle.
 async fn write_frames(
     mut sink: FrameSink,
-    mut queue: mpsc::UnboundedReceiver<Frame>,
+    mut queue: Outbox,
     closed: LinkEnd,
     heartbeat: Duration,
 ) {
@@ -129,6 +220,7 @@ async fn write_frames(
             tracing::debug!(%error, "connection write failed");
             break;
         }
+        queue.wake_waiting();
         idle.reset();
         if goodbye {
             break;
@@ -142,20 +234,20 @@ async fn write_frames(
 /// flushes once: many small messages cost few syscalls.
 async fn write_batch(
     sink: &mut FrameSink,
-    queue: &mut mpsc::UnboundedReceiver<Frame>,
+    queue: &mut Outbox,
     first: Frame,
 ) -> Result<(), crate::FrameError> {
     sink.feed(first).await?;
     for _ in 1..MAX_BATCH {
         match queue.try_recv() {
-            Ok(frame) => {
+            Some(frame) => {
                 let goodbye = matches!(frame, Frame::Goodbye);
                 sink.feed(frame).await?;
                 if goodbye {
                     break;
                 }
             }
-            Err(_) => break,
+            None => break,
         }
     }
     sink.flush().await

@@ -92,6 +92,9 @@ pub struct Node {
     local_addr: Option<SocketAddr>,
 }
 
+/// Frames that may wait to be written to one peer before tells wait.
+const DEFAULT_LINK_CAPACITY: usize = 65_536;
+
 /// Configures a [`Node`]; made by [`Node::builder`].
 #[derive(Debug)]
 pub struct NodeBuilder {
@@ -100,6 +103,7 @@ pub struct NodeBuilder {
     listen: Option<SocketAddr>,
     registry: Registry,
     max_frame_length: usize,
+    link_capacity: usize,
     heartbeat: Duration,
     handshake_timeout: Duration,
     ask_timeout: Duration,
@@ -132,6 +136,18 @@ impl NodeBuilder {
     /// The largest frame accepted or sent (default 8 MiB).
     pub fn max_frame_length(mut self, max: usize) -> Self {
         self.max_frame_length = max;
+        self
+    }
+
+    /// How many frames may wait to be written to one peer (default 65,536)
+    /// before a remote `tell` waits for room (`try_tell` returns
+    /// [`TrySendError::Full`](proscenium_runtime::TrySendError::Full)).
+    /// This is what stops a sender faster than the network from growing
+    /// memory without bound. Asks, replies and control frames are never
+    /// held back, and the bound is soft: senders that find room at the same
+    /// moment may all queue.
+    pub fn link_capacity(mut self, frames: usize) -> Self {
+        self.link_capacity = frames.max(1);
         self
     }
 
@@ -196,6 +212,7 @@ impl NodeBuilder {
             registry: self.registry,
             handshake,
             max_frame_length: self.max_frame_length,
+            link_capacity: self.link_capacity,
             heartbeat: self.heartbeat,
             links: DashMap::new(),
             asks: Arc::default(),
@@ -270,6 +287,7 @@ impl Node {
             listen: None,
             registry: Registry::discovered(),
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
+            link_capacity: DEFAULT_LINK_CAPACITY,
             heartbeat: Duration::from_secs(1),
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,

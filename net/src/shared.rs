@@ -42,6 +42,8 @@ pub(crate) struct NodeShared {
     pub(crate) registry: Registry,
     pub(crate) handshake: HandshakeConfig,
     pub(crate) max_frame_length: usize,
+    /// Frames that may wait to be written to one peer before tells wait.
+    pub(crate) link_capacity: usize,
     pub(crate) heartbeat: Duration,
     /// The live link to each peer, by node number.
     pub(crate) links: DashMap<u64, Arc<Link>>,
@@ -131,6 +133,7 @@ impl NodeShared {
             peer.name.clone(),
             initiator,
             self.heartbeat,
+            self.link_capacity,
             &self.tasks,
         );
         if !self.install(&link) {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proscenium_runtime::{
-    ActorId, AnyMessage, AskError, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped,
-    StopReason, Undeliverable, Watcher,
+    ActorId, AnyMessage, AskError, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError,
+    RemoteStopped, StopReason, Undeliverable, Watcher,
 };
 use tokio::sync::oneshot;
 
@@ -59,6 +59,15 @@ impl RemoteDelivery for NodeShared {
         } else {
             refuse(Undeliverable::NodeDown, message)
         }
+    }
+
+    fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
+        // Without a link the tell fails at once with `NodeDown`.
+        let link = self.link_to(to.node())?;
+        if link.has_room() {
+            return None;
+        }
+        Some(Box::pin(async move { link.wait_for_room().await }))
     }
 
     fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {

@@ -171,7 +171,12 @@ impl<A: Actor> ActorRef<A> {
                 }
                 Err(_) => Err(SendError::Stopped(message)),
             },
-            Target::Remote(remote) => remote.tell(message),
+            Target::Remote(remote) => {
+                if let Some(room) = remote.transport.tell_ready(remote.id) {
+                    room.await;
+                }
+                remote.tell(message)
+            }
         }
     }
 
@@ -195,7 +200,10 @@ impl<A: Actor> ActorRef<A> {
                 Err(NoRoom::Full) => Err(TrySendError::Full(message)),
                 Err(NoRoom::Closed) => Err(SendError::Stopped(message).into()),
             },
-            Target::Remote(remote) => remote.tell(message).map_err(Into::into),
+            Target::Remote(remote) => match remote.transport.tell_ready(remote.id) {
+                Some(_) => Err(TrySendError::Full(message)),
+                None => remote.tell(message).map_err(Into::into),
+            },
         }
     }
 

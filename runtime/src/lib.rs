@@ -66,7 +66,8 @@ pub use pool::{
 };
 pub use recipient::Recipient;
 pub use remote::{
-    AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped, Undeliverable,
+    AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped,
+    Undeliverable,
 };
 pub use signal::Watcher;
 pub use supervision::{

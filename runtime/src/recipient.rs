@@ -118,17 +118,23 @@ impl<M: Message> MessageTarget<M> for RemoteRecipient {
     }
 
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
+        if self.transport.tell_ready(self.id).is_some() {
+            return Err(TrySendError::Full(message));
+        }
         self.transport
             .tell(self.id, AnyMessage::new(message))
             .map_err(|e| RemoteSendError::into_send_error(e).into())
     }
 
     fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>> {
-        let sent = self
-            .transport
-            .tell(self.id, AnyMessage::new(message))
-            .map_err(RemoteSendError::into_send_error);
-        Box::pin(std::future::ready(sent))
+        Box::pin(async move {
+            if let Some(room) = self.transport.tell_ready(self.id) {
+                room.await;
+            }
+            self.transport
+                .tell(self.id, AnyMessage::new(message))
+                .map_err(RemoteSendError::into_send_error)
+        })
     }
 
     fn ask(

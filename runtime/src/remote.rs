@@ -120,6 +120,10 @@ pub(crate) fn downcast_reply<R: 'static>(reply: AnyReply) -> Result<R, AskError>
     })
 }
 
+/// Resolves once a remote tell has room to be queued; see
+/// [`RemoteDelivery::tell_ready`].
+pub type RemoteReady = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Delivers operations on [`ActorRef`](crate::ActorRef)s whose actor lives on
 /// another node. Implemented by the network layer, never by actor code.
 ///
@@ -139,6 +143,15 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
     /// Returns the message if there is no connection to the node or its type
     /// cannot cross the wire.
     fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError>;
+
+    /// Backpressure for [`tell`](Self::tell): `None` when a tell to `to`
+    /// can be queued now, or a future that resolves once there is room (or
+    /// the connection is gone, which the tell then reports). The default has
+    /// room always.
+    fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
+        let _ = to;
+        None
+    }
 
     /// Sends a message and resolves to the decoded reply, or an error once
     /// `timeout` passes or the node is lost.

@@ -10,6 +10,7 @@
 
 #[path = "../../examples/support/cluster.rs"]
 pub mod cluster;
+pub mod relay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
