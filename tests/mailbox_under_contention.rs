@@ -68,22 +68,37 @@ impl<const CAPACITY: usize> Handler<Counts> for Checker<CAPACITY> {
     }
 }
 
-async fn every_message_once_in_order<const CAPACITY: usize>() {
+/// A system with one checker and the count of messages it handled.
+fn start<const CAPACITY: usize>() -> (System, ActorRef<Checker<CAPACITY>>, Arc<AtomicU64>) {
     let system = System::new();
     let handled = Arc::new(AtomicU64::new(0));
     let actor = system
         .spawn(Checker::<CAPACITY>::new(handled.clone()))
         .unwrap();
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|sender| {
-            let actor = actor.clone();
-            tokio::spawn(async move {
-                for seq in 0..PER_SENDER {
-                    actor.tell(Numbered { sender, seq }).await.unwrap();
-                }
-            })
-        })
-        .collect();
+    (system, actor, handled)
+}
+
+/// Runs `send` as `SENDERS` tasks, one per sender number.
+fn spawn_senders<A: Actor, F, T>(
+    actor: &ActorRef<A>,
+    send: impl Fn(ActorRef<A>, usize) -> F,
+) -> Vec<tokio::task::JoinHandle<T>>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    (0..SENDERS)
+        .map(|sender| tokio::spawn(send(actor.clone(), sender)))
+        .collect()
+}
+
+async fn every_message_once_in_order<const CAPACITY: usize>() {
+    let (system, actor, handled) = start::<CAPACITY>();
+    let senders = spawn_senders(&actor, |actor, sender| async move {
+        for seq in 0..PER_SENDER {
+            actor.tell(Numbered { sender, seq }).await.unwrap();
+        }
+    });
     for sender in senders {
         sender.await.unwrap();
     }
@@ -112,35 +127,26 @@ async fn bounded_mailbox_of_seven_wakes_every_waiting_sender() {
 /// Senders tell until the actor refuses; a graceful stop races them. Every
 /// tell that was accepted is handled before the actor stops.
 async fn stop_racing_senders<const CAPACITY: usize>() {
-    let system = System::new();
-    let handled = Arc::new(AtomicU64::new(0));
-    let actor = system
-        .spawn(Checker::<CAPACITY>::new(handled.clone()))
-        .unwrap();
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|sender| {
-            let actor = actor.clone();
-            tokio::spawn(async move {
-                let mut accepted = 0;
-                while actor
-                    .tell(Numbered {
-                        sender,
-                        seq: accepted,
-                    })
-                    .await
-                    .is_ok()
-                {
-                    accepted += 1;
-                    // A tell into an unbounded mailbox never waits: yield,
-                    // so that the actor and the stop get the threads too.
-                    if accepted % 64 == 0 {
-                        tokio::task::yield_now().await;
-                    }
-                }
-                accepted
+    let (system, actor, handled) = start::<CAPACITY>();
+    let senders = spawn_senders(&actor, |actor, sender| async move {
+        let mut accepted = 0;
+        while actor
+            .tell(Numbered {
+                sender,
+                seq: accepted,
             })
-        })
-        .collect();
+            .await
+            .is_ok()
+        {
+            accepted += 1;
+            // A tell into an unbounded mailbox never waits: yield, so that
+            // the actor and the stop get the threads too.
+            if accepted % 64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        accepted
+    });
     // Let every sender get some messages in before the stop.
     while handled.load(Ordering::Relaxed) < 1_000 {
         tokio::task::yield_now().await;

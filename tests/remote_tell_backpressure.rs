@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use proscenium::net::Node;
 use proscenium::prelude::*;
-use support_cluster::cluster::{self, Add, Counter, Values};
+use support_cluster::cluster::{Add, Counter, Values};
 use support_cluster::relay::FreezingRelay;
-use support_cluster::within;
+use support_cluster::{in_process_node, within};
 
 /// The sender's link capacity, in frames.
 const CAPACITY: usize = 64;
@@ -24,16 +24,12 @@ const UNBOUNDED: u64 = 2_000_000;
 const STUCK: u32 = 200;
 
 async fn node(name: &str, listen: bool) -> Node {
-    let mut builder = Node::builder(name)
-        .secret(cluster::secret())
-        .registry(cluster::registry())
-        .link_capacity(CAPACITY)
+    in_process_node(name, listen, |node| {
         // Longer than the test: the frozen link must not be declared silent.
-        .heartbeat(Duration::from_secs(600));
-    if listen {
-        builder = builder.listen("127.0.0.1:0".parse().unwrap());
-    }
-    builder.start().await.unwrap()
+        node.link_capacity(CAPACITY)
+            .heartbeat(Duration::from_secs(600))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

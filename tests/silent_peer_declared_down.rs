@@ -9,17 +9,13 @@ use std::time::Duration;
 
 use proscenium::net::Node;
 use support_cluster::relay::FreezingRelay;
-use support_cluster::{cluster, node_down, node_up, within};
+use support_cluster::{in_process_node, node_down, node_up, within};
 
 async fn node(name: &str, listen: bool) -> Node {
-    let mut builder = Node::builder(name)
-        .secret(cluster::secret())
-        .registry(cluster::registry())
-        .heartbeat(Duration::from_millis(50));
-    if listen {
-        builder = builder.listen("127.0.0.1:0".parse().unwrap());
-    }
-    builder.start().await.unwrap()
+    in_process_node(name, listen, |node| {
+        node.heartbeat(Duration::from_millis(50))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use proscenium::net::{Node, NodeEvent};
+use proscenium::net::{Node, NodeBuilder, NodeEvent};
 use proscenium::prelude::*;
 use proscenium::NodeId;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -190,6 +190,25 @@ pub async fn test_node(name: &str) -> Node {
         .start()
         .await
         .expect("start the test's node")
+}
+
+/// A node of the test process with the examples' secret and registry,
+/// listening on `127.0.0.1:0` if `listen`, and set up further by `configure`.
+pub async fn in_process_node(
+    name: &str,
+    listen: bool,
+    configure: impl FnOnce(NodeBuilder) -> NodeBuilder,
+) -> Node {
+    let mut builder = Node::builder(name)
+        .secret(cluster::secret())
+        .registry(cluster::registry());
+    if listen {
+        builder = builder.listen("127.0.0.1:0".parse().expect("a loopback address"));
+    }
+    configure(builder)
+        .start()
+        .await
+        .expect("start an in-process node")
 }
 
 /// Waits for the next `NodeDown` of the node called `name`.

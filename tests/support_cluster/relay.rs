@@ -48,7 +48,11 @@ impl FreezingRelay {
 }
 
 /// Copies `from` to `to`, pausing (without reading) while frozen.
-async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch::Receiver<bool>) {
+async fn forward(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    mut frozen: watch::Receiver<bool>,
+) {
     let mut buffer = vec![0; 16 * 1024];
     loop {
         if *frozen.borrow_and_update() {
