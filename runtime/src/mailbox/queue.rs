@@ -184,3 +184,117 @@ impl<A: Actor> Drop for Queue<A> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::Queue;
+    use crate::envelope::{BoxEnvelope, MessageEnvelope};
+    use crate::{Actor, AskError, Context, Handler, Message};
+
+    struct Sink;
+    impl Actor for Sink {}
+
+    /// Message `seq` of producer `producer`; counts its drops.
+    struct Numbered {
+        producer: usize,
+        seq: usize,
+        dropped: Arc<AtomicUsize>,
+    }
+    impl Message for Numbered {
+        type Reply = ();
+    }
+    impl Drop for Numbered {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    impl Handler<Numbered> for Sink {
+        async fn handle(&mut self, _: Numbered, _: &mut Context<Self>) {}
+    }
+
+    fn numbered(producer: usize, seq: usize, dropped: &Arc<AtomicUsize>) -> BoxEnvelope<Sink> {
+        MessageEnvelope::tell(Numbered {
+            producer,
+            seq,
+            dropped: Arc::clone(dropped),
+        })
+    }
+
+    /// The (producer, seq) a popped envelope carries.
+    fn open(envelope: BoxEnvelope<Sink>) -> (usize, usize) {
+        let message = envelope.reject(AskError::Stopped).expect("a tell");
+        let message = message.downcast::<Numbered>().expect("a Numbered");
+        (message.producer, message.seq)
+    }
+
+    #[test]
+    fn producers_on_threads_lose_nothing_and_keep_their_order() {
+        const PRODUCERS: usize = 4;
+        const EACH: usize = 50_000;
+        let queue = Arc::new(Queue::<Sink>::new());
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|producer| {
+                let (queue, dropped) = (Arc::clone(&queue), Arc::clone(&dropped));
+                std::thread::spawn(move || {
+                    for seq in 0..EACH {
+                        queue.push(numbered(producer, seq, &dropped));
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0; PRODUCERS];
+        let mut received = 0;
+        while received < PRODUCERS * EACH {
+            // SAFETY: this thread is the only one that pops.
+            match unsafe { queue.pop() } {
+                Some(envelope) => {
+                    let (producer, seq) = open(envelope);
+                    assert_eq!(seq, next[producer], "producer {producer}");
+                    next[producer] += 1;
+                    received += 1;
+                }
+                None => std::hint::spin_loop(),
+            }
+        }
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        // SAFETY: as above.
+        assert!(unsafe { queue.pop() }.is_none());
+        assert_eq!(next, [EACH; PRODUCERS]);
+        assert_eq!(dropped.load(Ordering::Relaxed), PRODUCERS * EACH);
+    }
+
+    #[test]
+    fn a_dropped_queue_drops_what_it_still_holds() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let queue = Queue::<Sink>::new();
+        for seq in 0..10 {
+            queue.push(numbered(0, seq, &dropped));
+        }
+        // SAFETY: the only consumer.
+        let first = unsafe { queue.pop() }.expect("queued");
+        assert_eq!(open(first), (0, 0));
+        drop(queue);
+        assert_eq!(dropped.load(Ordering::Relaxed), 10);
+    }
+
+    #[test]
+    fn an_emptied_queue_takes_new_messages() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let queue = Queue::<Sink>::new();
+        for round in 0..3 {
+            // SAFETY (each pop): the only consumer.
+            assert!(unsafe { queue.pop() }.is_none());
+            queue.push(numbered(0, round, &dropped));
+            queue.push(numbered(1, round, &dropped));
+            assert_eq!(open(unsafe { queue.pop() }.unwrap()), (0, round));
+            assert_eq!(open(unsafe { queue.pop() }.unwrap()), (1, round));
+        }
+        assert!(unsafe { queue.pop() }.is_none());
+    }
+}
