@@ -137,7 +137,10 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    /// Sends `message`, waiting for room if the mailbox is bounded and full.
+    /// Sends `message`, waiting for room if the mailbox is bounded and full
+    /// (or, for an actor on another node, while the connection to that node
+    /// has more queued than it can send: see the network layer's link
+    /// capacity).
     ///
     /// Messages from one sender to one actor are handled in the order they
     /// were sent.
@@ -154,7 +157,7 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// # Yielding
     ///
-    /// A tell waits only when a bounded mailbox is full. Into an unbounded
+    /// A tell waits only when there is no room. Into an unbounded
     /// mailbox (or one with room) it completes at once, like tokio's
     /// `UnboundedSender::send`, so a task that does nothing but tell in a
     /// loop keeps its worker thread: give such a loop an await point (a
@@ -185,8 +188,8 @@ impl<A: Actor> ActorRef<A> {
     /// # Errors
     ///
     /// Hands the message back in [`TrySendError::Full`] when the bounded
-    /// mailbox is full, or in [`TrySendError::Send`] when it cannot be
-    /// delivered at all.
+    /// mailbox is full (or a remote actor's connection is at capacity), or
+    /// in [`TrySendError::Send`] when it cannot be delivered at all.
     pub fn try_tell<M: Message>(&self, message: M) -> Result<(), TrySendError<M>>
     where
         A: Handler<M>,
