@@ -271,12 +271,15 @@ impl<A: Actor> ActorRef<A> {
                     .map_err(|e| (e, None));
             }
         };
-        let deadline = Instant::now() + timeout;
+        // The clock is read only when the ask has to wait (for room here,
+        // or for a reply that did not come within one yield).
+        let mut deadline = None;
         let slot = match cell.mailbox.try_reserve() {
             Ok(slot) => slot,
             Err(NoRoom::Closed) => return Err((AskError::Stopped, Some(message))),
             Err(NoRoom::Full) => {
-                match tokio::time::timeout_at(deadline, cell.mailbox.reserve()).await {
+                let waited_until = *deadline.insert(Instant::now() + timeout);
+                match tokio::time::timeout_at(waited_until, cell.mailbox.reserve()).await {
                     Ok(Ok(slot)) => slot,
                     Ok(Err(_)) => return Err((AskError::Stopped, Some(message))),
                     Err(_) => return Err((AskError::Timeout(timeout), Some(message))),
@@ -285,7 +288,7 @@ impl<A: Actor> ActorRef<A> {
         };
         let (tx, rx) = oneshot::channel();
         slot.send(MessageEnvelope::ask(message, tx));
-        match reply_before(rx, deadline).await {
+        match reply_before(rx, deadline, timeout).await {
             Ok(Ok(reply)) => reply.map_err(|e| (e, None)),
             // The envelope was dropped unanswered: the actor was killed.
             Ok(Err(_)) => Err((AskError::Stopped, None)),
@@ -396,15 +399,19 @@ impl<R> PendingReply<R> {
     }
 }
 
-/// Waits for `reply` until `deadline`; `Err(())` when the deadline passes.
+/// Waits for `reply` until `deadline` (or, without one, until `timeout`
+/// after the first time the reply was not there); `Err(())` when the
+/// deadline passes.
 ///
 /// The deadline's timer is armed only if the reply has not come after one
 /// yield. A timer costs an insertion into tokio's timer wheel and a removal,
 /// under its lock, about a third of a local ask round trip; most replies
-/// from a local actor arrive within that one yield, and never need it.
+/// from a local actor arrive within that one yield, and never need it (nor
+/// a read of the clock).
 async fn reply_before<T>(
     mut reply: oneshot::Receiver<T>,
-    deadline: Instant,
+    deadline: Option<Instant>,
+    timeout: Duration,
 ) -> Result<Result<T, oneshot::error::RecvError>, ()> {
     let mut yielded = false;
     let mut timer = std::pin::pin!(None::<tokio::time::Sleep>);
@@ -418,6 +425,7 @@ async fn reply_before<T>(
             return Poll::Pending;
         }
         if timer.is_none() {
+            let deadline = deadline.unwrap_or_else(|| Instant::now() + timeout);
             timer.set(Some(tokio::time::sleep_until(deadline)));
         }
         match timer.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
