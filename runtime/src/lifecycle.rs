@@ -153,23 +153,31 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Follows an exit from serving through supervision and restarts to
     /// the final cleanup.
-    async fn end(mut self, mut exit: Exit) {
-        let reason = loop {
-            exit = match exit {
-                Exit::Stop(reason) => break reason,
-                Exit::Restart(delay, reason) => {
-                    match Box::pin(self.back_off(delay, reason)).await {
+    ///
+    /// An `async move` block, not an `async fn`, for the reason given on
+    /// `run`: this future is allocated for every actor that stops, so its
+    /// size is paid once per stop.
+    #[allow(clippy::manual_async_fn)]
+    fn end(mut self, mut exit: Exit) -> impl Future<Output = ()> + Send {
+        async move {
+            let reason = loop {
+                exit = match exit {
+                    Exit::Stop(reason) => break reason,
+                    Exit::Restart(delay, reason) => {
+                        match Box::pin(self.back_off(delay, reason)).await {
+                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                            Directive::Stop(reason) => Exit::Stop(reason),
+                        }
+                    }
+                    Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
-                    }
-                }
-                Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
-                    Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                    Directive::Stop(reason) => Exit::Stop(reason),
-                },
+                    },
+                };
             };
-        };
-        self.finish(reason).await;
+            let reason = self.finish(reason).await;
+            self.notify_stopped(reason);
+        }
     }
 
     async fn start(&mut self) -> Result<(), StopReason> {
@@ -427,7 +435,9 @@ impl<A: Actor> Lifecycle<A> {
     }
 
     /// Stops children, runs `on_stop`, then tells everyone who needs to know.
-    async fn finish(mut self, mut reason: StopReason) {
+    /// Returns the final reason (a panicking `on_stop` turns a normal stop
+    /// into a failure).
+    async fn finish(&mut self, mut reason: StopReason) -> StopReason {
         self.reject_queued(&reason);
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
@@ -443,7 +453,7 @@ impl<A: Actor> Lifecycle<A> {
             StopReason::Failed(why) => tracing::warn!(reason = %why, "actor failed"),
             _ => tracing::debug!(%reason, "actor stopped"),
         }
-        self.notify_stopped(reason);
+        reason
     }
 
     /// Refuses new messages; queued asks fail at once, queued tells become dead letters.
