@@ -50,7 +50,10 @@ impl Link {
 
     /// Whether the outbox is below its capacity.
     pub(crate) fn has_room(&self) -> bool {
-        self.room.queued.load(Ordering::Relaxed) < self.room.capacity
+        // SeqCst pairs with the writer's decrement and its read of
+        // `waiting`: a sender that counted itself as waiting either sees the
+        // room or is seen, and notified, by the writer.
+        self.room.queued.load(Ordering::SeqCst) < self.room.capacity
     }
 
     /// Waits until the outbox is below its capacity or the link has ended.
@@ -187,7 +190,7 @@ impl Outbox {
 
     fn taken(&self, taken: bool) {
         if taken {
-            self.room.queued.fetch_sub(1, Ordering::Relaxed);
+            self.room.queued.fetch_sub(1, Ordering::SeqCst);
         }
     }
 

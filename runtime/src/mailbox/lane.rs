@@ -39,7 +39,8 @@ pub(crate) struct MessageLane<A: Actor> {
     state: AtomicUsize,
     /// Most messages queued at once; `usize::MAX >> 1` when unbounded.
     capacity: usize,
-    /// The actor's task, woken by every push.
+    /// The actor's task, woken by the first push after it marked itself
+    /// `PARKED`.
     receiver: AtomicWaker,
     /// Senders waiting for room in a full bounded lane.
     room: Notify,
@@ -119,7 +120,10 @@ impl<A: Actor> MessageLane<A> {
 
     /// Reserves room if there is some now.
     pub(crate) fn try_reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
-        let mut state = self.state.load(Ordering::Relaxed);
+        // SeqCst, not Relaxed: a sender that counted itself in `blocked`
+        // and checks again must see a receive's release, or the receive
+        // must see it in `blocked` (the two sides of `release`).
+        let mut state = self.state.load(Ordering::SeqCst);
         loop {
             if state & CLOSED != 0 {
                 return Err(NoRoom::Closed);
