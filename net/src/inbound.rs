@@ -58,10 +58,7 @@ pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, mut st
         if matches!(frame, Frame::Goodbye) {
             return;
         }
-        match frame {
-            Frame::Tell { to, tag, payload } => tells.deliver(node, to, tag, &payload).await,
-            frame => on_frame(node, link, frame).await,
-        }
+        on_frame(node, link, &mut tells, frame).await;
     }
 }
 
@@ -171,9 +168,9 @@ impl SilenceCheck {
     }
 }
 
-/// Acts on every frame but a tell (see [`TellTarget`]).
-async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, frame: Frame) {
+async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, tells: &mut TellTarget, frame: Frame) {
     match frame {
+        Frame::Tell { to, tag, payload } => tells.deliver(node, to, tag, &payload).await,
         Frame::Ask {
             to,
             correlation,
@@ -220,7 +217,7 @@ async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, frame: Frame) {
             args,
         } => on_spawn(node, link, correlation, actor, args),
         answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, answer),
-        Frame::Heartbeat | Frame::Goodbye | Frame::Tell { .. } => {}
+        Frame::Heartbeat | Frame::Goodbye => {}
     }
 }
 

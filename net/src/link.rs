@@ -1,17 +1,17 @@
 //! One authenticated connection to a peer node: a writer task that batches
 //! frames into few syscalls, and a reader loop that hands frames to the node.
 
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use proscenium_runtime::NodeId;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
-
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::{Frame, FrameCodec};
@@ -58,24 +58,19 @@ impl Link {
 
     /// Waits until the outbox is below its capacity or the link has ended.
     pub(crate) async fn wait_for_room(&self) {
-        let ended = self.closed.ended();
-        let mut ended = std::pin::pin!(ended);
-        loop {
-            let notified = self.room.freed.notified();
-            let mut notified = std::pin::pin!(notified);
+        let mut ended = pin!(self.closed.ended());
+        while !self.has_room() && !self.closed.has_ended() {
+            let mut notified = pin!(self.room.freed.notified());
             notified.as_mut().enable();
             self.room.waiting.fetch_add(1, Ordering::SeqCst);
-            let ready = self.has_room() || self.closed.has_ended();
-            if !ready {
+            // Checked again now that the writer can see this sender waiting.
+            if !self.has_room() && !self.closed.has_ended() {
                 tokio::select! {
                     () = &mut notified => {}
                     () = &mut ended => {}
                 }
             }
             self.room.waiting.fetch_sub(1, Ordering::SeqCst);
-            if ready || self.has_room() || self.closed.has_ended() {
-                return;
-            }
         }
     }
 

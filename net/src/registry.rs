@@ -98,7 +98,6 @@ pub(crate) struct MessageCodec {
     pub(crate) decode_reply: fn(&DecodeCx, &[u8]) -> Result<AnyReply, WireError>,
 }
 
-/// Delivers a decoded tell; resolves once the message is queued.
 /// Decodes and queues a tell; `Some` is the wait for room in a full mailbox.
 pub(crate) type DeliverTell =
     fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<Option<BoxFuture<()>>, WireError>;

@@ -69,11 +69,13 @@ enum Target<A: Actor> {
     Remote(Arc<RemoteTarget>),
 }
 
+/// An actor on another node, as refs and recipients reach it: its id and
+/// the transport to its node.
 #[derive(Debug)]
-struct RemoteTarget {
-    id: ActorId,
-    transport: Arc<dyn RemoteDelivery>,
-    ask_timeout: Duration,
+pub(crate) struct RemoteTarget {
+    pub(crate) id: ActorId,
+    pub(crate) transport: Arc<dyn RemoteDelivery>,
+    pub(crate) ask_timeout: Duration,
 }
 
 impl<A: Actor> ActorRef<A> {
@@ -174,12 +176,7 @@ impl<A: Actor> ActorRef<A> {
                 }
                 Err(_) => Err(SendError::Stopped(message)),
             },
-            Target::Remote(remote) => {
-                if let Some(room) = remote.transport.tell_ready(remote.id) {
-                    room.await;
-                }
-                remote.tell(message)
-            }
+            Target::Remote(remote) => remote.tell(message).await,
         }
     }
 
@@ -203,10 +200,7 @@ impl<A: Actor> ActorRef<A> {
                 Err(NoRoom::Full) => Err(TrySendError::Full(message)),
                 Err(NoRoom::Closed) => Err(SendError::Stopped(message).into()),
             },
-            Target::Remote(remote) => match remote.transport.tell_ready(remote.id) {
-                Some(_) => Err(TrySendError::Full(message)),
-                None => remote.tell(message).map_err(Into::into),
-            },
+            Target::Remote(remote) => remote.try_tell(message),
         }
     }
 
@@ -439,13 +433,33 @@ async fn reply_before<T>(
 // ===== impl RemoteTarget =====
 
 impl RemoteTarget {
-    fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>> {
+    /// Tells, first waiting while the connection to the node has no room.
+    pub(crate) async fn tell<M: Message>(&self, message: M) -> Result<(), SendError<M>> {
+        if let Some(room) = self.transport.tell_ready(self.id) {
+            room.await;
+        }
+        self.send(message)
+    }
+
+    /// Tells if the connection to the node has room now.
+    pub(crate) fn try_tell<M: Message>(&self, message: M) -> Result<(), TrySendError<M>> {
+        if self.transport.tell_ready(self.id).is_some() {
+            return Err(TrySendError::Full(message));
+        }
+        self.send(message).map_err(Into::into)
+    }
+
+    fn send<M: Message>(&self, message: M) -> Result<(), SendError<M>> {
         self.transport
             .tell(self.id, AnyMessage::new(message))
             .map_err(RemoteSendError::into_send_error)
     }
 
-    async fn ask<M: Message>(&self, message: M, timeout: Duration) -> Result<M::Reply, AskError> {
+    pub(crate) async fn ask<M: Message>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, AskError> {
         let reply = self
             .transport
             .ask(self.id, AnyMessage::new(message), timeout)

@@ -7,11 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::remote::downcast_reply;
-
+use crate::actor_ref::RemoteTarget;
 use crate::{
-    ActorId, ActorRef, AnyMessage, AskError, Handler, Message, RemoteDelivery, RemoteSendError,
-    SendError, TrySendError,
+    ActorId, ActorRef, AskError, Handler, Message, RemoteDelivery, SendError, TrySendError,
 };
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -101,14 +99,8 @@ impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
 }
 
 /// A recipient on another node (or one read off the wire), reached by id
-/// and message type through the transport.
-struct RemoteRecipient {
-    id: ActorId,
-    transport: Arc<dyn RemoteDelivery>,
-    ask_timeout: Duration,
-}
-
-impl<M: Message> MessageTarget<M> for RemoteRecipient {
+/// and message type through the transport, exactly as a remote `ActorRef`.
+impl<M: Message> MessageTarget<M> for RemoteTarget {
     fn id(&self) -> ActorId {
         self.id
     }
@@ -118,23 +110,11 @@ impl<M: Message> MessageTarget<M> for RemoteRecipient {
     }
 
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
-        if self.transport.tell_ready(self.id).is_some() {
-            return Err(TrySendError::Full(message));
-        }
-        self.transport
-            .tell(self.id, AnyMessage::new(message))
-            .map_err(|e| RemoteSendError::into_send_error(e).into())
+        RemoteTarget::try_tell(self, message)
     }
 
     fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>> {
-        Box::pin(async move {
-            if let Some(room) = self.transport.tell_ready(self.id) {
-                room.await;
-            }
-            self.transport
-                .tell(self.id, AnyMessage::new(message))
-                .map_err(RemoteSendError::into_send_error)
-        })
+        Box::pin(RemoteTarget::tell(self, message))
     }
 
     fn ask(
@@ -142,12 +122,11 @@ impl<M: Message> MessageTarget<M> for RemoteRecipient {
         message: M,
         timeout: Option<Duration>,
     ) -> BoxFuture<'_, Result<M::Reply, AskError>> {
-        let asked = self.transport.ask(
-            self.id,
-            AnyMessage::new(message),
+        Box::pin(RemoteTarget::ask(
+            self,
+            message,
             timeout.unwrap_or(self.ask_timeout),
-        );
-        Box::pin(async move { downcast_reply(asked.await?) })
+        ))
     }
 }
 
@@ -156,7 +135,7 @@ impl<M: Message> Recipient<M> {
     /// For network layers.
     pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
         Self {
-            target: Arc::new(RemoteRecipient {
+            target: Arc::new(RemoteTarget {
                 id,
                 transport,
                 ask_timeout,
