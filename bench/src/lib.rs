@@ -10,6 +10,8 @@
 //! * [`runner`]: warm-up, repeated runs, medians and min–max;
 //! * [`report`]: the machine header, the markdown tables and the JSON output;
 //! * [`remote`]: the second OS process of the remote workloads;
+//! * `ractor_cluster` (with `peers`): the remote workloads on ractor_cluster,
+//!   run by a binary of their own (`bench/ractor-cluster`);
 //! * [`machine`]: cores, CPU model and resident memory, read from `/proc`.
 //!
 //! Every implementation asserts its result (sums, counts), so a fast wrong
@@ -19,6 +21,8 @@
 
 pub mod frameworks;
 pub mod machine;
+#[cfg(feature = "peers")]
+pub mod ractor_cluster;
 pub mod remote;
 pub mod report;
 pub mod runner;

@@ -84,9 +84,10 @@ pub trait Framework: Send + Sync {
 /// Why a peer has no row for a workload not written for it yet.
 pub const NOT_YET: &str = "not implemented on this framework yet";
 
-/// Why a peer has no remote row: its network layer (ractor_cluster) is not
-/// part of this suite yet; see BENCHMARKS.md.
-pub const NOT_REMOTE: &str = "remote workloads are measured on Proscenium and raw tokio only";
+/// Why a peer has no remote row: of the peers, issue 6 compares only
+/// ractor's network layer (ractor_cluster); see BENCHMARKS.md.
+pub const NOT_REMOTE: &str =
+    "remote workloads: of the peers, only ractor (ractor_cluster) is measured";
 
 /// Every framework compiled in, Proscenium first.
 pub fn all() -> Vec<Box<dyn Framework>> {

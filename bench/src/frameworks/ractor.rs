@@ -10,7 +10,7 @@ use ractor::rpc::CallResult;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
+use super::{on_tokio, Countdown, Framework};
 use crate::machine::resident_bytes;
 use crate::workloads::{
     ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
@@ -44,7 +44,19 @@ impl Framework for Ractor {
     }
 
     fn runtime(&self) -> &'static str {
-        TOKIO_MULTI_THREAD
+        concat!(
+            "tokio multi-thread runtime, worker threads = cores; remote workloads on ractor_cluster ",
+            env!("RACTOR_CLUSTER_VERSION"),
+            " (bench/ractor-cluster)"
+        )
+    }
+
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::ractor_cluster::tell(params)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::ractor_cluster::ask(params)
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {

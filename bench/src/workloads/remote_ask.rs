@@ -40,7 +40,7 @@ pub const WORKLOAD: Workload = Workload {
     title: "Remote ask round trip",
     about: "Like `ask`, but the actor lives in a second OS process (the bench binary \
             re-executed as a node) on 127.0.0.1: each ask `Inc(i)` crosses loopback TCP \
-            both ways.",
+            both ways. ractor: ractor_cluster, run by its own binary (bench/ractor-cluster).",
     metrics: &[
         Metric::lower("mean", "µs"),
         Metric::lower("p50", "µs"),

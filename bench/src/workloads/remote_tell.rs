@@ -61,7 +61,8 @@ pub const WORKLOAD: Workload = Workload {
     about: "This process starts a second OS process of the bench binary as the receiving \
             node, on 127.0.0.1, connects to it, and tells its counting actor n messages of \
             100 payload bytes each as fast as it can, then asks for the count and byte sum \
-            (which must match). Time runs from the first tell to the answer.",
+            (which must match). Time runs from the first tell to the answer. ractor: \
+            ractor_cluster, run by its own binary (bench/ractor-cluster).",
     metrics: &[Metric::higher("throughput", "M msg/s")],
     describe: |mode| {
         format!(
