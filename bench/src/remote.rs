@@ -165,33 +165,25 @@ async fn tokio_connection(stream: TcpStream) {
 // ===== the parent's side of the child =====
 
 /// A started child node: the process (killed if dropped) and its address.
-struct ChildNode {
+pub(crate) struct ChildNode {
     process: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl ChildNode {
     /// Starts the bench binary as a node of `kind` and waits for its address.
     async fn start(kind: &str) -> Self {
-        let mut process = Command::new(node_exe())
-            .args([NODE_FLAG, kind])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the bench binary starts as a remote node");
-        let stdout = process.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(READY_TIMEOUT, lines.next_line())
-            .await
-            .expect("the remote node is ready in time")
-            .expect("the remote node's stdout is readable")
-            .expect("the remote node prints READY");
-        let addr: SocketAddr = line
-            .strip_prefix("READY ")
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("expected `READY <address>`, got `{line}`"));
+        let mut command = Command::new(node_exe());
+        command.args([NODE_FLAG, kind]);
+        let (process, ready) = Self::launch(command).await;
+        let addr: SocketAddr = ready
+            .parse()
+            .unwrap_or_else(|_| panic!("expected `READY <address>`, got `READY {ready}`"));
+        Self::new(process, addr)
+    }
+
+    /// A child that listens on `addr`, which must be on 127.0.0.1.
+    pub(crate) fn new(process: Child, addr: SocketAddr) -> Self {
         assert_eq!(
             addr.ip(),
             Ipv4Addr::LOCALHOST,
@@ -200,9 +192,33 @@ impl ChildNode {
         Self { process, addr }
     }
 
+    /// Starts `command` with its stdin and stdout piped, to be killed if
+    /// dropped, and waits for its first line, `READY` or `READY <rest>`:
+    /// returns the process and `<rest>`.
+    pub(crate) async fn launch(mut command: Command) -> (Child, String) {
+        let mut process = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| panic!("the remote node {command:?} starts: {error}"));
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(READY_TIMEOUT, lines.next_line())
+            .await
+            .expect("the remote node is ready in time")
+            .expect("the remote node's stdout is readable")
+            .expect("the remote node prints READY");
+        let rest = line
+            .strip_prefix("READY")
+            .unwrap_or_else(|| panic!("expected `READY`, got `{line}`"));
+        (process, rest.trim().to_owned())
+    }
+
     /// Closes the child's stdin and waits for it to exit; kills it if it
     /// has not within five seconds.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         drop(self.process.stdin.take());
         let exited = tokio::time::timeout(Duration::from_secs(5), self.process.wait()).await;
         if !matches!(exited, Ok(Ok(status)) if status.success()) {

@@ -18,8 +18,9 @@ fn quick_suite_computes_right_answers() {
         for row in &workload.rows {
             let always_measured = ["proscenium", "tokio (baseline)"].contains(&row.framework)
                 || (cfg!(feature = "peers")
-                    && row.framework == "ractor"
-                    && workload.name.starts_with("remote-"));
+                    && workload.name.starts_with("remote-")
+                    && (row.framework == "ractor"
+                        || (row.framework == "erlang" && erl_installed())));
             if let RowResult::Measured(stats) = &row.result {
                 assert_eq!(stats.len(), workload.metrics.len());
                 assert!(stats.iter().all(|s| s.median.is_finite()));
@@ -35,4 +36,14 @@ fn quick_suite_computes_right_answers() {
     let report = proscenium_bench::report::markdown(&results);
     assert!(report.contains("| proscenium |"));
     assert!(proscenium_bench::report::json(&results).contains("\"workloads\""));
+}
+
+/// Whether Erlang/OTP's compiler is on `PATH`: then the Erlang rows of the
+/// remote workloads must be measured too.
+fn erl_installed() -> bool {
+    std::process::Command::new("erlc")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok()
 }

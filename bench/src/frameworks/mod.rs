@@ -11,6 +11,8 @@ pub mod tokio_baseline;
 #[cfg(feature = "peers")]
 pub mod actix;
 #[cfg(feature = "peers")]
+pub mod erlang;
+#[cfg(feature = "peers")]
 pub mod kameo;
 #[cfg(feature = "peers")]
 pub mod ractor;
@@ -102,6 +104,7 @@ pub fn all() -> Vec<Box<dyn Framework>> {
         Box::new(ractor::Ractor),
         Box::new(kameo::Kameo),
         Box::new(xtra::Xtra),
+        Box::new(erlang::Erlang),
     ]);
     all
 }
