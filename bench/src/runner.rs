@@ -136,6 +136,12 @@ impl Stats {
     }
 }
 
+/// Whether `--frameworks` `name` selects `fw`: its whole name, or its
+/// first word (`tokio` for `tokio (baseline)`).
+fn answers_to(fw: &dyn frameworks::Framework, name: &str) -> bool {
+    fw.name() == name || fw.name().split(' ').next() == Some(name)
+}
+
 /// Runs the suite as configured.
 ///
 /// # Panics
@@ -146,12 +152,13 @@ pub fn run(config: &Config) -> Results {
     let frameworks: Vec<_> = frameworks::all()
         .into_iter()
         .filter(|fw| {
-            config.frameworks.is_empty() || config.frameworks.iter().any(|n| n == fw.name())
+            config.frameworks.is_empty()
+                || config.frameworks.iter().any(|n| answers_to(fw.as_ref(), n))
         })
         .collect();
     for name in &config.frameworks {
         assert!(
-            frameworks.iter().any(|fw| fw.name() == name),
+            frameworks.iter().any(|fw| answers_to(fw.as_ref(), name)),
             "unknown framework `{name}` (the peers need `--features peers`)"
         );
     }
