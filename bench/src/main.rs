@@ -153,7 +153,16 @@ mod fresh {
                     );
                     let json: serde_json::Value =
                         serde_json::from_slice(&output.stdout).expect("the child prints JSON");
-                    let stats = &json["workloads"][0]["rows"][0]["result"]["measured"];
+                    let result = &json["workloads"][0]["rows"][0]["result"];
+                    if let Some(why) = result["not_applicable"].as_str() {
+                        // Once per framework that has no spawn row (Erlang).
+                        let why: &'static str = Box::leak(why.to_owned().into_boxed_str());
+                        return Row {
+                            framework: fw.name,
+                            result: RowResult::NotApplicable(why),
+                        };
+                    }
+                    let stats = &result["measured"];
                     for (i, values) in samples.iter_mut().enumerate() {
                         values.push(stats[i]["median"].as_f64().expect("a number"));
                     }
