@@ -6,7 +6,9 @@
 //! the ractor_cluster side lives in `bench/ractor-cluster`, a crate outside
 //! the workspace with its own lock file, which this module builds on first
 //! use (`cargo build --locked`, the same profile as this binary, into
-//! `target/ractor-cluster`) and runs: `tell <n>` or `ask <n>`. That binary
+//! `target/ractor-cluster`) and runs: `tell <n>` or `ask <n>`. Where cargo
+//! is not at hand (a release binary copied to another machine),
+//! [`BINARY_ENV`] names a binary built beforehand. Either way, the binary
 //! starts its own receiving node as a child process on 127.0.0.1 and prints
 //! one `RESULT` line, which is checked here like every other framework's
 //! answer.
@@ -23,6 +25,8 @@ const CRATE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ractor-cluster");
 /// Where it is built: inside the workspace's (ignored) target directory.
 const TARGET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/ractor-cluster");
 const BINARY: &str = "proscenium-bench-ractor-cluster";
+/// The environment variable that names a ready-built binary instead.
+pub const BINARY_ENV: &str = "PROSCENIUM_BENCH_RACTOR_CLUSTER";
 
 /// The built binary, or why it could not be built (reported as n/a).
 static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -35,6 +39,9 @@ fn binary() -> Result<&'static Path, &'static str> {
 }
 
 fn build() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os(BINARY_ENV) {
+        return Ok(PathBuf::from(path));
+    }
     let profile = if cfg!(debug_assertions) {
         "dev"
     } else {

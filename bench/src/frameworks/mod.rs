@@ -89,7 +89,7 @@ pub const NOT_YET: &str = "not implemented on this framework yet";
 /// Why a peer has no remote row: of the peers, issue 6 compares only
 /// ractor's network layer (ractor_cluster); see BENCHMARKS.md.
 pub const NOT_REMOTE: &str =
-    "remote workloads: of the peers, only ractor (ractor_cluster) is measured";
+    "remote workloads: of the Rust peers, only ractor (ractor_cluster) is measured";
 
 /// Every framework compiled in, Proscenium first.
 pub fn all() -> Vec<Box<dyn Framework>> {
