@@ -16,8 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use crate::remote;
 use crate::workloads::{remote_ask, remote_tell, Outcome};
 
 /// The crate's directory, next to this crate's.
@@ -66,52 +66,32 @@ fn build() -> Result<PathBuf, String> {
 /// Runs the binary with `args` and returns the numbers of its `RESULT`
 /// line. Panics (a failed run, like any framework's wrong answer) if it
 /// fails or prints no such line.
-fn run(args: &[String]) -> Result<Vec<u128>, &'static str> {
+fn run(args: &[String]) -> Result<Vec<u64>, &'static str> {
     let output = Command::new(binary()?)
         .args(args)
         .output()
         .unwrap_or_else(|error| panic!("{BINARY} could not be started: {error}"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
         "{BINARY} {args:?} failed ({}): {}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("{BINARY} {args:?} printed no RESULT line: {stdout}"));
-    Ok(line
-        .split_whitespace()
-        .map(|n| n.parse().expect("RESULT holds numbers"))
-        .collect())
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok(remote::reported_numbers(&stdout, BINARY))
 }
 
 /// [`remote_tell`] on ractor_cluster: `cast` of a `Vec<u8>` chunk, then a
 /// `call` for the tally.
 pub fn tell(params: &remote_tell::Params) -> Outcome {
-    match run(&["tell".to_owned(), params.messages.to_string()]) {
-        Ok(numbers) => {
-            let [elapsed, count, byte_sum] = numbers[..] else {
-                panic!("remote-tell: expected `RESULT <ns> <count> <byte sum>`, got {numbers:?}");
-            };
-            let elapsed = Duration::from_nanos(u64::try_from(elapsed).expect("ns fit u64"));
-            params.measured(elapsed, count as u64, byte_sum as u64)
-        }
-        Err(why) => Outcome::NotApplicable(why),
-    }
+    remote::reported_tell(
+        params,
+        run(&["tell".to_owned(), params.messages.to_string()]),
+    )
 }
 
 /// [`remote_ask`] on ractor_cluster: sequential `call`s, timed and checked
 /// in the child, every latency reported.
 pub fn ask(params: &remote_ask::Params) -> Outcome {
-    match run(&["ask".to_owned(), params.asks.to_string()]) {
-        Ok(ns) => params.measured(
-            ns.into_iter()
-                .map(|ns| Duration::from_nanos(u64::try_from(ns).expect("ns fit u64")))
-                .collect(),
-        ),
-        Err(why) => Outcome::NotApplicable(why),
-    }
+    remote::reported_ask(params, run(&["ask".to_owned(), params.asks.to_string()]))
 }

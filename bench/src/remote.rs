@@ -423,3 +423,55 @@ pub fn tokio_ask(params: &remote_ask::Params) -> Outcome {
         p.measured(latencies)
     })
 }
+
+// ===== peers measured by processes of their own (with `peers`) =====
+
+/// The numbers of the `RESULT` line that a peer's own measuring process
+/// (ractor_cluster's, Erlang's) printed; `who` names it in a failure.
+///
+/// # Panics
+///
+/// Panics when there is no such line or it holds something else than
+/// numbers: a failed run, like any framework's wrong answer.
+#[cfg(feature = "peers")]
+pub(crate) fn reported_numbers(stdout: &str, who: &str) -> Vec<u64> {
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("{who} printed no RESULT line: {stdout}"));
+    line.split_whitespace()
+        .map(|n| {
+            n.parse()
+                .unwrap_or_else(|_| panic!("{who}: `{n}` in RESULT is no number"))
+        })
+        .collect()
+}
+
+/// [`remote_tell`]'s outcome from a peer's report `<elapsed ns> <count>
+/// <byte sum>`, checked like every answer; or why the peer did not run.
+#[cfg(feature = "peers")]
+pub(crate) fn reported_tell(
+    params: &remote_tell::Params,
+    report: Result<Vec<u64>, &'static str>,
+) -> Outcome {
+    match report.as_deref() {
+        Ok(&[elapsed, count, byte_sum]) => {
+            params.measured(Duration::from_nanos(elapsed), count, byte_sum)
+        }
+        Ok(other) => panic!("remote-tell: expected `<ns> <count> <byte sum>`, got {other:?}"),
+        Err(why) => Outcome::NotApplicable(why),
+    }
+}
+
+/// [`remote_ask`]'s outcome from a peer's report, one latency in ns per
+/// ask; or why the peer did not run.
+#[cfg(feature = "peers")]
+pub(crate) fn reported_ask(
+    params: &remote_ask::Params,
+    report: Result<Vec<u64>, &'static str>,
+) -> Outcome {
+    match report {
+        Ok(ns) => params.measured(ns.into_iter().map(Duration::from_nanos).collect()),
+        Err(why) => Outcome::NotApplicable(why),
+    }
+}

@@ -21,10 +21,10 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use super::{on_tokio, Framework};
-use crate::remote::ChildNode;
+use crate::remote::{self, ChildNode};
 use crate::workloads::{
-    ask, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, remote_ask,
-    remote_tell, ring, spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    remote_ask, remote_tell, ring, spawn, tell, Outcome,
 };
 
 /// Erlang/OTP's distribution, through the `erl` on `PATH`.
@@ -121,14 +121,19 @@ fn measure(args: [String; 2]) -> Result<Vec<u64>, &'static str> {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "erl {args:?} failed: {stdout}");
         sink.stop().await;
-        let line = stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("RESULT "))
-            .unwrap_or_else(|| panic!("erl {args:?} printed no RESULT line: {stdout}"));
-        line.split_whitespace()
-            .map(|n| n.parse().expect("RESULT holds numbers"))
-            .collect()
+        remote::reported_numbers(&stdout, &format!("erl {args:?}"))
     }))
+}
+
+/// The local workloads' methods, each answering [`REMOTE_ONLY`].
+macro_rules! remote_only {
+    ($($workload:ident: $params:ty,)*) => {
+        $(
+            fn $workload(&self, _: &$params) -> Outcome {
+                Outcome::NotApplicable(REMOTE_ONLY)
+            }
+        )*
+    };
 }
 
 impl Framework for Erlang {
@@ -145,65 +150,25 @@ impl Framework for Erlang {
     }
 
     fn remote_tell(&self, params: &remote_tell::Params) -> Outcome {
-        match measure(["tell".to_owned(), params.messages.to_string()]) {
-            Ok(numbers) => {
-                let [elapsed, count, byte_sum] = numbers[..] else {
-                    panic!("remote-tell: expected `RESULT <ns> <count> <sum>`, got {numbers:?}");
-                };
-                params.measured(Duration::from_nanos(elapsed), count, byte_sum)
-            }
-            Err(why) => Outcome::NotApplicable(why),
-        }
+        let report = measure(["tell".to_owned(), params.messages.to_string()]);
+        remote::reported_tell(params, report)
     }
 
     fn remote_ask(&self, params: &remote_ask::Params) -> Outcome {
-        match measure(["ask".to_owned(), params.asks.to_string()]) {
-            Ok(ns) => params.measured(ns.into_iter().map(Duration::from_nanos).collect()),
-            Err(why) => Outcome::NotApplicable(why),
-        }
+        remote::reported_ask(params, measure(["ask".to_owned(), params.asks.to_string()]))
     }
 
-    fn tell(&self, _: &tell::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn ask(&self, _: &ask::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn spawn(&self, _: &spawn::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn ping_pong(&self, _: &ping_pong::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn counting(&self, _: &counting::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn ring(&self, _: &ring::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn fork_join_throughput(&self, _: &fork_join_throughput::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn fork_join_create(&self, _: &fork_join_create::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn fan_out(&self, _: &fan_out::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn big(&self, _: &crate::workloads::big::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
-    }
-
-    fn chameneos(&self, _: &crate::workloads::chameneos::Params) -> Outcome {
-        Outcome::NotApplicable(REMOTE_ONLY)
+    remote_only! {
+        tell: tell::Params,
+        ask: ask::Params,
+        spawn: spawn::Params,
+        ping_pong: ping_pong::Params,
+        counting: counting::Params,
+        ring: ring::Params,
+        fork_join_throughput: fork_join_throughput::Params,
+        fork_join_create: fork_join_create::Params,
+        fan_out: fan_out::Params,
+        big: big::Params,
+        chameneos: chameneos::Params,
     }
 }
