@@ -167,7 +167,7 @@ async fn tokio_connection(stream: TcpStream) {
 /// A started child node: the process (killed if dropped) and its address.
 pub(crate) struct ChildNode {
     process: Child,
-    pub(crate) addr: SocketAddr,
+    addr: SocketAddr,
 }
 
 impl ChildNode {
