@@ -193,9 +193,18 @@ impl ChildNode {
     }
 
     /// Starts `command` with its stdin and stdout piped, to be killed if
-    /// dropped, and waits for its first line, `READY` or `READY <rest>`:
-    /// returns the process and `<rest>`.
-    pub(crate) async fn launch(mut command: Command) -> (Child, String) {
+    /// dropped, and waits for a line `READY` or `READY <rest>`: returns the
+    /// process and `<rest>`.
+    pub(crate) async fn launch(command: Command) -> (Child, String) {
+        Self::try_launch(command)
+            .await
+            .unwrap_or_else(|printed| panic!("the remote node exited before READY: {printed:?}"))
+    }
+
+    /// Like [`launch`](Self::launch), but when the process exits before
+    /// `READY` (a node that could not listen, say) returns what it printed,
+    /// so the caller can try again.
+    pub(crate) async fn try_launch(mut command: Command) -> Result<(Child, String), String> {
         let mut process = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -205,15 +214,23 @@ impl ChildNode {
             .unwrap_or_else(|error| panic!("the remote node {command:?} starts: {error}"));
         let stdout = process.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(READY_TIMEOUT, lines.next_line())
-            .await
-            .expect("the remote node is ready in time")
-            .expect("the remote node's stdout is readable")
-            .expect("the remote node prints READY");
-        let rest = line
-            .strip_prefix("READY")
-            .unwrap_or_else(|| panic!("expected `READY`, got `{line}`"));
-        (process, rest.trim().to_owned())
+        let mut printed = String::new();
+        let ready = tokio::time::timeout(READY_TIMEOUT, async {
+            while let Some(line) = lines.next_line().await.ok()? {
+                if let Some(rest) = line.strip_prefix("READY") {
+                    return Some(rest.trim().to_owned());
+                }
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            None
+        })
+        .await
+        .expect("the remote node is ready in time");
+        match ready {
+            Some(rest) => Ok((process, rest)),
+            None => Err(printed),
+        }
     }
 
     /// Closes the child's stdin and waits for it to exit; kills it if it

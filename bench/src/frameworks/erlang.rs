@@ -97,20 +97,46 @@ fn node(name: &str, port: u16, beams: &Path, start: &[&str]) -> Command {
     command
 }
 
+/// How many ports the sink node is offered before the run gives up.
+const SINK_ATTEMPTS: usize = 5;
+
+/// A port on 127.0.0.1 that was free a moment ago.
+///
+/// BEAM cannot report a port it was given as 0 without epmd, so the OS
+/// picks one here and it is closed again before the node binds it; another
+/// process may take it meanwhile, hence [`start_sink`]'s retries.
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// Starts the sink node on the first of `ports` it can listen on, and
+/// returns it with that port. A node that cannot listen exits before it
+/// is ready.
+async fn start_sink(beams: &Path, ports: impl IntoIterator<Item = u16>) -> (ChildNode, u16) {
+    let mut refused = Vec::new();
+    for port in ports {
+        let sink = node(SINK_NODE, port, beams, &["-s", "bench_remote", "sink"]);
+        match ChildNode::try_launch(sink).await {
+            Ok((process, _)) => {
+                let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                return (ChildNode::new(process, addr), port);
+            }
+            Err(printed) => refused.push((port, printed)),
+        }
+    }
+    panic!("the Erlang sink node did not start: {refused:?}");
+}
+
 /// Starts the sink node, runs the measuring node with `args` (`tell n`
 /// or `ask n`) and returns the numbers of its `RESULT` line.
 fn measure(args: [String; 2]) -> Result<Vec<u64>, &'static str> {
     let beams = compiled()?;
     Ok(on_tokio(async move {
-        // ractor_cluster-like caveat: BEAM cannot report a port it was
-        // given as 0 without epmd, so the OS picks one here first.
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port on 127.0.0.1")
-            .port();
-        let sink = node(SINK_NODE, port, beams, &["-s", "bench_remote", "sink"]);
-        let (process, _) = ChildNode::launch(sink).await;
-        let sink = ChildNode::new(process, SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+        let ports = std::iter::repeat_with(free_port).take(SINK_ATTEMPTS);
+        let (sink, port) = start_sink(beams, ports).await;
         let driver_args = ["-dist_listen", "false", "-run", "bench_remote"];
         let mut driver = node(DRIVER_NODE, port, beams, &driver_args);
         driver.args(&args).arg(SINK_NODE);
@@ -170,5 +196,27 @@ impl Framework for Erlang {
         fan_out: fan_out::Params,
         big: big::Params,
         chameneos: chameneos::Params,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink whose first port is taken starts on the next one.
+    #[test]
+    fn the_sink_moves_on_from_a_port_in_use() {
+        let Ok(beams) = compiled() else {
+            // Without Erlang the remote rows say n/a; nothing to start.
+            return;
+        };
+        let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a port on 127.0.0.1");
+        let taken_port = taken.local_addr().expect("its address").port();
+        let next = free_port();
+        on_tokio(async move {
+            let (sink, port) = start_sink(beams, [taken_port, next]).await;
+            assert_eq!(port, next);
+            sink.stop().await;
+        });
     }
 }
