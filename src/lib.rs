@@ -46,7 +46,7 @@ pub mod guide {
 pub mod prelude {
     pub use proscenium_macros::{handler, handlers, Actor, Message};
     pub use proscenium_runtime::{
-        Actor, ActorError, ActorId, ActorRef, AskError, ChildSpec, Context, DeadLetter,
+        ask_all, Actor, ActorError, ActorId, ActorRef, AskError, ChildSpec, Context, DeadLetter,
         DeadLetters, Handler, Mailbox, Message, Pool, Recipient, RegisterError, RestartPolicy,
         SendError, SpawnError, StopReason, Supervisor, SupervisorStrategy, System, Terminated,
         TimerHandle, TrySendError,

@@ -3,6 +3,7 @@
 
 mod support_cluster;
 
+use proscenium::ask_all;
 use proscenium::prelude::*;
 use support_cluster::cluster::{Add, Counter, Values};
 use support_cluster::{test_node, within, NodeProcess};
@@ -98,5 +99,32 @@ async fn asking_a_remote_actor_with_a_local_only_message_is_a_typed_error() {
     );
     // The link is fine afterwards.
     assert_eq!(counter.ask(Values).await, Ok(vec![]));
+    a.shutdown().await;
+}
+
+#[tokio::test]
+async fn ask_all_mixes_remote_and_local_actors_and_keeps_each_ones_order() {
+    let b = NodeProcess::start("b").await;
+    let a = test_node("a").await;
+    let b_id = a.connect(b.addr).await.expect("connect to b");
+    let remote = a
+        .lookup_on::<Counter>(b_id, "counter")
+        .await
+        .expect("b answers the lookup")
+        .expect("b has a counter");
+    let local = a.system().spawn(Counter::default()).expect("spawn");
+
+    let adds = [
+        (&remote, 1),
+        (&local, 2),
+        (&remote, 3),
+        (&local, 4),
+        (&remote, 5),
+    ];
+    let added = within("the adds", ask_all(adds.map(|(to, n)| (to, Add(n))))).await;
+    assert_eq!(added, [Ok(()), Ok(()), Ok(()), Ok(()), Ok(())]);
+
+    let values = within("the values", ask_all([(&remote, Values), (&local, Values)])).await;
+    assert_eq!(values, [Ok(vec![1, 3, 5]), Ok(vec![2, 4])]);
     a.shutdown().await;
 }

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use crate::cell::{AnyActor, Cell};
 use crate::deadlock;
 use crate::envelope::MessageEnvelope;
-use crate::mailbox::NoRoom;
+use crate::mailbox::{MessageLane, NoRoom};
 use crate::remote::downcast_reply;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
 use crate::signal::Signal;
@@ -67,6 +67,13 @@ pub struct ActorRef<A: Actor> {
 enum Target<A: Actor> {
     Local(Arc<Cell<A>>),
     Remote(Arc<RemoteTarget>),
+}
+
+/// Where an [`ActorRef`]'s messages go, for code that queues envelopes
+/// itself ([`ask_all`](crate::ask_all)).
+pub(crate) enum Destination<'a, A: Actor> {
+    Local(&'a MessageLane<A>),
+    Remote(&'a RemoteTarget),
 }
 
 /// An actor on another node, as refs and recipients reach it: its id and
@@ -317,7 +324,16 @@ impl<A: Actor> ActorRef<A> {
         Ok(PendingReply { rx })
     }
 
-    fn default_ask_timeout(&self) -> Duration {
+    /// Where this ref's messages go: the local actor's message lane, or the
+    /// remote node's transport.
+    pub(crate) fn destination(&self) -> Destination<'_, A> {
+        match &self.inner {
+            Target::Local(cell) => Destination::Local(&cell.mailbox),
+            Target::Remote(remote) => Destination::Remote(remote),
+        }
+    }
+
+    pub(crate) fn default_ask_timeout(&self) -> Duration {
         match &self.inner {
             Target::Local(cell) => cell.ask_timeout,
             Target::Remote(remote) => remote.ask_timeout,
@@ -391,6 +407,14 @@ impl<R> PendingReply<R> {
     pub async fn recv(self) -> Result<R, AskError> {
         self.rx.await.unwrap_or(Err(AskError::Stopped))
     }
+}
+
+/// The instant `timeout` from now. A timeout too long to be represented
+/// (`Duration::MAX`, say) means no practical deadline: thirty years.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+    let now = Instant::now();
+    now.checked_add(timeout).unwrap_or_else(|| now + FAR)
 }
 
 /// Waits for `reply` until `deadline` (or, without one, until `timeout`

@@ -35,14 +35,28 @@ pub(crate) trait Envelope<A: Actor>: Send {
     fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>>;
 }
 
-/// Where the reply to an ask goes.
+/// Where the reply to a single ask goes.
 pub(crate) type ReplyTx<R> = oneshot::Sender<Result<R, AskError>>;
 
-/// A message for actor `A` and, for an ask, the channel its reply goes to.
-pub(crate) struct MessageEnvelope<A: Actor, M: Message> {
+/// Where the reply to an ask goes: a `oneshot` for a single ask, one slot
+/// of a gather for [`ask_all`](crate::ask_all).
+pub(crate) trait ReplyTo<R>: Send + 'static {
+    /// Delivers the reply, or the reason there is none. An asker that has
+    /// given up already is not an error: nobody is left to tell.
+    fn reply(self, result: Result<R, AskError>);
+}
+
+impl<R: Send + 'static> ReplyTo<R> for ReplyTx<R> {
+    fn reply(self, result: Result<R, AskError>) {
+        let _ = self.send(result);
+    }
+}
+
+/// A message for actor `A` and, for an ask, where its reply goes.
+pub(crate) struct MessageEnvelope<A: Actor, M: Message, T = ReplyTx<<M as Message>::Reply>> {
     link: Link<A>,
     message: M,
-    reply: Option<ReplyTx<M::Reply>>,
+    reply: Option<T>,
 }
 
 impl<A: Handler<M>, M: Message> MessageEnvelope<A, M> {
@@ -54,9 +68,11 @@ impl<A: Handler<M>, M: Message> MessageEnvelope<A, M> {
             reply: None,
         })
     }
+}
 
+impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> MessageEnvelope<A, M, T> {
     /// An envelope for an ask: the reply goes to `reply`.
-    pub(crate) fn ask(message: M, reply: ReplyTx<M::Reply>) -> BoxEnvelope<A> {
+    pub(crate) fn ask(message: M, reply: T) -> BoxEnvelope<A> {
         Box::new(Self {
             link: Link::new(),
             message,
@@ -65,7 +81,7 @@ impl<A: Handler<M>, M: Message> MessageEnvelope<A, M> {
     }
 }
 
-impl<A: Handler<M>, M: Message> Envelope<A> for MessageEnvelope<A, M> {
+impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnvelope<A, M, T> {
     fn message_type(&self) -> &'static str {
         std::any::type_name::<M>()
     }
@@ -85,8 +101,7 @@ impl<A: Handler<M>, M: Message> Envelope<A> for MessageEnvelope<A, M> {
     fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>> {
         match self.reply {
             Some(reply) => {
-                // The asker may have given up already; then nobody is left to tell.
-                let _ = reply.send(Err(error));
+                reply.reply(Err(error));
                 None
             }
             None => Some(Box::new(self.message)),
@@ -104,31 +119,30 @@ pub(crate) trait Turn: Future<Output = ()> + Send {
 pub(crate) type BoxTurn<'a> = Pin<Box<dyn Turn + 'a>>;
 
 pin_project! {
-    struct Handling<F, R> {
+    struct Handling<F, T> {
         #[pin]
         future: F,
-        reply: Option<ReplyTx<R>>,
+        reply: Option<T>,
     }
 }
 
-impl<F: Future<Output = R> + Send, R: Send> Future for Handling<F, R> {
+impl<F: Future + Send, T: ReplyTo<F::Output>> Future for Handling<F, T> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         let this = self.project();
         let reply = ready!(this.future.poll(cx));
         if let Some(tx) = this.reply.take() {
-            // A dropped ask future means the asker no longer wants the reply.
-            let _ = tx.send(Ok(reply));
+            tx.reply(Ok(reply));
         }
         Poll::Ready(())
     }
 }
 
-impl<F: Future<Output = R> + Send, R: Send> Turn for Handling<F, R> {
+impl<F: Future + Send, T: ReplyTo<F::Output>> Turn for Handling<F, T> {
     fn fail(self: Pin<&mut Self>, reason: &str) {
         if let Some(tx) = self.project().reply.take() {
-            let _ = tx.send(Err(AskError::Failed {
+            tx.reply(Err(AskError::Failed {
                 reason: reason.to_owned(),
             }));
         }

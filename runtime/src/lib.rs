@@ -39,6 +39,7 @@ mod dead_letter;
 mod deadlock;
 mod envelope;
 mod error;
+mod gather;
 mod id;
 mod lifecycle;
 mod mailbox;
@@ -59,6 +60,7 @@ pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
+pub use gather::{ask_all, ask_all_timeout};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use mailbox::Mailbox;
 pub use pool::{

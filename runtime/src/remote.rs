@@ -155,6 +155,11 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
 
     /// Sends a message and resolves to the decoded reply, or an error once
     /// `timeout` passes or the node is lost.
+    ///
+    /// The message is queued before this returns, not when the future is
+    /// first polled, so asks made one after another reach the node in that
+    /// order even when their replies are awaited elsewhere
+    /// ([`ask_all`](crate::ask_all) relies on it).
     fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk;
 
     /// Asks the actor to stop gracefully.

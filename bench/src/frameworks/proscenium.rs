@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::future::join_all;
-use proscenium_runtime::{Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System};
+use proscenium_runtime::{
+    ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
@@ -313,7 +314,7 @@ impl Framework for Proscenium {
                 .collect();
             let start = Instant::now();
             for round in 0..p.rounds {
-                let replies = join_all(nodes.iter().map(|n| n.ask(Get(round)))).await;
+                let replies = ask_all(nodes.iter().map(|n| (n, Get(round)))).await;
                 let sum: u64 = replies.into_iter().map(|r| r.expect("ask")).sum();
                 assert_eq!(sum, p.expected_round_sum(round), "fan-out: wrong sum");
             }

@@ -38,8 +38,11 @@ impl Params {
 pub const WORKLOAD: Workload = Workload {
     name: "fan-out",
     title: "Fan-out / fan-in",
-    about: "Each round the driver asks every one of n actors at once (`join_all` over the \
-            ask futures) and sums the replies, which must match. Reported per round.",
+    about: "Each round the driver asks every one of n actors at once and sums the replies, \
+            which must match. Reported per round. Each framework gathers the replies its own \
+            way: Proscenium with `ask_all` (one wake-up per round), the others with `join_all` \
+            over their ask futures (actix, kameo and xtra have no gather; ractor's \
+            `rpc::multi_call` spawns a task per reply to wait on it).",
     metrics: &[Metric::lower("per round", "ms")],
     describe: |mode| {
         let p = Params::new(mode);
