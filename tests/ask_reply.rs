@@ -147,3 +147,20 @@ async fn ask_through_a_recipient_of_a_stopped_actor_fails_with_stopped() {
     assert!(!seen.is_alive());
     assert_eq!(seen.ask(Seen).await, Err(AskError::Stopped));
 }
+
+#[tokio::test]
+async fn an_ask_with_no_practical_deadline_waits_for_its_reply() {
+    let system = System::new();
+    let actor = system.spawn(Recorder::<1024>::new()).unwrap();
+    let (gate, mut control) = gate();
+
+    // `Duration::MAX` past now is not a representable instant.
+    let mut reply = pin!(actor.ask_timeout(Block(gate, 5), Duration::MAX));
+    assert!(poll_once(reply.as_mut()).await.is_pending());
+    control.entered().await;
+    assert!(poll_once(reply.as_mut()).await.is_pending());
+    control.open();
+
+    assert_eq!(reply.await, Ok(5));
+    system.shutdown().await;
+}

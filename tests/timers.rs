@@ -121,6 +121,23 @@ async fn send_interval_fires_every_period() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn send_interval_with_a_zero_period_ticks_every_millisecond() {
+    let system = System::new();
+    let (ticker, mut log) = ticker(&system);
+    let start = Instant::now();
+
+    let handle = ticker.ask(Every(3, Duration::ZERO)).await.unwrap();
+
+    for n in 1..=3 {
+        let tick = tokio::time::timeout(Duration::from_secs(3600), log.recv()).await;
+        let (label, at) = tick.expect("a tick within the hour").unwrap();
+        assert_eq!(label, 3);
+        assert_eq!(at.duration_since(start), Duration::from_millis(n));
+    }
+    handle.cancel();
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancel_stops_send_after() {
     let system = System::new();
     let (ticker, mut log) = ticker(&system);

@@ -279,7 +279,7 @@ impl<A: Actor> ActorRef<A> {
             Ok(slot) => slot,
             Err(NoRoom::Closed) => return Err((AskError::Stopped, Some(message))),
             Err(NoRoom::Full) => {
-                let waited_until = *deadline.insert(Instant::now() + timeout);
+                let waited_until = *deadline.insert(deadline_after(timeout));
                 match tokio::time::timeout_at(waited_until, cell.mailbox.reserve()).await {
                     Ok(Ok(slot)) => slot,
                     Ok(Err(_)) => return Err((AskError::Stopped, Some(message))),
@@ -443,7 +443,7 @@ async fn reply_before<T>(
             return Poll::Pending;
         }
         if timer.is_none() {
-            let deadline = deadline.unwrap_or_else(|| Instant::now() + timeout);
+            let deadline = deadline.unwrap_or_else(|| deadline_after(timeout));
             timer.set(Some(tokio::time::sleep_until(deadline)));
         }
         match timer.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {

@@ -246,6 +246,8 @@ impl<A: Actor> Context<A> {
 
     /// Sends a clone of `message` to this actor every `period`, the first
     /// after one period, until cancelled or the actor stops or restarts.
+    /// Timers tick in milliseconds, so a shorter `period` (zero included)
+    /// is one millisecond.
     pub fn send_interval<M: Message + Clone>(&mut self, message: M, period: Duration) -> TimerHandle
     where
         A: Handler<M>,

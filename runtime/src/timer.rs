@@ -2,9 +2,10 @@
 
 use std::time::Duration;
 
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::actor_ref::deadline_after;
 use crate::{ActorRef, Handler, Message, System};
 
 /// A scheduled message; [`cancel`](Self::cancel) stops it.
@@ -58,6 +59,9 @@ where
     handle
 }
 
+/// The shortest interval: tokio's timers tick in milliseconds.
+const MIN_PERIOD: Duration = Duration::from_millis(1);
+
 /// Sends a clone of `message` to `target` every `period`, first after one
 /// period, until `token` is cancelled or the target stops. Ticks missed
 /// while the mailbox was full are not made up for.
@@ -76,7 +80,10 @@ where
         token: token.clone(),
     };
     system.runtime().spawn(async move {
-        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+        // tokio's interval refuses a zero period (it would panic here, and
+        // the timer would silently never fire).
+        let period = period.max(MIN_PERIOD);
+        let mut ticks = tokio::time::interval_at(deadline_after(period), period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
