@@ -34,6 +34,19 @@ impl Handler<Query> for Shard {
     }
 }
 
+/// Another actor type answering the same query: twice its number.
+struct Doubler(u64);
+impl Actor for Doubler {}
+impl Handler<Query> for Doubler {
+    async fn handle(&mut self, query: Query, _: &mut Context<Self>) -> u64 {
+        match query {
+            Query::Value => 2 * self.0,
+            Query::Fail => panic!("doubler {} failed", self.0),
+            Query::Hang => std::future::pending().await,
+        }
+    }
+}
+
 /// Asks every given shard for its value from inside this shard's handler.
 struct GatherFrom(Vec<ActorRef<Shard>>);
 impl Message for GatherFrom {
@@ -189,5 +202,23 @@ async fn a_batch_with_no_practical_deadline_waits_for_its_replies() {
     )
     .await;
     assert_eq!(replies, [Ok(0), Ok(1), Ok(2)]);
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn recipients_of_different_actor_types_share_a_batch() {
+    let system = System::new();
+    let shard = system.spawn(Shard(3)).unwrap();
+    let doubler = system.spawn(Doubler(5)).unwrap();
+    let recipients: Vec<Recipient<Query>> =
+        vec![shard.recipient(), doubler.recipient(), shard.recipient()];
+
+    let replies = ask_all(recipients.iter().map(|r| (r, Query::Value))).await;
+    assert_eq!(replies, [Ok(3), Ok(10), Ok(3)]);
+
+    doubler.stop();
+    doubler.wait_stopped().await;
+    let replies = ask_all(recipients.iter().map(|r| (r, Query::Value))).await;
+    assert_eq!(replies, [Ok(3), Err(AskError::Stopped), Ok(3)]);
     system.shutdown().await;
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use proscenium::prelude::*;
 use proscenium::{
-    AnyMessage, AnyReply, NodeId, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped,
-    Undeliverable, Watcher,
+    ask_all, AnyMessage, AnyReply, NodeId, RemoteAsk, RemoteDelivery, RemoteSendError,
+    RemoteStopped, Undeliverable, Watcher,
 };
 use support::{Panic, Record, Recorder, Seen};
 use tokio::sync::mpsc;
@@ -178,6 +178,24 @@ async fn a_recipient_of_a_remote_ref_goes_through_the_transport() {
 
     assert_eq!(seen.id(), transport.remote_id);
     assert_eq!(seen.ask(Seen).await, Ok(vec![3]));
+}
+
+#[tokio::test]
+async fn ask_all_reaches_remote_refs_and_recipients_through_the_transport() {
+    let (_system, transport, remote) = setup();
+    remote.tell(Record(4)).await.unwrap();
+    let by_id: Recipient<Seen> = Recipient::remote(
+        transport.remote_id,
+        transport.clone(),
+        Duration::from_secs(5),
+    );
+    let via_ref: Recipient<Seen> = remote.recipient();
+    let local: Recipient<Seen> = transport.target.recipient();
+
+    let replies = ask_all([(&by_id, Seen), (&via_ref, Seen), (&local, Seen)]).await;
+    assert_eq!(replies, [Ok(vec![4]), Ok(vec![4]), Ok(vec![4])]);
+    let replies = ask_all([(&remote, Seen), (&transport.target, Seen)]).await;
+    assert_eq!(replies, [Ok(vec![4]), Ok(vec![4])]);
 }
 
 #[tokio::test]

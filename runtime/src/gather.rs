@@ -7,6 +7,7 @@
 //! Here every reply goes into a slot of one shared [`Gather`] and only the
 //! last one wakes the caller. One deadline covers the whole batch.
 
+use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,14 +19,17 @@ use atomic_waker::AtomicWaker;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::actor_ref::{deadline_after, Destination};
+use crate::actor_ref::{deadline_after, Destination, RemoteTarget};
 use crate::envelope::{MessageEnvelope, ReplyTo};
-use crate::mailbox::NoRoom;
+use crate::mailbox::{MessageLane, NoRoom};
 use crate::remote::{downcast_reply, AnyMessage};
-use crate::{deadlock, ActorRef, AskError, Handler, Message};
+use crate::{deadlock, ActorId, ActorRef, AskError, Handler, Message, Recipient};
 
 /// Asks every actor in `asks` at once, each with its own message, and
 /// returns their replies in the same order.
+///
+/// The targets are [`ActorRef`]s of one actor type, or [`Recipient<M>`]s,
+/// which may address actors of different types (see [`AskTarget`]).
 ///
 /// Each entry is what [`ActorRef::ask`] would have returned for it: the
 /// reply, or why there is none. The deadline is the targets' default ask
@@ -69,13 +73,13 @@ use crate::{deadlock, ActorRef, AskError, Handler, Message};
 /// # Ok(())
 /// # }
 /// ```
-pub fn ask_all<'a, A, M, I>(
+pub fn ask_all<'a, T, M, I>(
     asks: I,
 ) -> impl Future<Output = Vec<Result<M::Reply, AskError>>> + Send + 'a
 where
-    A: Handler<M>,
+    T: AskTarget<M> + 'a,
     M: Message,
-    I: IntoIterator<Item = (&'a ActorRef<A>, M)>,
+    I: IntoIterator<Item = (&'a T, M)>,
 {
     let asks: Vec<_> = asks.into_iter().collect();
     let timeout = asks
@@ -85,35 +89,90 @@ where
 }
 
 /// Like [`ask_all`], with `timeout` for the whole batch.
-pub fn ask_all_timeout<'a, A, M, I>(
+pub fn ask_all_timeout<'a, T, M, I>(
     asks: I,
     timeout: Duration,
 ) -> impl Future<Output = Vec<Result<M::Reply, AskError>>> + Send + 'a
 where
-    A: Handler<M>,
+    T: AskTarget<M> + 'a,
     M: Message,
-    I: IntoIterator<Item = (&'a ActorRef<A>, M)>,
+    I: IntoIterator<Item = (&'a T, M)>,
 {
     gather(asks.into_iter().collect(), deadline_after(timeout), timeout)
 }
 
+/// What [`ask_all`] can ask: an [`ActorRef`] whose actor handles `M`, or a
+/// [`Recipient<M>`], so one batch can span actor types. Implemented by
+/// those two only.
+pub trait AskTarget<M: Message>: Gatherable<M> {}
+
+impl<A: Handler<M>, M: Message> AskTarget<M> for ActorRef<A> {}
+
+impl<M: Message> AskTarget<M> for Recipient<M> {}
+
+/// How a target queues its entry of a batch. Public only in name: this
+/// module is private, so no other crate can implement it.
+pub trait Gatherable<M: Message>: Send + Sync {
+    /// The deadline of [`ask_all`] when this target comes first.
+    fn default_ask_timeout(&self) -> Duration;
+
+    /// Queues `message` as entry `index` of `batch`.
+    fn gather_into<'a>(
+        &'a self,
+        batch: &'a mut Batch<M::Reply>,
+        index: usize,
+        message: M,
+    ) -> impl Future<Output = ()> + Send + 'a;
+}
+
+impl<A: Handler<M>, M: Message> Gatherable<M> for ActorRef<A> {
+    fn default_ask_timeout(&self) -> Duration {
+        ActorRef::default_ask_timeout(self)
+    }
+
+    async fn gather_into(&self, batch: &mut Batch<M::Reply>, index: usize, message: M) {
+        if !batch.begin_wait(index, self.id()) {
+            return;
+        }
+        match self.destination() {
+            Destination::Local(lane) => batch.send_local(index, lane, message).await,
+            Destination::Remote(remote) => batch.send_remote(index, remote, message),
+        }
+    }
+}
+
+impl<M: Message> Gatherable<M> for Recipient<M> {
+    fn default_ask_timeout(&self) -> Duration {
+        self.target().default_ask_timeout()
+    }
+
+    fn gather_into<'a>(
+        &'a self,
+        batch: &'a mut Batch<M::Reply>,
+        index: usize,
+        message: M,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        self.target().gather_into(batch, index, message)
+    }
+}
+
 /// The iterator is collected before the returned future exists: a future
 /// holding a caller's closure across an await is often not `Send`.
-async fn gather<A, M>(
-    asks: Vec<(&ActorRef<A>, M)>,
+async fn gather<T, M>(
+    asks: Vec<(&T, M)>,
     deadline: Instant,
     timeout: Duration,
 ) -> Vec<Result<M::Reply, AskError>>
 where
-    A: Handler<M>,
+    T: AskTarget<M>,
     M: Message,
 {
-    let mut batch = Batch::new(asks.len());
+    let mut batch = Batch::new(asks.len(), deadline, timeout);
     for (index, (target, message)) in asks.into_iter().enumerate() {
-        batch.send(index, target, message, deadline, timeout).await;
+        target.gather_into(&mut batch, index, message).await;
     }
-    batch.wait(deadline).await;
-    batch.into_replies(timeout)
+    batch.wait().await;
+    batch.into_replies()
 }
 
 /// One entry's answer: the reply, or why there is none.
@@ -200,79 +259,99 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// One call of [`ask_all_timeout`] in progress.
-struct Batch<R> {
+/// One call of [`ask_all`] in progress. Public only in name, like
+/// [`Gatherable`].
+pub struct Batch<R> {
     gather: Arc<Gather<R>>,
+    deadline: Instant,
+    timeout: Duration,
     /// The wait-for edges of asks made from inside an actor.
     waits: Vec<deadlock::Waiting>,
     remote: Vec<AbortOnDrop>,
 }
 
+impl<R> fmt::Debug for Batch<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Batch")
+            .field("entries", &self.gather.replies.len())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Send + 'static> Batch<R> {
-    fn new(len: usize) -> Self {
+    fn new(len: usize, deadline: Instant, timeout: Duration) -> Self {
         Self {
             gather: Arc::new(Gather {
                 replies: (0..len).map(|_| Mutex::new(None)).collect(),
                 outstanding: AtomicUsize::new(1),
                 caller: AtomicWaker::new(),
             }),
+            deadline,
+            timeout,
             waits: Vec::new(),
             remote: Vec::new(),
         }
     }
 
-    /// Queues one ask, in order: a full mailbox is waited for (until the
-    /// deadline) rather than skipped, so no later ask can overtake it.
-    async fn send<A, M>(
-        &mut self,
-        index: usize,
-        target: &ActorRef<A>,
-        message: M,
-        deadline: Instant,
-        timeout: Duration,
-    ) where
-        A: Handler<M>,
-        M: Message<Reply = R>,
-    {
-        let answer = |error| self.gather.put(index, Err(error));
-        match deadlock::begin_wait(target.id()) {
-            Ok(waiting) => self.waits.extend(waiting),
-            Err(cycle) => return answer(AskError::Deadlock { cycle }),
-        }
-        match target.destination() {
-            Destination::Local(lane) => {
-                let room = match lane.try_reserve() {
-                    Err(NoRoom::Full) => tokio::time::timeout_at(deadline, lane.reserve()).await,
-                    reserved => Ok(reserved),
-                };
-                match room {
-                    Ok(Ok(room)) => {
-                        let slot = GatherSlot::new(&self.gather, index);
-                        room.send(MessageEnvelope::ask(message, slot));
-                    }
-                    Ok(Err(_)) => answer(AskError::Stopped),
-                    Err(_) => answer(AskError::Timeout(timeout)),
-                }
+    /// Records that the asking actor, if any, waits on `callee`; `false`
+    /// (and entry `index` answered) if that wait would deadlock.
+    pub(crate) fn begin_wait(&mut self, index: usize, callee: ActorId) -> bool {
+        match deadlock::begin_wait(callee) {
+            Ok(waiting) => {
+                self.waits.extend(waiting);
+                true
             }
-            Destination::Remote(remote) => {
-                // Queued now, in order; only the wait for the reply runs apart.
-                let reply = remote
-                    .transport
-                    .ask(remote.id, AnyMessage::new(message), timeout);
-                let mut slot = GatherSlot::new(&self.gather, index);
-                let waiting = tokio::spawn(async move {
-                    slot.fill(reply.await.and_then(downcast_reply));
-                });
-                self.remote.push(AbortOnDrop(waiting));
+            Err(cycle) => {
+                self.gather.put(index, Err(AskError::Deadlock { cycle }));
+                false
             }
         }
     }
 
+    /// Queues entry `index` in a local actor's lane, in order: a full
+    /// mailbox is waited for (until the deadline) rather than skipped, so
+    /// no later ask can overtake it.
+    pub(crate) async fn send_local<A, M>(&mut self, index: usize, lane: &MessageLane<A>, message: M)
+    where
+        A: Handler<M>,
+        M: Message<Reply = R>,
+    {
+        let room = match lane.try_reserve() {
+            Err(NoRoom::Full) => tokio::time::timeout_at(self.deadline, lane.reserve()).await,
+            reserved => Ok(reserved),
+        };
+        match room {
+            Ok(Ok(room)) => {
+                let slot = GatherSlot::new(&self.gather, index);
+                room.send(MessageEnvelope::ask(message, slot));
+            }
+            Ok(Err(_)) => self.gather.put(index, Err(AskError::Stopped)),
+            Err(_) => self.gather.put(index, Err(AskError::Timeout(self.timeout))),
+        }
+    }
+
+    /// Queues entry `index` to an actor on another node. The transport
+    /// queues it now, in order; only the wait for the reply runs apart.
+    pub(crate) fn send_remote<M>(&mut self, index: usize, remote: &RemoteTarget, message: M)
+    where
+        M: Message<Reply = R>,
+    {
+        let reply = remote
+            .transport
+            .ask(remote.id, AnyMessage::new(message), self.timeout);
+        let mut slot = GatherSlot::new(&self.gather, index);
+        let waiting = tokio::spawn(async move {
+            slot.fill(reply.await.and_then(downcast_reply));
+        });
+        self.remote.push(AbortOnDrop(waiting));
+    }
+
     /// Waits until every reply is in or the deadline passes.
-    async fn wait(&self, deadline: Instant) {
+    async fn wait(&self) {
         // The caller's own count: replies may all be in already.
         self.gather.done();
-        let mut timer = pin!(tokio::time::sleep_until(deadline));
+        let mut timer = pin!(tokio::time::sleep_until(self.deadline));
         poll_fn(|cx| {
             if self.gather.is_complete() {
                 return Poll::Ready(());
@@ -287,12 +366,12 @@ impl<R: Send + 'static> Batch<R> {
     }
 
     /// The replies in order; entries still unanswered timed out.
-    fn into_replies(self, timeout: Duration) -> Vec<Result<R, AskError>> {
+    fn into_replies(self) -> Vec<Result<R, AskError>> {
         (0..self.gather.replies.len())
             .map(|index| {
                 self.gather
                     .take(index)
-                    .unwrap_or(Err(AskError::Timeout(timeout)))
+                    .unwrap_or(Err(AskError::Timeout(self.timeout)))
             })
             .collect()
     }

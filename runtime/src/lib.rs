@@ -60,7 +60,7 @@ pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
-pub use gather::{ask_all, ask_all_timeout};
+pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use mailbox::Mailbox;
 pub use pool::{

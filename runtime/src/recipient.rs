@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor_ref::RemoteTarget;
+use crate::gather::{Batch, Gatherable};
 use crate::{
     ActorId, ActorRef, AskError, Handler, Message, RemoteDelivery, SendError, TrySendError,
 };
@@ -57,7 +58,7 @@ pub struct Recipient<M: Message> {
     target: Arc<dyn MessageTarget<M>>,
 }
 
-trait MessageTarget<M: Message>: Send + Sync + 'static {
+pub(crate) trait MessageTarget<M: Message>: Send + Sync + 'static {
     fn id(&self) -> ActorId;
     fn is_alive(&self) -> bool;
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>>;
@@ -67,6 +68,15 @@ trait MessageTarget<M: Message>: Send + Sync + 'static {
         message: M,
         timeout: Option<Duration>,
     ) -> BoxFuture<'_, Result<M::Reply, AskError>>;
+    /// The deadline of a plain `ask`.
+    fn default_ask_timeout(&self) -> Duration;
+    /// Queues `message` as entry `index` of an [`ask_all`](crate::ask_all) batch.
+    fn gather_into<'a>(
+        &'a self,
+        batch: &'a mut Batch<M::Reply>,
+        index: usize,
+        message: M,
+    ) -> BoxFuture<'a, ()>;
 }
 
 impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
@@ -95,6 +105,19 @@ impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
             Some(timeout) => Box::pin(ActorRef::ask_timeout(self, message, timeout)),
             None => Box::pin(ActorRef::ask(self, message)),
         }
+    }
+
+    fn default_ask_timeout(&self) -> Duration {
+        ActorRef::default_ask_timeout(self)
+    }
+
+    fn gather_into<'a>(
+        &'a self,
+        batch: &'a mut Batch<M::Reply>,
+        index: usize,
+        message: M,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(Gatherable::gather_into(self, batch, index, message))
     }
 }
 
@@ -128,9 +151,31 @@ impl<M: Message> MessageTarget<M> for RemoteTarget {
             timeout.unwrap_or(self.ask_timeout),
         ))
     }
+
+    fn default_ask_timeout(&self) -> Duration {
+        self.ask_timeout
+    }
+
+    fn gather_into<'a>(
+        &'a self,
+        batch: &'a mut Batch<M::Reply>,
+        index: usize,
+        message: M,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if batch.begin_wait(index, self.id) {
+                batch.send_remote(index, self, message);
+            }
+        })
+    }
 }
 
 impl<M: Message> Recipient<M> {
+    /// Where this recipient's messages go.
+    pub(crate) fn target(&self) -> &dyn MessageTarget<M> {
+        &*self.target
+    }
+
     /// A recipient for actor `id` on another node, reached through `transport`.
     /// For network layers.
     pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
