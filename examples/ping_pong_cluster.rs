@@ -10,7 +10,8 @@
 //! 127.0.0.1, connects to it, and then uses actors on `beta` through the
 //! very same `ActorRef` calls it would use for local ones: tell, ask, a ref
 //! sent inside a message for `beta` to answer to, a remote spawn, a crash
-//! that `beta` supervises, a remote watch, and finally `beta` going away.
+//! that `beta` supervises, one `ask_all` to workers on both nodes, a remote
+//! watch, and finally `beta` going away.
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -18,7 +19,7 @@ mod cluster;
 use std::process::Stdio;
 
 use cluster::{Add, Collected, Collector, Counter, Crash, Ping, Ponger, Values, WhoAreYou, Worker};
-use proscenium::net::{Node, NodeEvent};
+use proscenium::net::{Node, NodeEvent, RemoteSpawn};
 use proscenium::prelude::*;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -90,6 +91,22 @@ async fn run_alpha() -> Result<(), Error> {
     assert!(matches!(crashed, Err(AskError::Failed { .. })));
     let (label, _) = worker.ask(WhoAreYou).await?;
     println!("beta restarted it in place; it still answers as {label}");
+
+    // Scatter-gather: one ask_all to workers on both nodes, replies in order.
+    let second = alpha.spawn_remote::<Worker>(beta, "w2".to_owned()).await?;
+    let here = alpha.system().spawn(Worker::from_args("w3".to_owned()))?;
+    let workers = [&worker, &second, &here];
+    let answers = ask_all(workers.map(|w| (w, WhoAreYou))).await;
+    let mut nodes = Vec::new();
+    for answer in answers {
+        let (label, node) = answer?;
+        println!("ask_all: {label} answered from node {node}");
+        nodes.push(node);
+    }
+    assert_eq!(
+        nodes,
+        [beta.to_string(), beta.to_string(), alpha.id().to_string()]
+    );
 
     // Remote watch: a local monitor learns when the remote worker stops.
     let (stopped_tx, stopped) = oneshot::channel();
