@@ -3,7 +3,7 @@
 //! Run with
 //!
 //! ```text
-//! cargo run --release -p proscenium-bench --features peers -- [--quick] [--json] [--runs N] [--frameworks a,b] [WORKLOAD…]
+//! cargo run --release -p proscenium-bench --features peers -- [--quick] [--json] [--runs N] [--frameworks a,b] [--current-thread] [WORKLOAD…]
 //! ```
 //!
 //! Without `--features peers` only Proscenium and the tokio baseline run.
@@ -12,7 +12,7 @@ use proscenium_bench::workloads::{self, Mode};
 use proscenium_bench::{remote, report, run, Config};
 
 const USAGE: &str =
-    "usage: proscenium-bench [--quick] [--json] [--runs N] [--frameworks a,b] [WORKLOAD…]";
+    "usage: proscenium-bench [--quick] [--json] [--runs N] [--frameworks a,b] [--current-thread] [WORKLOAD…]";
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -29,6 +29,7 @@ fn main() {
     let mut json = false;
     let mut warm_up = true;
     let mut in_process = false;
+    let mut current_thread = false;
     let mut runs = None;
     let mut frameworks = Vec::new();
     let mut selected = Vec::new();
@@ -37,6 +38,10 @@ fn main() {
             "--quick" => mode = Mode::Quick,
             "--json" => json = true,
             "--no-warm-up" => warm_up = false,
+            "--current-thread" => {
+                current_thread = true;
+                proscenium_bench::frameworks::use_current_thread_runtime();
+            }
             "--in-process" => in_process = true,
             "--runs" => {
                 runs = Some(
@@ -99,9 +104,10 @@ fn main() {
                     > at
             })
             .unwrap_or(results.workloads.len());
-        results
-            .workloads
-            .insert(at, fresh::spawn_in_fresh_processes(&config, &results));
+        results.workloads.insert(
+            at,
+            fresh::spawn_in_fresh_processes(&config, &results, current_thread),
+        );
     }
     if json {
         println!("{}", report::json(&results));
@@ -121,7 +127,11 @@ mod fresh {
 
     /// Runs `spawn` `config.runs` times per framework, each in a new
     /// process of this binary (`--in-process --no-warm-up --runs 1`).
-    pub(crate) fn spawn_in_fresh_processes(config: &Config, results: &Results) -> WorkloadResult {
+    pub(crate) fn spawn_in_fresh_processes(
+        config: &Config,
+        results: &Results,
+        current_thread: bool,
+    ) -> WorkloadResult {
         let exe = std::env::current_exe().expect("the path of this binary");
         let metrics = spawn::WORKLOAD.metrics;
         let rows = results
@@ -143,6 +153,9 @@ mod fresh {
                     ]);
                     if config.mode == Mode::Quick {
                         command.arg("--quick");
+                    }
+                    if current_thread {
+                        command.arg("--current-thread");
                     }
                     let output = command.output().expect("the child runs");
                     assert!(

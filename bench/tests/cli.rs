@@ -28,3 +28,31 @@ fn an_unknown_framework_is_refused() {
     assert!(!ok);
     assert!(stderr.contains("unknown framework `akka`"), "{stderr}");
 }
+
+#[test]
+fn current_thread_runs_the_tokio_frameworks_on_one_thread() {
+    let args = [
+        "--current-thread",
+        "--quick",
+        "--runs",
+        "1",
+        "--frameworks",
+        "proscenium,tokio",
+        "tell",
+    ];
+    let (ok, stdout, stderr) = bench(&args);
+    assert!(ok, "`--current-thread` failed: {stderr}");
+    let current = "tokio current-thread runtime: one thread (--current-thread)";
+    for framework in ["| proscenium | ", "| tokio (baseline) | "] {
+        let header = stdout.lines().find(|line| line.starts_with(framework));
+        assert!(
+            header.is_some_and(|line| line.ends_with(&format!("| {current} |"))),
+            "{stdout}"
+        );
+    }
+    assert!(!stdout.contains("multi-thread"), "{stdout}");
+    assert!(
+        stdout.contains("| proscenium | ") && !stdout.contains("n/a"),
+        "{stdout}"
+    );
+}

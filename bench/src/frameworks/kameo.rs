@@ -12,7 +12,7 @@ use kameo::message::{Context, Message};
 use kameo::Actor;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
+use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
 use crate::workloads::{
     ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
@@ -41,7 +41,7 @@ impl Framework for Kameo {
     }
 
     fn runtime(&self) -> &'static str {
-        TOKIO_MULTI_THREAD
+        tokio_runtime()
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {

@@ -3,7 +3,9 @@
 //! Every tokio-based framework runs each workload on a fresh multi-thread
 //! tokio runtime with one worker thread per core ([`on_tokio`]), the driver
 //! itself being a task on it. actix runs on its own `actix::System`, a
-//! single-threaded runtime, as actix requires.
+//! single-threaded runtime, as actix requires. With `--current-thread`
+//! ([`use_current_thread_runtime`]) the tokio-based frameworks run on a
+//! current-thread runtime instead: one thread, as actix does.
 
 pub mod proscenium;
 pub mod tokio_baseline;
@@ -20,7 +22,7 @@ pub mod ractor;
 pub mod xtra;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -109,19 +111,53 @@ pub fn all() -> Vec<Box<dyn Framework>> {
     all
 }
 
-/// The runtime description of the tokio-based frameworks.
+/// The runtime description of the tokio-based frameworks, by default.
 pub const TOKIO_MULTI_THREAD: &str = "tokio multi-thread runtime, worker threads = cores";
 
-/// Runs `driver` as a task on a fresh multi-thread tokio runtime with one
-/// worker per core, and returns its output. A panic in the driver (a failed
+/// The runtime description of the tokio-based frameworks with `--current-thread`.
+pub const TOKIO_CURRENT_THREAD: &str =
+    "tokio current-thread runtime: one thread (--current-thread)";
+
+/// Set by `--current-thread`.
+static CURRENT_THREAD: AtomicBool = AtomicBool::new(false);
+
+/// From now on, [`on_tokio`] builds a current-thread runtime: every
+/// tokio-based framework runs on one thread, the configuration actix has.
+pub fn use_current_thread_runtime() {
+    CURRENT_THREAD.store(true, Ordering::Relaxed);
+}
+
+/// Whether [`use_current_thread_runtime`] was called.
+pub fn on_current_thread() -> bool {
+    CURRENT_THREAD.load(Ordering::Relaxed)
+}
+
+/// How the tokio-based frameworks run, for the report header.
+pub fn tokio_runtime() -> &'static str {
+    if on_current_thread() {
+        TOKIO_CURRENT_THREAD
+    } else {
+        TOKIO_MULTI_THREAD
+    }
+}
+
+/// Runs `driver` as a task on a fresh tokio runtime, and returns its
+/// output: a multi-thread runtime with one worker per core, or with
+/// `--current-thread` a current-thread one. A panic in the driver (a failed
 /// assertion) is resumed on the caller.
 pub fn on_tokio<F>(driver: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(crate::machine::cores())
+    let mut builder = if on_current_thread() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(crate::machine::cores());
+        builder
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .expect("a tokio runtime can be built");

@@ -11,7 +11,7 @@ use proscenium_runtime::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
+use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
 use crate::workloads::chameneos::Color;
 use crate::workloads::{
@@ -33,7 +33,7 @@ impl Framework for Proscenium {
     }
 
     fn runtime(&self) -> &'static str {
-        TOKIO_MULTI_THREAD
+        tokio_runtime()
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {

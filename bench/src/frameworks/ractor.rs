@@ -44,11 +44,23 @@ impl Framework for Ractor {
     }
 
     fn runtime(&self) -> &'static str {
-        concat!(
-            "tokio multi-thread runtime, worker threads = cores; remote workloads on ractor_cluster ",
-            env!("RACTOR_CLUSTER_VERSION"),
-            " (bench/ractor-cluster)"
-        )
+        /// The tokio runtime's description (`super::TOKIO_*`), then where
+        /// the remote workloads run.
+        macro_rules! with_cluster {
+            ($tokio:literal) => {
+                concat!(
+                    $tokio,
+                    "; remote workloads on ractor_cluster ",
+                    env!("RACTOR_CLUSTER_VERSION"),
+                    " (bench/ractor-cluster)"
+                )
+            };
+        }
+        if super::on_current_thread() {
+            with_cluster!("tokio current-thread runtime: one thread (--current-thread)")
+        } else {
+            with_cluster!("tokio multi-thread runtime, worker threads = cores")
+        }
     }
 
     fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use xtra::{Actor, Address, Context, Handler, Mailbox, WeakAddress};
 
-use super::{on_tokio, Countdown, Framework, TOKIO_MULTI_THREAD};
+use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
 use crate::workloads::{
     ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
@@ -53,7 +53,7 @@ impl Framework for Xtra {
     }
 
     fn runtime(&self) -> &'static str {
-        TOKIO_MULTI_THREAD
+        tokio_runtime()
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {
