@@ -66,7 +66,9 @@ impl Drop for Waiting {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if let Some(callees) = edges.get_mut(&self.asker.id) {
-            if let Some(i) = callees.iter().position(|c| *c == self.callee) {
+            // From the back: the newest waits end first (a batch drops
+            // its waits last to first), so this finds them at once.
+            if let Some(i) = callees.iter().rposition(|c| *c == self.callee) {
                 callees.swap_remove(i);
             }
             if callees.is_empty() {

@@ -270,6 +270,16 @@ pub struct Batch<R> {
     remote: Vec<AbortOnDrop>,
 }
 
+impl<R> Drop for Batch<R> {
+    fn drop(&mut self) {
+        // Newest first, so each wait finds its edge at the end of the
+        // asker's list instead of searching all of them.
+        while let Some(waiting) = self.waits.pop() {
+            drop(waiting);
+        }
+    }
+}
+
 impl<R> fmt::Debug for Batch<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Batch")
