@@ -29,7 +29,6 @@ fn main() {
     let mut json = false;
     let mut warm_up = true;
     let mut in_process = false;
-    let mut current_thread = false;
     let mut runs = None;
     let mut frameworks = Vec::new();
     let mut selected = Vec::new();
@@ -38,10 +37,7 @@ fn main() {
             "--quick" => mode = Mode::Quick,
             "--json" => json = true,
             "--no-warm-up" => warm_up = false,
-            "--current-thread" => {
-                current_thread = true;
-                proscenium_bench::frameworks::use_current_thread_runtime();
-            }
+            "--current-thread" => proscenium_bench::frameworks::use_current_thread_runtime(),
             "--in-process" => in_process = true,
             "--runs" => {
                 runs = Some(
@@ -104,10 +100,9 @@ fn main() {
                     > at
             })
             .unwrap_or(results.workloads.len());
-        results.workloads.insert(
-            at,
-            fresh::spawn_in_fresh_processes(&config, &results, current_thread),
-        );
+        results
+            .workloads
+            .insert(at, fresh::spawn_in_fresh_processes(&config, &results));
     }
     if json {
         println!("{}", report::json(&results));
@@ -127,11 +122,7 @@ mod fresh {
 
     /// Runs `spawn` `config.runs` times per framework, each in a new
     /// process of this binary (`--in-process --no-warm-up --runs 1`).
-    pub(crate) fn spawn_in_fresh_processes(
-        config: &Config,
-        results: &Results,
-        current_thread: bool,
-    ) -> WorkloadResult {
+    pub(crate) fn spawn_in_fresh_processes(config: &Config, results: &Results) -> WorkloadResult {
         let exe = std::env::current_exe().expect("the path of this binary");
         let metrics = spawn::WORKLOAD.metrics;
         let rows = results
@@ -154,7 +145,7 @@ mod fresh {
                     if config.mode == Mode::Quick {
                         command.arg("--quick");
                     }
-                    if current_thread {
+                    if proscenium_bench::frameworks::on_current_thread() {
                         command.arg("--current-thread");
                     }
                     let output = command.output().expect("the child runs");

@@ -479,16 +479,18 @@ impl RemoteTarget {
             .map_err(RemoteSendError::into_send_error)
     }
 
-    pub(crate) async fn ask<M: Message>(
+    /// Asks; the message is queued by the transport before this returns,
+    /// so asks made in turn keep their order even when their replies are
+    /// awaited apart ([`ask_all`](crate::ask_all) relies on it).
+    pub(crate) fn ask<M: Message>(
         &self,
         message: M,
         timeout: Duration,
-    ) -> Result<M::Reply, AskError> {
+    ) -> impl Future<Output = Result<M::Reply, AskError>> + Send + 'static {
         let reply = self
             .transport
-            .ask(self.id, AnyMessage::new(message), timeout)
-            .await?;
-        downcast_reply(reply)
+            .ask(self.id, AnyMessage::new(message), timeout);
+        async move { downcast_reply(reply.await?) }
     }
 }
 

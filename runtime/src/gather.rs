@@ -22,7 +22,6 @@ use tokio::time::Instant;
 use crate::actor_ref::{deadline_after, Destination, RemoteTarget};
 use crate::envelope::{MessageEnvelope, ReplyTo};
 use crate::mailbox::{MessageLane, NoRoom};
-use crate::remote::{downcast_reply, AnyMessage};
 use crate::{deadlock, ActorId, ActorRef, AskError, Handler, Message, Recipient};
 
 /// Asks every actor in `asks` at once, each with its own message, and
@@ -190,13 +189,13 @@ struct Gather<R> {
 }
 
 impl<R> Gather<R> {
-    fn put(&self, index: usize, result: Result<R, AskError>) {
+    fn put(&self, index: usize, result: Reply<R>) {
         if let Some(entry) = self.replies.get(index) {
             *entry.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
         }
     }
 
-    fn take(&self, index: usize) -> Option<Result<R, AskError>> {
+    fn take(&self, index: usize) -> Option<Reply<R>> {
         let entry = self.replies.get(index)?;
         entry.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
@@ -230,7 +229,7 @@ impl<R> GatherSlot<R> {
         }
     }
 
-    fn fill(&mut self, result: Result<R, AskError>) {
+    fn fill(&mut self, result: Reply<R>) {
         if let Some(gather) = self.gather.take() {
             gather.put(self.index, result);
             gather.done();
@@ -274,9 +273,7 @@ impl<R> Drop for Batch<R> {
     fn drop(&mut self) {
         // Newest first, so each wait finds its edge at the end of the
         // asker's list instead of searching all of them.
-        while let Some(waiting) = self.waits.pop() {
-            drop(waiting);
-        }
+        while self.waits.pop().is_some() {}
     }
 }
 
@@ -347,13 +344,9 @@ impl<R: Send + 'static> Batch<R> {
     where
         M: Message<Reply = R>,
     {
-        let reply = remote
-            .transport
-            .ask(remote.id, AnyMessage::new(message), self.timeout);
+        let reply = remote.ask(message, self.timeout);
         let mut slot = GatherSlot::new(&self.gather, index);
-        let waiting = tokio::spawn(async move {
-            slot.fill(reply.await.and_then(downcast_reply));
-        });
+        let waiting = tokio::spawn(async move { slot.fill(reply.await) });
         self.remote.push(AbortOnDrop(waiting));
     }
 
@@ -376,7 +369,7 @@ impl<R: Send + 'static> Batch<R> {
     }
 
     /// The replies in order; entries still unanswered timed out.
-    fn into_replies(self) -> Vec<Result<R, AskError>> {
+    fn into_replies(self) -> Vec<Reply<R>> {
         (0..self.gather.replies.len())
             .map(|index| {
                 self.gather

@@ -111,12 +111,25 @@ pub fn all() -> Vec<Box<dyn Framework>> {
     all
 }
 
+/// The runtime descriptions as literals, for `concat!` (ractor adds to them).
+macro_rules! tokio_multi_thread {
+    () => {
+        "tokio multi-thread runtime, worker threads = cores"
+    };
+}
+macro_rules! tokio_current_thread {
+    () => {
+        "tokio current-thread runtime: one thread (--current-thread)"
+    };
+}
+#[cfg(feature = "peers")]
+pub(crate) use {tokio_current_thread, tokio_multi_thread};
+
 /// The runtime description of the tokio-based frameworks, by default.
-pub const TOKIO_MULTI_THREAD: &str = "tokio multi-thread runtime, worker threads = cores";
+pub const TOKIO_MULTI_THREAD: &str = tokio_multi_thread!();
 
 /// The runtime description of the tokio-based frameworks with `--current-thread`.
-pub const TOKIO_CURRENT_THREAD: &str =
-    "tokio current-thread runtime: one thread (--current-thread)";
+pub const TOKIO_CURRENT_THREAD: &str = tokio_current_thread!();
 
 /// Set by `--current-thread`.
 static CURRENT_THREAD: AtomicBool = AtomicBool::new(false);

@@ -44,10 +44,10 @@ impl Framework for Ractor {
     }
 
     fn runtime(&self) -> &'static str {
-        /// The tokio runtime's description (`super::TOKIO_*`), then where
-        /// the remote workloads run.
+        /// The tokio runtime's description, then where the remote
+        /// workloads run.
         macro_rules! with_cluster {
-            ($tokio:literal) => {
+            ($tokio:expr) => {
                 concat!(
                     $tokio,
                     "; remote workloads on ractor_cluster ",
@@ -57,9 +57,9 @@ impl Framework for Ractor {
             };
         }
         if super::on_current_thread() {
-            with_cluster!("tokio current-thread runtime: one thread (--current-thread)")
+            with_cluster!(super::tokio_current_thread!())
         } else {
-            with_cluster!("tokio multi-thread runtime, worker threads = cores")
+            with_cluster!(super::tokio_multi_thread!())
         }
     }
 
