@@ -30,6 +30,16 @@ pub enum WireError {
         /// The limit the input was decoded under.
         limit: u64,
     },
+    /// Decoding the input would take more memory than its budget: it holds
+    /// many elements that are small on the wire but large in memory.
+    #[error(
+        "decoding the input would allocate more than {budget} bytes; \
+         the peer sent a hostile message, or send bulk data as `Bytes` instead"
+    )]
+    MemoryLimitExceeded {
+        /// The bytes its sequences and maps could use.
+        budget: u64,
+    },
     /// The input ended in the middle of a value, or a length inside it
     /// points past its end; nothing was allocated for that length.
     #[error("the input ended in the middle of a value; the peer sent a truncated message")]

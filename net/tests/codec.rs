@@ -4,6 +4,7 @@ mod support;
 
 use bytes::{BufMut, BytesMut};
 use proscenium_net::{wire, Frame, FrameCodec, FrameError, WireError};
+use proscenium_runtime::{ActorId, AskError, NodeId};
 use support::{actor, every_frame_kind};
 use tokio_util::codec::{Decoder, Encoder};
 
@@ -166,6 +167,32 @@ fn decode_payload_length_past_frame_end_is_error() {
     let err = FrameCodec::new().decode(&mut buf).unwrap_err();
     assert!(
         matches!(err, FrameError::Decode(WireError::Truncated)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn decode_frame_that_would_outgrow_its_memory_budget_is_error() {
+    // A reply whose deadlock cycle holds ids of three zero bytes each: the
+    // frame fits its 64 KiB limit, the ids would take eight times that.
+    let max = 64 * 1024;
+    let zero = ActorId::new(NodeId::new(0, 0), 0);
+    let frame = Frame::Reply {
+        correlation: 1,
+        result: Err(AskError::Deadlock {
+            cycle: vec![zero; (max - 16) / 3],
+        }),
+    };
+    let mut codec = FrameCodec::with_max_frame_length(max);
+    let mut buf = BytesMut::new();
+    codec.encode(&frame, &mut buf).unwrap();
+    let budget = (max as u64) * wire::DECODE_MEMORY_FACTOR;
+    let err = codec.decode(&mut buf).map(|frame| frame.map(|f| f.kind()));
+    assert!(
+        matches!(
+            err,
+            Err(FrameError::Decode(WireError::MemoryLimitExceeded { budget: b })) if b == budget
+        ),
         "{err:?}"
     );
 }
