@@ -1,7 +1,7 @@
 //! A remote tell waits for room when the connection to its node cannot
 //! keep up, instead of queueing without bound, and nothing accepted is
-//! lost: a relay on 127.0.0.1 between two nodes is frozen, the sender tells
-//! until the link's outbox is full, then the relay thaws and every message
+//! lost: a fault proxy on 127.0.0.1 between two nodes is frozen, the sender tells
+//! until the link's outbox is full, then the proxy thaws and every message
 //! arrives, in order.
 
 mod support_cluster;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use proscenium::net::Node;
 use proscenium::prelude::*;
 use support_cluster::cluster::{Add, Counter, Values};
-use support_cluster::relay::FreezingRelay;
+use support_cluster::fault_proxy::FaultProxy;
 use support_cluster::{in_process_node, within};
 
 /// The sender's link capacity, in frames.
@@ -40,8 +40,8 @@ async fn tells_wait_for_room_while_the_network_is_stuck_and_none_is_lost() {
         .spawn_named("counter", Counter::default())
         .unwrap();
     let beta = node("beta", false).await;
-    let relay = FreezingRelay::start(alpha.local_addr().unwrap()).await;
-    within("beta to connect", beta.connect(relay.addr))
+    let relay = FaultProxy::start(alpha.local_addr().unwrap()).await;
+    within("beta to connect", beta.connect(relay.addr()))
         .await
         .unwrap();
     let counter = within("the lookup", beta.lookup::<Counter>("counter"))

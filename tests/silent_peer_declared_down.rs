@@ -1,5 +1,5 @@
 //! A peer whose connection stays open but carries nothing, not even
-//! heartbeats, is declared down: a relay on 127.0.0.1 between two nodes is
+//! heartbeats, is declared down: a fault proxy on 127.0.0.1 between two nodes is
 //! frozen (it keeps both sockets open and forwards nothing), and each node
 //! fires `NodeDown` for the other.
 
@@ -8,7 +8,7 @@ mod support_cluster;
 use std::time::Duration;
 
 use proscenium::net::Node;
-use support_cluster::relay::FreezingRelay;
+use support_cluster::fault_proxy::FaultProxy;
 use support_cluster::{in_process_node, node_down, node_up, within};
 
 async fn node(name: &str, listen: bool) -> Node {
@@ -22,11 +22,11 @@ async fn node(name: &str, listen: bool) -> Node {
 async fn both_sides_declare_a_silent_peer_down() {
     let alpha = node("alpha", true).await;
     let beta = node("beta", false).await;
-    let relay = FreezingRelay::start(alpha.local_addr().unwrap()).await;
+    let relay = FaultProxy::start(alpha.local_addr().unwrap()).await;
     let mut alpha_events = alpha.events();
     let mut beta_events = beta.events();
 
-    within("beta to connect", beta.connect(relay.addr))
+    within("beta to connect", beta.connect(relay.addr()))
         .await
         .unwrap();
     node_up(&mut alpha_events, "beta").await;

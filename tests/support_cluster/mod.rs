@@ -10,7 +10,7 @@
 
 #[path = "../../examples/support/cluster.rs"]
 pub mod cluster;
-pub mod relay;
+pub mod fault_proxy;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
