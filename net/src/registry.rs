@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use proscenium_runtime::{
-    with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyReply, AskError, Handler,
-    Message, RemoteDelivery, System, TrySendError,
+    with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyRecipient, AnyReply, AskError,
+    Handler, Message, Recipient, RemoteDelivery, System, TrySendError,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -111,10 +111,14 @@ pub(crate) type QueuedAsk = BoxFuture<Result<EncodedReply, AskError>>;
 /// Queues a decoded ask.
 pub(crate) type DeliverAsk = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<QueuedAsk, WireError>;
 
+/// Makes a `Recipient<M>` for a local actor known to handle `M`.
+pub(crate) type MakeRecipient = fn(&AnyActorRef) -> Option<AnyRecipient>;
+
 #[derive(Clone, Copy)]
 pub(crate) struct Delivery {
     pub(crate) tell: DeliverTell,
     pub(crate) ask: DeliverAsk,
+    pub(crate) recipient: MakeRecipient,
 }
 
 /// Spawns a remote-spawnable actor from encoded arguments.
@@ -217,6 +221,7 @@ impl Registry {
             Delivery {
                 tell: deliver_tell::<A, M>,
                 ask: deliver_ask::<A, M>,
+                recipient: recipient_of::<A, M>,
             },
         );
         self
@@ -301,6 +306,11 @@ fn wrong_actor<A: Actor>(actor: &AnyActorRef) -> WireError {
             std::any::type_name::<A>()
         ),
     }
+}
+
+fn recipient_of<A: Handler<M>, M: RemoteMessage>(actor: &AnyActorRef) -> Option<AnyRecipient> {
+    let recipient: Recipient<M> = actor.downcast::<A>()?.into();
+    Some(Box::new(recipient))
 }
 
 fn deliver_tell<A: Handler<M>, M: RemoteMessage>(

@@ -1,13 +1,14 @@
 //! [`RemoteDelivery`] for a node: how refs to actors on other nodes send.
 
+use std::any::TypeId;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use proscenium_runtime::{
-    ActorId, AnyMessage, AskError, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError,
-    RemoteStopped, StopReason, Undeliverable, Watcher,
+    ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, RemoteAsk, RemoteDelivery,
+    RemoteReady, RemoteSendError, RemoteStopped, StopReason, Undeliverable, Watcher,
 };
 use tokio::sync::oneshot;
 
@@ -178,5 +179,11 @@ impl RemoteDelivery for NodeShared {
             }),
         );
         Box::pin(async move { rx.await.unwrap_or(StopReason::NodeDown) })
+    }
+
+    fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
+        let tag = self.registry.codec(message)?.tag;
+        let delivery = self.registry.delivery(actor.actor_type(), tag)?;
+        (delivery.recipient)(actor)
     }
 }

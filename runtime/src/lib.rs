@@ -68,8 +68,8 @@ pub use pool::{
 };
 pub use recipient::Recipient;
 pub use remote::{
-    AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped,
-    Undeliverable,
+    AnyMessage, AnyRecipient, AnyReply, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError,
+    RemoteStopped, Undeliverable,
 };
 pub use signal::Watcher;
 pub use supervision::{

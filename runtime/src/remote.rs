@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::{ActorId, AskError, Message, StopReason, Watcher};
+use crate::{ActorId, AnyActorRef, AskError, Message, StopReason, Watcher};
 
 /// A message of any type, on its way to another node.
 pub struct AnyMessage {
@@ -120,6 +120,10 @@ pub(crate) fn downcast_reply<R: 'static>(reply: AnyReply) -> Result<R, AskError>
     })
 }
 
+/// A [`Recipient`](crate::Recipient) of some message type, type-erased; see
+/// [`RemoteDelivery::local_recipient`].
+pub type AnyRecipient = Box<dyn Any + Send>;
+
 /// Resolves once a remote tell has room to be queued; see
 /// [`RemoteDelivery::tell_ready`].
 pub type RemoteReady = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
@@ -180,4 +184,18 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
 
     /// Resolves once the actor has stopped, with the reason.
     fn wait_stopped(&self, target: ActorId) -> RemoteStopped;
+
+    /// A `Recipient<M>` for `actor`, a live actor of this node whose type
+    /// is known only at run time, where `message` is `TypeId::of::<M>()`;
+    /// `None` if `actor`'s type is not known to handle `M`.
+    ///
+    /// Only the network layer knows which actor types handle which message
+    /// types (those registered to receive them from other nodes), so a
+    /// recipient of a local actor read off the wire, one that went to
+    /// another node and came back, is made here. The value must be a
+    /// `Recipient<M>`. The default knows no types.
+    fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
+        let _ = (actor, message);
+        None
+    }
 }

@@ -3,17 +3,20 @@
 //! A ref serializes as its [`ActorId`]. Reading it back needs to know where
 //! the reader runs, so deserialization only works inside
 //! [`with_ref_resolver`], which the network layer wraps around decoding: an
-//! id of this node becomes a local ref, any other id a remote ref through the
-//! node's transport. A ref to a local actor that has stopped comes back as a
-//! ref whose sends fail with `Stopped`.
+//! id of a live actor of this node becomes a local ref (or recipient), so a
+//! ref that went to another node and came back is the local one again; any
+//! other id becomes a remote ref through the node's transport. A ref to an
+//! actor of this node that has stopped comes back as a ref whose sends fail
+//! with `NodeDown` (no connection leads to it).
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Actor, ActorId, ActorRef, Message, Recipient, RemoteDelivery, System};
+use crate::{Actor, ActorId, ActorRef, AnyActorRef, Message, Recipient, RemoteDelivery, System};
 
 thread_local! {
     static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
@@ -111,12 +114,38 @@ impl<'de, M: Message> Deserialize<'de> for Recipient<M> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let id = ActorId::deserialize(deserializer)?;
         let resolver = current_resolver::<D::Error>()?;
-        // The actor's type is not on the wire, so even a local recipient
-        // goes through the transport, which dispatches by message type.
+        if id.node() == resolver.system.node_id() {
+            if let Some(local) = resolver.system.actor(id) {
+                return local_recipient(&resolver, &local);
+            }
+        }
         Ok(Recipient::remote(
             id,
             resolver.transport,
             resolver.system.ask_timeout(),
         ))
     }
+}
+
+/// The recipient of `M` for a live actor of this node. The actor's type is
+/// not on the wire, and only the network layer knows which types handle
+/// `M`, so the transport makes it.
+fn local_recipient<M: Message, E: serde::de::Error>(
+    resolver: &Resolver,
+    actor: &AnyActorRef,
+) -> Result<Recipient<M>, E> {
+    resolver
+        .transport
+        .local_recipient(actor, TypeId::of::<M>())
+        .and_then(|recipient| recipient.downcast::<Recipient<M>>().ok())
+        .map(|recipient| *recipient)
+        .ok_or_else(|| {
+            E::custom(format!(
+                "actor {} is a `{}`, which this node has not registered to receive `{}` \
+                 from other nodes; register it (`#[actor(remote(..))]`)",
+                actor.id(),
+                actor.actor_type_name(),
+                std::any::type_name::<M>()
+            ))
+        })
 }
