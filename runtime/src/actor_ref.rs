@@ -297,22 +297,66 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    /// Queues `message` as an ask (waiting for room if the mailbox is full)
-    /// and returns its pending reply without waiting for it, so the caller
-    /// can queue more messages in order meanwhile. For network layers.
+    /// Queues `message` as an ask and returns its pending reply without
+    /// waiting for it, so the caller can queue more messages in order
+    /// meanwhile.
+    ///
+    /// To a local actor it waits for room if the mailbox is full; the reply
+    /// then has no deadline. To an actor on another node the ask is queued
+    /// on the connection before this returns (it does not wait for room),
+    /// and the reply is awaited for at most the ref's default ask timeout,
+    /// because the node cannot keep an unanswered ask for ever.
     ///
     /// # Errors
     ///
-    /// [`AskError::Stopped`] if the actor has stopped; [`AskError::Remote`]
-    /// for a remote actor, which this does not support.
+    /// [`AskError::Stopped`] if a local actor has stopped. Errors of a
+    /// remote ask ([`AskError::NodeDown`], [`AskError::NotRemote`], ...)
+    /// come from [`PendingReply::recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, Context, Handler, Message, System};
+    ///
+    /// struct Add(u64);
+    /// impl Message for Add {
+    ///     type Reply = u64;
+    /// }
+    ///
+    /// #[derive(Default)]
+    /// struct Sum(u64);
+    /// impl Actor for Sum {}
+    /// impl Handler<Add> for Sum {
+    ///     async fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) -> u64 {
+    ///         self.0 += n;
+    ///         self.0
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let sum = system.spawn(Sum::default())?;
+    /// // Both asks are queued, in order, before either reply is awaited.
+    /// let first = sum.send_ask(Add(1)).await?;
+    /// let second = sum.send_ask(Add(2)).await?;
+    /// assert_eq!(second.recv().await?, 3);
+    /// assert_eq!(first.recv().await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_ask<M: Message>(&self, message: M) -> Result<PendingReply<M::Reply>, AskError>
     where
         A: Handler<M>,
     {
-        let Target::Local(cell) = &self.inner else {
-            return Err(AskError::Remote(
-                "send_ask works on local actors only".into(),
-            ));
+        let cell = match &self.inner {
+            Target::Local(cell) => cell,
+            Target::Remote(remote) => {
+                let reply = remote.ask(message, remote.ask_timeout);
+                return Ok(PendingReply {
+                    inner: Pending::Remote(Box::pin(reply)),
+                });
+            }
         };
         let slot = cell
             .mailbox
@@ -321,7 +365,9 @@ impl<A: Actor> ActorRef<A> {
             .map_err(|_| AskError::Stopped)?;
         let (tx, rx) = oneshot::channel();
         slot.send(MessageEnvelope::ask(message, tx));
-        Ok(PendingReply { rx })
+        Ok(PendingReply {
+            inner: Pending::Local(rx),
+        })
     }
 
     /// Where this ref's messages go: the local actor's message lane, or the
@@ -392,9 +438,14 @@ impl<A: Actor> ActorRef<A> {
 }
 
 /// The reply to an ask queued with [`ActorRef::send_ask`].
-#[derive(Debug)]
 pub struct PendingReply<R> {
-    rx: oneshot::Receiver<Result<R, AskError>>,
+    inner: Pending<R>,
+}
+
+enum Pending<R> {
+    Local(oneshot::Receiver<Result<R, AskError>>),
+    /// The transport's wait, which has the ref's default deadline.
+    Remote(Pin<Box<dyn Future<Output = Result<R, AskError>> + Send>>),
 }
 
 impl<R> PendingReply<R> {
@@ -402,10 +453,28 @@ impl<R> PendingReply<R> {
     ///
     /// # Errors
     ///
-    /// As for [`ActorRef::ask`], without a deadline: wrap it in
-    /// `tokio::time::timeout` for one.
+    /// As for [`ActorRef::ask`]. From a local actor there is no deadline:
+    /// wrap it in `tokio::time::timeout` for one. From a remote actor,
+    /// [`AskError::Timeout`] once the ref's default ask timeout has passed
+    /// since [`send_ask`](ActorRef::send_ask).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future drops the reply; the message may still be handled.
     pub async fn recv(self) -> Result<R, AskError> {
-        self.rx.await.unwrap_or(Err(AskError::Stopped))
+        match self.inner {
+            Pending::Local(rx) => rx.await.unwrap_or(Err(AskError::Stopped)),
+            Pending::Remote(reply) => reply.await,
+        }
+    }
+}
+
+impl<R> fmt::Debug for PendingReply<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let remote = matches!(self.inner, Pending::Remote(_));
+        f.debug_struct("PendingReply")
+            .field("remote", &remote)
+            .finish_non_exhaustive()
     }
 }
 
