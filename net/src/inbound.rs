@@ -6,6 +6,7 @@
 //! order too, but its reply is awaited in a task of its own, so a slow
 //! handler never holds up the link.
 
+use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,18 @@ use crate::{Frame, MessageTag};
 /// once, and silence is detected by a periodic check of whether anything
 /// arrived, not by a timer per read (which costs a timer-wheel insertion
 /// and removal per frame, the largest cost of a small remote tell).
-pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, mut stream: FrameStream) {
+pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, stream: FrameStream) {
+    let mut held = HeldWatches::default();
+    read_until_end(node, link, stream, &mut held).await;
+    held.release(node);
+}
+
+async fn read_until_end(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    mut stream: FrameStream,
+    held: &mut HeldWatches,
+) {
     let mut link_closed = pin!(link.closed.ended());
     let mut node_stopping = pin!(node.cancel.cancelled());
     let mut silence = SilenceCheck::new(node.heartbeat);
@@ -58,7 +70,7 @@ pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, mut st
         if matches!(frame, Frame::Goodbye) {
             return;
         }
-        on_frame(node, link, &mut tells, frame).await;
+        on_frame(node, link, &mut tells, held, frame).await;
     }
 }
 
@@ -168,7 +180,13 @@ impl SilenceCheck {
     }
 }
 
-async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, tells: &mut TellTarget, frame: Frame) {
+async fn on_frame(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    tells: &mut TellTarget,
+    held: &mut HeldWatches,
+    frame: Frame,
+) {
     match frame {
         Frame::Tell { to, tag, payload } => tells.deliver(node, to, tag, &payload).await,
         Frame::Ask {
@@ -180,7 +198,7 @@ async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, tells: &mut TellTarg
         Frame::Reply {
             correlation,
             result,
-        } => on_reply(node, correlation, result),
+        } => on_reply(node, link, correlation, result),
         Frame::Stop { to } => {
             if let Some(actor) = local(node, to) {
                 actor.stop();
@@ -191,18 +209,18 @@ async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, tells: &mut TellTarg
                 actor.kill();
             }
         }
-        Frame::Watch { target, watcher } => on_watch(node, link, target, watcher),
-        Frame::Unwatch { target, watcher } => {
-            if let Some(actor) = local(node, target) {
-                actor.unwatch(watcher);
-            }
-        }
-        Frame::Terminated { id, reason } => {
+        Frame::Watch { target, watcher } => held.watch(node, link, target, watcher),
+        Frame::Unwatch { target, watcher } => held.unwatch(node, target, watcher),
+        // Only the node an actor lives on may say that it stopped.
+        Frame::Terminated { id, reason } if id.node() == link.peer => {
             if let Some((_, watchers)) = node.watches.remove(&id) {
                 watchers
                     .into_iter()
                     .for_each(|w| w.notify(id, reason.clone()));
             }
+        }
+        Frame::Terminated { id, .. } => {
+            tracing::warn!(peer = %link.name, %id, "ignored a Terminated notice for an actor on another node");
         }
         Frame::Lookup { correlation, name } => {
             let actor = node
@@ -216,7 +234,7 @@ async fn on_frame(node: &Arc<NodeShared>, link: &Arc<Link>, tells: &mut TellTarg
             actor,
             args,
         } => on_spawn(node, link, correlation, actor, args),
-        answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, answer),
+        answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, link, answer),
         Frame::Heartbeat | Frame::Goodbye => {}
     }
 }
@@ -279,9 +297,19 @@ async fn on_ask(
     }
 }
 
-fn on_reply(node: &Arc<NodeShared>, correlation: u64, result: Result<Bytes, AskError>) {
-    let Some((_, pending)) = node.asks.remove(&correlation) else {
-        return; // the asker gave up (timeout) already
+fn on_reply(
+    node: &Arc<NodeShared>,
+    link: &Link,
+    correlation: u64,
+    result: Result<Bytes, AskError>,
+) {
+    // Correlation ids are small counters: only the peer that was asked
+    // may answer, whatever id another peer sends.
+    let Some((_, pending)) = node
+        .asks
+        .remove_if(&correlation, |_, pending| pending.peer == link.peer)
+    else {
+        return; // the asker gave up (timeout) already, or not this peer's
     };
     let decoded = result.and_then(|bytes| {
         (pending.decode)(&node.decode_cx(), &bytes)
@@ -290,22 +318,77 @@ fn on_reply(node: &Arc<NodeShared>, correlation: u64, result: Result<Bytes, AskE
     let _ = pending.reply.send(decoded);
 }
 
-fn on_watch(node: &Arc<NodeShared>, link: &Arc<Link>, target: ActorId, watcher: ActorId) {
-    let Some(actor) = local(node, target) else {
-        // Gone already (or never here): the watcher still gets its one notice.
-        link.send(Frame::Terminated {
-            id: target,
-            reason: StopReason::Normal,
-        });
-        return;
-    };
-    let link = Arc::clone(link);
-    actor.watch(Watcher::from_fn(watcher, move |terminated| {
-        link.send(Frame::Terminated {
-            id: terminated.id,
-            reason: terminated.reason,
-        });
-    }));
+/// The watches a peer made over one link, on actors of this node.
+///
+/// Each is registered under a watcher id of this node's own choosing, so
+/// an id the peer picked can never touch a watch that a local actor or
+/// another peer made. They belong to the link: when it ends they are
+/// dropped, and the peer's watchers get `Terminated { NodeDown }` from
+/// their own node instead.
+#[derive(Default)]
+struct HeldWatches {
+    /// (watched actor here, watcher on the peer) -> the id registered here.
+    by_peer_id: HashMap<(ActorId, ActorId), ActorId>,
+    /// Size after which entries of stopped actors are swept out.
+    sweep_at: usize,
+}
+
+impl HeldWatches {
+    /// Fewest entries before a sweep is worth it.
+    const MIN_SWEEP: usize = 64;
+
+    fn watch(&mut self, node: &Arc<NodeShared>, link: &Arc<Link>, target: ActorId, watcher: ActorId) {
+        let Some(actor) = local(node, target) else {
+            // Gone already (or never here): the watcher still gets its one notice.
+            link.send(Frame::Terminated {
+                id: target,
+                reason: StopReason::Normal,
+            });
+            return;
+        };
+        if self.by_peer_id.contains_key(&(target, watcher)) {
+            return; // watching already; a watch is not counted
+        }
+        self.sweep(node);
+        let id = node.synthetic_watcher();
+        self.by_peer_id.insert((target, watcher), id);
+        let link = Arc::clone(link);
+        actor.watch(Watcher::from_fn(id, move |terminated| {
+            link.send(Frame::Terminated {
+                id: terminated.id,
+                reason: terminated.reason,
+            });
+        }));
+    }
+
+    fn unwatch(&mut self, node: &NodeShared, target: ActorId, watcher: ActorId) {
+        if let Some(id) = self.by_peer_id.remove(&(target, watcher)) {
+            if let Some(actor) = local(node, target) {
+                actor.unwatch(id);
+            }
+        }
+    }
+
+    /// Forgets the watches of actors that have stopped, once the map has
+    /// doubled since the last sweep: memory stays bounded by the live
+    /// watches, at amortised constant cost per watch.
+    fn sweep(&mut self, node: &NodeShared) {
+        if self.by_peer_id.len() < self.sweep_at.max(Self::MIN_SWEEP) {
+            return;
+        }
+        self.by_peer_id
+            .retain(|(target, _), _| local(node, *target).is_some());
+        self.sweep_at = self.by_peer_id.len() * 2;
+    }
+
+    /// The link has ended: its watches go with it.
+    fn release(self, node: &NodeShared) {
+        for ((target, _), id) in self.by_peer_id {
+            if let Some(actor) = local(node, target) {
+                actor.unwatch(id);
+            }
+        }
+    }
 }
 
 fn on_spawn(
@@ -348,12 +431,16 @@ fn on_spawn(
     });
 }
 
-fn on_answer(node: &Arc<NodeShared>, answer: Frame) {
+fn on_answer(node: &Arc<NodeShared>, link: &Link, answer: Frame) {
     let correlation = match &answer {
         Frame::Found { correlation, .. } | Frame::Spawned { correlation, .. } => *correlation,
         _ => return,
     };
-    if let Some((_, query)) = node.queries.remove(&correlation) {
+    // As for replies: only the peer that was asked may answer.
+    if let Some((_, query)) = node
+        .queries
+        .remove_if(&correlation, |_, query| query.peer == link.peer)
+    {
         let _ = query.answer.send(answer);
     }
 }

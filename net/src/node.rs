@@ -446,7 +446,7 @@ impl Node {
         self.shared.queries.insert(
             correlation,
             PendingQuery {
-                node: node.node(),
+                peer: node,
                 answer,
             },
         );

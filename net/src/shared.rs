@@ -23,15 +23,17 @@ use crate::{Frame, FrameCodec, NodeError, NodeEvent};
 
 /// An ask sent to another node, waiting for its reply frame.
 pub(crate) struct PendingAsk {
-    /// The node number it was sent to, to fail it if that node goes down.
-    pub(crate) node: u64,
+    /// The node run it was sent to: only that peer may answer it, and it
+    /// fails if that peer goes down.
+    pub(crate) peer: NodeId,
     pub(crate) reply: oneshot::Sender<Result<AnyReply, AskError>>,
     pub(crate) decode: fn(&DecodeCx, &[u8]) -> Result<AnyReply, crate::WireError>,
 }
 
 /// A lookup or spawn sent to another node, waiting for its answer frame.
 pub(crate) struct PendingQuery {
-    pub(crate) node: u64,
+    /// The node run it was sent to: only that peer may answer it.
+    pub(crate) peer: NodeId,
     pub(crate) answer: oneshot::Sender<Frame>,
 }
 
@@ -158,8 +160,18 @@ impl NodeShared {
     }
 
     /// Makes `link` the peer's current link unless a better one exists.
-    /// Of two live links between the same two runs, the one dialed by the
-    /// lower node number stays, so both ends keep the same one.
+    ///
+    /// Of two live links between the same two runs dialed by different
+    /// nodes, the one dialed by the lower node number stays, so both ends
+    /// keep the same one. A new link dialed by the same node as the current
+    /// one replaces it: its dialer has given up on the old link (it broke
+    /// on that side only), so waiting for this side to notice would refuse
+    /// the peer for several heartbeats.
+    ///
+    /// A replaced link is a lost one: whatever was bound to it (pending
+    /// asks and queries, watches of the peer's actors) ends as if the peer
+    /// had gone down, so nothing waits for a frame that would arrive on a
+    /// dead link.
     fn install(&self, link: &Arc<Link>) -> bool {
         match self.links.entry(link.peer.node()) {
             Entry::Vacant(entry) => {
@@ -170,16 +182,13 @@ impl NodeShared {
                 let old = entry.get();
                 let keep_old = old.peer == link.peer
                     && !old.closed.has_ended()
-                    && old.initiator <= link.initiator;
+                    && old.initiator < link.initiator;
                 if keep_old {
                     return false;
                 }
                 let old = entry.insert(Arc::clone(link));
                 old.close();
-                if old.peer != link.peer {
-                    // The peer restarted: everything bound to its old run is gone.
-                    self.node_down(&old);
-                }
+                self.node_down(&old);
                 true
             }
         }
@@ -200,8 +209,8 @@ impl NodeShared {
     fn node_down(&self, link: &Link) {
         let number = link.peer.node();
         tracing::warn!(peer = %link.name, node = %link.peer, "node down");
-        self.asks.retain(|_, ask| ask.node != number);
-        self.queries.retain(|_, query| query.node != number);
+        self.asks.retain(|_, ask| ask.peer.node() != number);
+        self.queries.retain(|_, query| query.peer.node() != number);
         let gone: Vec<ActorId> = self
             .watches
             .iter()

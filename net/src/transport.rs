@@ -15,8 +15,9 @@ use tokio::sync::oneshot;
 use crate::shared::{NodeShared, PendingAsk};
 use crate::Frame;
 
-/// Ids for the watches `wait_stopped` makes on remote actors; the top bit
-/// keeps them apart from the ids of real actors.
+/// Ids of watchers that are not actors (the watches `wait_stopped` makes,
+/// and those this node holds for peers); the top bit keeps them apart
+/// from the ids of real actors.
 static SYNTHETIC_WATCHER: AtomicU64 = AtomicU64::new(1 << 63);
 
 impl std::fmt::Debug for NodeShared {
@@ -29,6 +30,14 @@ impl std::fmt::Debug for NodeShared {
 }
 
 impl NodeShared {
+    /// A watcher id of this node that no actor and no other watch has.
+    pub(crate) fn synthetic_watcher(&self) -> ActorId {
+        ActorId::new(
+            self.node_id(),
+            SYNTHETIC_WATCHER.fetch_add(1, Ordering::Relaxed),
+        )
+    }
+
     /// Encodes `message` for the wire.
     fn encode(&self, message: &AnyMessage) -> Result<(crate::MessageTag, Bytes), Undeliverable> {
         let codec = self
@@ -92,7 +101,7 @@ impl RemoteDelivery for NodeShared {
         let correlation = self.correlation();
         let (reply, answer) = oneshot::channel();
         let pending = PendingAsk {
-            node: to.node().node(),
+            peer: to.node(),
             reply,
             decode: codec.decode_reply,
         };
@@ -168,10 +177,7 @@ impl RemoteDelivery for NodeShared {
 
     fn wait_stopped(&self, target: ActorId) -> RemoteStopped {
         let (tx, rx) = oneshot::channel();
-        let id = ActorId::new(
-            self.node_id(),
-            SYNTHETIC_WATCHER.fetch_add(1, Ordering::Relaxed),
-        );
+        let id = self.synthetic_watcher();
         self.watch(
             target,
             Watcher::from_fn(id, move |terminated| {

@@ -11,6 +11,7 @@
 #[path = "../../examples/support/cluster.rs"]
 pub mod cluster;
 pub mod fault_proxy;
+pub mod rogue;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,0 +1,156 @@
+//! Replies, `Terminated` notices and watch requests are scoped by the peer
+//! that sent them: a third node that knows (or guesses) a correlation id,
+//! an actor id or a watcher id cannot answer another node's ask, end
+//! another node's watch, or cancel a watch made on the node itself.
+
+mod support_cluster;
+
+use proscenium::net::{wire, Frame, Registry, RemoteMessage, RemoteSpawn};
+use proscenium::prelude::*;
+use serde::{Deserialize, Serialize};
+use support_cluster::cluster::{self, Worker};
+use support_cluster::rogue::Rogue;
+use support_cluster::{in_process_node, within, Monitor, Watch};
+use tokio::sync::{mpsc, oneshot};
+
+/// Answers `Hold` only when the test releases it, so its ask stays pending.
+struct Gate {
+    arrived: mpsc::UnboundedSender<oneshot::Sender<u64>>,
+}
+impl Actor for Gate {}
+
+#[derive(Serialize, Deserialize)]
+struct Hold;
+impl Message for Hold {
+    type Reply = u64;
+}
+impl RemoteMessage for Hold {
+    const TAG: &'static str = "tests::frames_trusted::Hold";
+}
+impl Handler<Hold> for Gate {
+    async fn handle(&mut self, _: Hold, _: &mut Context<Self>) -> u64 {
+        let (release, released) = oneshot::channel();
+        let _ = self.arrived.send(release);
+        released.await.unwrap_or(0)
+    }
+}
+
+fn registry() -> Registry {
+    let mut registry = cluster::registry();
+    registry.handler::<Gate, Hold>();
+    registry
+}
+
+#[tokio::test]
+async fn a_reply_from_another_peer_does_not_answer_an_ask() {
+    let b = in_process_node("b", true, |n| n.registry(registry())).await;
+    let a = in_process_node("a", true, |n| n.registry(registry())).await;
+    let (arrived, mut arrivals) = mpsc::unbounded_channel();
+    b.system()
+        .spawn_named("gate", Gate { arrived })
+        .expect("spawn the gate");
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect to b");
+    let gate = a.lookup::<Gate>("gate").await.expect("the gate, on b");
+    let asked = tokio::spawn(async move { gate.ask(Hold).await });
+    let release = within("the ask to reach b", arrivals.recv())
+        .await
+        .expect("the gate is alive");
+
+    // Correlation ids are small counters: a rogue peer can spray them all.
+    let mut rogue = Rogue::connect(a.local_addr().expect("a listens"), "rogue").await;
+    let forged = bytes::Bytes::from(wire::encode(&666u64, 1024).expect("encode"));
+    for correlation in 0..256 {
+        rogue
+            .send(Frame::Reply {
+                correlation,
+                result: Ok(forged.clone()),
+            })
+            .await;
+    }
+    rogue.sync().await;
+
+    release.send(7).expect("the gate waits");
+    let answer = within("the real reply", asked).await.expect("the ask task");
+    assert_eq!(answer, Ok(7), "the ask took a reply from another peer");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_terminated_notice_counts_only_from_the_node_of_the_actor() {
+    let b = in_process_node("b", true, |n| n).await;
+    let a = in_process_node("a", true, |n| n).await;
+    let b_id = a
+        .connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect to b");
+    let worker = a
+        .spawn_remote::<Worker>(b_id, "watched".to_owned())
+        .await
+        .expect("spawn on b");
+    let (monitor, mut reports) = Monitor::spawn(a.system());
+    monitor.ask(Watch(worker.clone())).await.expect("watch");
+
+    let mut rogue = Rogue::connect(a.local_addr().expect("a listens"), "rogue").await;
+    rogue
+        .send(Frame::Terminated {
+            id: worker.id(),
+            reason: StopReason::Killed,
+        })
+        .await;
+    rogue.sync().await;
+
+    worker.stop();
+    let terminated = within("the Terminated", reports.recv()).await.unwrap();
+    assert_eq!(
+        terminated,
+        Terminated {
+            id: worker.id(),
+            reason: StopReason::Normal
+        },
+        "a notice from another peer ended the watch"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_cannot_cancel_or_take_over_a_local_watch() {
+    let b = in_process_node("b", true, |n| n).await;
+    let first = b.system().spawn(Worker::from_args("first".to_owned())).expect("spawn");
+    let second = b.system().spawn(Worker::from_args("second".to_owned())).expect("spawn");
+    let (monitor, mut reports) = Monitor::spawn(b.system());
+    monitor.ask(Watch(first.clone())).await.expect("watch");
+    monitor.ask(Watch(second.clone())).await.expect("watch");
+
+    // The watcher id is the local monitor's: a peer's frames must not
+    // reach the watch the monitor made.
+    let mut rogue = Rogue::connect(b.local_addr().expect("b listens"), "rogue").await;
+    rogue
+        .send(Frame::Watch {
+            target: first.id(),
+            watcher: monitor.id(),
+        })
+        .await;
+    rogue
+        .send(Frame::Unwatch {
+            target: first.id(),
+            watcher: monitor.id(),
+        })
+        .await;
+    rogue.sync().await;
+
+    first.stop();
+    second.stop();
+    let terminated = within("the first Terminated", reports.recv())
+        .await
+        .unwrap();
+    assert_eq!(
+        terminated.id,
+        first.id(),
+        "the monitor's watch of `first` was cancelled by another node"
+    );
+    b.shutdown().await;
+}

@@ -1,0 +1,91 @@
+//! A rogue peer: it holds the cluster secret and passes the handshake, then
+//! sends whatever frames a test hands it, to check that a node trusts a
+//! frame only as far as the peer that sent it.
+
+use std::net::SocketAddr;
+
+use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
+use proscenium::net::{wire, Frame, FrameCodec, DEFAULT_MAX_FRAME_LENGTH};
+use proscenium::NodeId;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::{cluster, within};
+
+/// The correlation of the lookup [`Rogue::sync`] sends; no node picks it.
+const SYNC: u64 = u64::MAX;
+
+const LIMIT: u64 = DEFAULT_MAX_FRAME_LENGTH as u64;
+
+/// An authenticated connection that speaks raw frames.
+#[derive(Debug)]
+pub struct Rogue {
+    /// The rogue's node id, as it claimed in the handshake.
+    pub id: NodeId,
+    stream: TcpStream,
+}
+
+impl Rogue {
+    /// Connects to `addr` and passes the handshake as node `name`.
+    pub async fn connect(addr: SocketAddr, name: &str) -> Self {
+        let secret = ClusterSecret::new(cluster::secret()).expect("the cluster secret");
+        let id = NodeId::new(0x0bad_0bad, 1);
+        let config = HandshakeConfig::new(name, id, secret).expect("a handshake config");
+        let stream = within("the rogue to connect", TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        let established = within(
+            "the rogue's handshake",
+            handshake::initiate(stream, &config, FrameCodec::new()),
+        )
+        .await
+        .expect("a handshake with the right secret");
+        let parts = established.framed.into_parts();
+        assert!(parts.read_buf.is_empty(), "frames before the first sync");
+        Self {
+            id,
+            stream: parts.io,
+        }
+    }
+
+    /// Sends `frame`.
+    pub async fn send(&mut self, frame: Frame) {
+        let body = wire::encode(&frame, LIMIT).expect("encode a frame");
+        let mut bytes = u32::try_from(body.len())
+            .expect("a small frame")
+            .to_be_bytes()
+            .to_vec();
+        bytes.extend_from_slice(&body);
+        within("the rogue to send", self.stream.write_all(&bytes))
+            .await
+            .expect("send a frame");
+    }
+
+    /// Returns once the node has handled every frame sent before: it reads
+    /// a link's frames in order, so its answer to a lookup sent last comes
+    /// after it has dealt with all of them.
+    pub async fn sync(&mut self) {
+        self.send(Frame::Lookup {
+            correlation: SYNC,
+            name: "nobody by this name".to_owned(),
+        })
+        .await;
+        within("the node to answer the rogue", async {
+            loop {
+                let len = self.stream.read_u32().await.expect("the node's next frame");
+                let mut body = vec![0; len as usize];
+                self.stream
+                    .read_exact(&mut body)
+                    .await
+                    .expect("the node's next frame");
+                if let Ok(Frame::Found {
+                    correlation: SYNC, ..
+                }) = wire::decode::<Frame>(&body, LIMIT)
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+}
