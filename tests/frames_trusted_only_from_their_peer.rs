@@ -119,8 +119,14 @@ async fn a_terminated_notice_counts_only_from_the_node_of_the_actor() {
 #[tokio::test]
 async fn a_peer_cannot_cancel_or_take_over_a_local_watch() {
     let b = in_process_node("b", true, |n| n).await;
-    let first = b.system().spawn(Worker::from_args("first".to_owned())).expect("spawn");
-    let second = b.system().spawn(Worker::from_args("second".to_owned())).expect("spawn");
+    let first = b
+        .system()
+        .spawn(Worker::from_args("first".to_owned()))
+        .expect("spawn");
+    let second = b
+        .system()
+        .spawn(Worker::from_args("second".to_owned()))
+        .expect("spawn");
     let (monitor, mut reports) = Monitor::spawn(b.system());
     monitor.ask(Watch(first.clone())).await.expect("watch");
     monitor.ask(Watch(second.clone())).await.expect("watch");

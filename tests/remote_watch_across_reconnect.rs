@@ -62,9 +62,7 @@ async fn a_replaced_link_ends_its_watches_with_node_down() {
     )
     .await
     .expect("lo dials hi");
-    let terminated = within("the NodeDown notice", reports.recv())
-        .await
-        .unwrap();
+    let terminated = within("the NodeDown notice", reports.recv()).await.unwrap();
     assert_eq!(
         terminated,
         Terminated {

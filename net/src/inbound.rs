@@ -337,7 +337,13 @@ impl HeldWatches {
     /// Fewest entries before a sweep is worth it.
     const MIN_SWEEP: usize = 64;
 
-    fn watch(&mut self, node: &Arc<NodeShared>, link: &Arc<Link>, target: ActorId, watcher: ActorId) {
+    fn watch(
+        &mut self,
+        node: &Arc<NodeShared>,
+        link: &Arc<Link>,
+        target: ActorId,
+        watcher: ActorId,
+    ) {
         let Some(actor) = local(node, target) else {
             // Gone already (or never here): the watcher still gets its one notice.
             link.send(Frame::Terminated {

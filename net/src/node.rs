@@ -443,13 +443,9 @@ impl Node {
             .ok_or_else(|| NodeError::NodeDown(node.to_string()))?;
         let correlation = self.shared.correlation();
         let (answer, rx) = oneshot::channel();
-        self.shared.queries.insert(
-            correlation,
-            PendingQuery {
-                peer: node,
-                answer,
-            },
-        );
+        self.shared
+            .queries
+            .insert(correlation, PendingQuery { peer: node, answer });
         if !link.send(frame(correlation)) {
             self.shared.queries.remove(&correlation);
             return Err(NodeError::NodeDown(link.name.clone()));
