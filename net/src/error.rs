@@ -250,10 +250,46 @@ pub enum NodeError {
     /// The actor type is not registered as spawnable, here or on the target node.
     #[error("actor type `{0}` is not spawnable remotely; register it with `Registry::spawnable` on both nodes")]
     NotSpawnable(&'static str),
-    /// The target node could not spawn the actor.
-    #[error("the remote node could not spawn the actor: {0}")]
-    Spawn(String),
+    /// The target node did not spawn the actor.
+    #[error("the remote node did not spawn the actor: {0}")]
+    Spawn(#[from] RemoteSpawnError),
     /// The node is shutting down.
     #[error("the node is shut down")]
     ShutDown,
+}
+
+/// Why a node did not spawn an actor that another node asked it to
+/// ([`Node::spawn_remote`](crate::Node::spawn_remote)). It crosses the wire
+/// in [`Frame::Spawned`](crate::Frame::Spawned).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteSpawnError {
+    /// The actor type is not registered as spawnable on the target node.
+    #[error(
+        "actor tag {tag} is not spawnable on node {node}; register it with \
+         `Registry::spawnable` there"
+    )]
+    NotSpawnable {
+        /// The actor type's tag.
+        tag: crate::MessageTag,
+        /// The target node's name.
+        node: String,
+    },
+    /// The spawn arguments could not be encoded here or decoded there.
+    #[error("the spawn arguments did not cross the wire: {0}; build both nodes from the same types")]
+    BadArguments(String),
+    /// The requesting node already runs as many actors on the target node
+    /// as that node allows one peer.
+    #[error(
+        "the node already runs {limit} actors spawned by this node; stop some \
+         first, or raise `NodeBuilder::max_remote_spawns_per_peer` there"
+    )]
+    QuotaExceeded {
+        /// The target node's per-peer limit.
+        limit: u32,
+    },
+    /// The target node tried and failed (it is shutting down, or the actor
+    /// ended while starting).
+    #[error("the actor could not be spawned: {0}")]
+    Failed(String),
 }

@@ -194,8 +194,8 @@ pub enum Frame {
     Spawned {
         /// The spawn's correlation id.
         correlation: u64,
-        /// The new actor, or the error text.
-        result: Result<ActorId, String>,
+        /// The new actor, or why not.
+        result: Result<ActorId, crate::RemoteSpawnError>,
     },
 }
 

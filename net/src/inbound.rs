@@ -19,7 +19,7 @@ use crate::link::{FrameStream, Link};
 use crate::registry::{DecodeCx, DeliverTell};
 use crate::shared::NodeShared;
 use crate::spawner::SpawnChild;
-use crate::{Frame, MessageTag};
+use crate::{Frame, MessageTag, RemoteSpawnError};
 
 /// Reads frames until the link ends, the peer says goodbye, falls silent
 /// for too long, or sends something that cannot be read.
@@ -411,24 +411,37 @@ fn on_spawn(
         })
     };
     let Some(spawn) = node.registry.spawner(actor) else {
-        answer(Err(format!(
-            "actor tag {actor} is not spawnable on node {}",
-            node.name
-        )));
+        answer(Err(RemoteSpawnError::NotSpawnable {
+            tag: actor,
+            node: node.name.clone(),
+        }));
+        return;
+    };
+    let Some(permit) = node.spawn_quota.acquire(link.peer.node()) else {
+        answer(Err(RemoteSpawnError::QuotaExceeded {
+            limit: node.spawn_quota.limit(),
+        }));
         return;
     };
     let request = match spawn(&node.decode_cx(), &args) {
         Ok(request) => request,
         Err(error) => {
-            answer(Err(format!("undecodable spawn arguments: {error}")));
+            answer(Err(RemoteSpawnError::BadArguments(error.to_string())));
             return;
         }
     };
-    let (spawner, link) = (node.spawner.clone(), Arc::clone(link));
+    let (shared, link) = (Arc::clone(node), Arc::clone(link));
     node.tasks.spawn(async move {
-        let result = match spawner.ask(SpawnChild(request)).await {
-            Ok(spawned) => spawned.map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
+        let node = shared;
+        let failed = |error: &dyn std::fmt::Display| Err(RemoteSpawnError::Failed(error.to_string()));
+        let result = match node.spawner().ask(SpawnChild { request, permit }).await {
+            Ok(Ok(started)) => match started.await {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(error)) => failed(&error),
+                Err(_) => failed(&"the actor's supervisor stopped before starting it"),
+            },
+            Ok(Err(error)) => failed(&error),
+            Err(error) => failed(&error),
         };
         link.send(Frame::Spawned {
             correlation,

@@ -66,7 +66,7 @@ pub mod wire;
 pub mod protocol {}
 
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
-pub use error::{ConfigError, FrameError, HandshakeError, NodeError, WireError};
+pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
 pub use frame::{Frame, MessageTag};
 pub use node::{Node, NodeBuilder, NodeEvent};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
@@ -80,4 +80,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

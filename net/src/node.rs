@@ -16,8 +16,8 @@ use tokio_util::task::TaskTracker;
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
 use crate::shared::{NodeShared, PendingQuery};
-use crate::spawner::Spawner;
-use crate::{wire, Frame, MessageTag, NodeError, DEFAULT_MAX_FRAME_LENGTH};
+use crate::spawner::{SpawnQuota, Spawner};
+use crate::{wire, Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
 
 /// A change in the set of connected nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +95,9 @@ pub struct Node {
 /// Frames that may wait to be written to one peer before tells wait.
 const DEFAULT_LINK_CAPACITY: usize = 65_536;
 
+/// Actors one peer may have spawned on a node at once, unless configured.
+const DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER: u32 = 10_000;
+
 /// Configures a [`Node`]; made by [`Node::builder`].
 #[derive(Debug)]
 pub struct NodeBuilder {
@@ -107,6 +110,7 @@ pub struct NodeBuilder {
     heartbeat: Duration,
     handshake_timeout: Duration,
     ask_timeout: Duration,
+    max_remote_spawns_per_peer: u32,
 }
 
 impl NodeBuilder {
@@ -171,6 +175,17 @@ impl NodeBuilder {
         self
     }
 
+    /// How many actors one peer may have spawned on this node at once
+    /// (default 10,000), counted by the peer's node number, so a peer that
+    /// restarts finds the actors its last run left here still counted.
+    /// Past it, the peer's [`Node::spawn_remote`] fails with
+    /// [`RemoteSpawnError::QuotaExceeded`](crate::RemoteSpawnError::QuotaExceeded);
+    /// an actor that stops frees its place.
+    pub fn max_remote_spawns_per_peer(mut self, actors: u32) -> Self {
+        self.max_remote_spawns_per_peer = actors;
+        self
+    }
+
     /// Starts the node's system, and its listener if one was asked for.
     ///
     /// # Errors
@@ -222,7 +237,8 @@ impl NodeBuilder {
             events: broadcast::channel(256).0,
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            spawner,
+            spawner: std::sync::Mutex::new(spawner),
+            spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
         });
         if let Some(listener) = listener {
             shared
@@ -291,6 +307,7 @@ impl Node {
             heartbeat: Duration::from_secs(1),
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,
+            max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,
         }
     }
 
@@ -407,7 +424,7 @@ impl Node {
             return Err(NodeError::NotSpawnable(std::any::type_name::<A>()));
         }
         let args = wire::encode(&args, self.shared.max_frame_length as u64)
-            .map_err(|e| NodeError::Spawn(e.to_string()))?;
+            .map_err(|e| RemoteSpawnError::BadArguments(e.to_string()))?;
         let args = Bytes::from(args);
         let answer = self
             .query(node, |correlation| Frame::Spawn {
@@ -421,7 +438,7 @@ impl Node {
             Frame::Spawned {
                 result: Err(why), ..
             } => Err(NodeError::Spawn(why)),
-            _ => Err(NodeError::Spawn("unexpected answer".into())),
+            _ => Err(RemoteSpawnError::Failed("the node answered something else".into()).into()),
         }
     }
 

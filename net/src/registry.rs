@@ -127,7 +127,7 @@ pub(crate) type SpawnFn = fn(&DecodeCx, &[u8]) -> Result<SpawnRequest, WireError
 /// A spawn to run on the node's spawner actor.
 pub(crate) type SpawnRequest = Box<
     dyn FnOnce(
-            &mut proscenium_runtime::Context<crate::spawner::Spawner>,
+            &mut proscenium_runtime::Context<crate::spawner::SpawnedSupervisor>,
         ) -> Result<ActorId, proscenium_runtime::SpawnError>
         + Send,
 >;

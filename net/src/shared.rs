@@ -2,13 +2,14 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use proscenium_runtime::{
-    ActorId, ActorRef, AnyReply, AskError, NodeId, RemoteDelivery, StopReason, System, Watcher,
+    ActorId, ActorRef, AnyReply, AskError, NodeId, RemoteDelivery, StopReason, SupervisorStrategy,
+    System, Watcher,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, oneshot};
@@ -18,7 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::handshake::{self, HandshakeConfig};
 use crate::link::{self, Link};
 use crate::registry::{DecodeCx, Registry};
-use crate::spawner::Spawner;
+use crate::spawner::{SpawnQuota, Spawner};
 use crate::{Frame, FrameCodec, NodeError, NodeEvent};
 
 /// An ask sent to another node, waiting for its reply frame.
@@ -58,12 +59,35 @@ pub(crate) struct NodeShared {
     /// Cancelled by `Node::shutdown`; ends the listener, links and redials.
     pub(crate) cancel: CancellationToken,
     pub(crate) tasks: TaskTracker,
-    pub(crate) spawner: ActorRef<Spawner>,
+    /// Parent of the actors other nodes spawn here; replaced if it stops.
+    pub(crate) spawner: Mutex<ActorRef<Spawner>>,
+    pub(crate) spawn_quota: Arc<SpawnQuota>,
 }
 
 impl NodeShared {
     pub(crate) fn node_id(&self) -> NodeId {
         self.system.node_id()
+    }
+
+    /// The live spawner, started afresh if the last one stopped (the
+    /// system is shutting down, or it failed; its actors went with it).
+    pub(crate) fn spawner(&self) -> ActorRef<Spawner> {
+        let mut spawner = self
+            .spawner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !spawner.is_alive() {
+            let strategy = SupervisorStrategy::one_for_one();
+            match self.system.spawn(Spawner { strategy }) {
+                Ok(fresh) => {
+                    tracing::warn!("the remote spawner had stopped; started a new one");
+                    *spawner = fresh;
+                }
+                // Shutting down: asks to the stopped one fail, as they should.
+                Err(error) => tracing::debug!(%error, "no new remote spawner"),
+            }
+        }
+        spawner.clone()
     }
 
     pub(crate) fn correlation(&self) -> u64 {
