@@ -49,6 +49,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod admission;
 mod codec;
 mod error;
 mod frame;

@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::PendingHandshakes;
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
 use crate::shared::{NodeShared, PendingQuery};
@@ -98,6 +99,9 @@ const DEFAULT_LINK_CAPACITY: usize = 65_536;
 /// Actors one peer may have spawned on a node at once, unless configured.
 const DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER: u32 = 10_000;
 
+/// Inbound connections in handshake at once, unless configured.
+const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 128;
+
 /// Configures a [`Node`]; made by [`Node::builder`].
 #[derive(Debug)]
 pub struct NodeBuilder {
@@ -111,6 +115,7 @@ pub struct NodeBuilder {
     handshake_timeout: Duration,
     ask_timeout: Duration,
     max_remote_spawns_per_peer: u32,
+    max_pending_handshakes: usize,
 }
 
 impl NodeBuilder {
@@ -166,6 +171,17 @@ impl NodeBuilder {
     /// The deadline of a handshake (default 10 s).
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How many inbound connections may be in handshake at once (default
+    /// 128). When all places are taken, a new connection closes the oldest
+    /// pending one that has not yet sent a valid hello; if every pending one
+    /// has, the new one is closed at once. So idle or garbage connections,
+    /// however many, hold at most this many sockets, and a real peer, whose
+    /// hello arrives one round trip after it connects, still gets in.
+    pub fn max_pending_handshakes(mut self, connections: usize) -> Self {
+        self.max_pending_handshakes = connections.max(1);
         self
     }
 
@@ -229,6 +245,7 @@ impl NodeBuilder {
             max_frame_length: self.max_frame_length,
             link_capacity: self.link_capacity,
             heartbeat: self.heartbeat,
+            pending_handshakes: PendingHandshakes::new(self.max_pending_handshakes),
             links: DashMap::new(),
             asks: Arc::default(),
             queries: Arc::default(),
@@ -281,7 +298,16 @@ async fn accept_loop(node: Arc<NodeShared>, listener: TcpListener) {
         match accepted {
             Ok((stream, from)) => {
                 backoff = Duration::from_millis(10);
-                node.tasks.spawn(Arc::clone(&node).accept(stream, from));
+                match node.pending_handshakes.admit() {
+                    Some(admitted) => {
+                        node.tasks
+                            .spawn(Arc::clone(&node).accept(stream, from, admitted));
+                    }
+                    None => {
+                        tracing::debug!(%from, "too many handshakes in progress; closed a new connection");
+                        drop(stream);
+                    }
+                }
             }
             Err(error) => {
                 // Typically out of file descriptors: wait for some to free up.
@@ -308,6 +334,7 @@ impl Node {
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,
             max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,
+            max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
         }
     }
 

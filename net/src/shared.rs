@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::{Admitted, PendingHandshakes};
 use crate::handshake::{self, HandshakeConfig};
 use crate::link::{self, Link};
 use crate::registry::{DecodeCx, Registry};
@@ -48,6 +49,8 @@ pub(crate) struct NodeShared {
     /// Frames that may wait to be written to one peer before tells wait.
     pub(crate) link_capacity: usize,
     pub(crate) heartbeat: Duration,
+    /// The inbound connections in handshake, capped.
+    pub(crate) pending_handshakes: Arc<PendingHandshakes>,
     /// The live link to each peer, by node number.
     pub(crate) links: DashMap<u64, Arc<Link>>,
     pub(crate) asks: Arc<DashMap<u64, PendingAsk>>,
@@ -133,11 +136,28 @@ impl NodeShared {
         Ok(peer)
     }
 
-    /// Accepts one inbound connection: handshake, then the link.
-    pub(crate) async fn accept(self: Arc<Self>, stream: TcpStream, from: SocketAddr) {
+    /// Accepts one inbound connection: handshake, then the link. The
+    /// connection is closed at once if a newer one takes its place among
+    /// the pending handshakes (see [`crate::admission`]).
+    pub(crate) async fn accept(
+        self: Arc<Self>,
+        stream: TcpStream,
+        from: SocketAddr,
+        admitted: Admitted,
+    ) {
         let _ = stream.set_nodelay(true);
         let codec = FrameCodec::with_max_frame_length(self.max_frame_length);
-        match handshake::accept(stream, &self.handshake, codec).await {
+        let handshake =
+            handshake::accept_tracking(stream, &self.handshake, codec, &admitted.said_hello);
+        let outcome = tokio::select! {
+            outcome = handshake => outcome,
+            () = admitted.evict.cancelled() => {
+                tracing::debug!(%from, "closed an idle pending connection to make room");
+                return;
+            }
+        };
+        drop(admitted);
+        match outcome {
             Ok(established) => {
                 let initiator = established.peer.node.node();
                 self.start_link(established, initiator, None);

@@ -52,6 +52,8 @@ mod mac;
 mod machine;
 mod message;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Framed, FramedParts};
@@ -123,7 +125,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (machine, hello) = Handshake::initiator(config, Nonce::random()?);
-    drive(io, machine, Some(hello), config, codec).await
+    drive(io, machine, Some(hello), config, codec, &AtomicBool::new(false)).await
 }
 
 /// Runs the handshake as the side that accepted the connection.
@@ -147,8 +149,22 @@ pub async fn accept<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    accept_tracking(io, config, codec, &AtomicBool::new(false)).await
+}
+
+/// [`accept`], setting `said_hello` once the initiator's hello has checked
+/// out, so a node can tell a real peer from an idle or garbage connection.
+pub(crate) async fn accept_tracking<S>(
+    io: S,
+    config: &HandshakeConfig,
+    codec: FrameCodec,
+    said_hello: &AtomicBool,
+) -> Result<Established<S>, HandshakeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let machine = Handshake::acceptor(config, Nonce::random()?);
-    drive(io, machine, None, config, codec).await
+    drive(io, machine, None, config, codec, said_hello).await
 }
 
 #[tracing::instrument(
@@ -163,6 +179,7 @@ async fn drive<S>(
     first: Option<HandshakeMessage>,
     config: &HandshakeConfig,
     codec: FrameCodec,
+    said_hello: &AtomicBool,
 ) -> Result<Established<S>, HandshakeError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -187,7 +204,7 @@ where
                 }
             }
             match outcome {
-                Outcome::Continue => {}
+                Outcome::Continue => said_hello.store(true, Ordering::Release),
                 Outcome::Established(peer) => return Ok(peer),
                 Outcome::Failed(error) => return Err(error),
             }
