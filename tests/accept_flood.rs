@@ -84,7 +84,10 @@ async fn idle_and_garbage_connections_cannot_lock_a_peer_out() {
         .await
         .expect("the counter, on b");
     counter.tell(Add(1)).await.expect("tell");
-    assert_eq!(within("b to answer", counter.ask(Values)).await, Ok(vec![1]));
+    assert_eq!(
+        within("b to answer", counter.ask(Values)).await,
+        Ok(vec![1])
+    );
     stop.store(true, Ordering::Relaxed);
     let flooded = within("the flood to stop", flood).await.expect("the flood");
     assert!(flooded > 0);

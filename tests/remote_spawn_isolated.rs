@@ -84,7 +84,9 @@ async fn each_peer_has_a_quota_of_remotely_spawned_actors() {
     assert!(
         matches!(
             refused,
-            Err(NodeError::Spawn(RemoteSpawnError::QuotaExceeded { limit: 2 }))
+            Err(NodeError::Spawn(RemoteSpawnError::QuotaExceeded {
+                limit: 2
+            }))
         ),
         "{refused:?}"
     );
@@ -97,7 +99,9 @@ async fn each_peer_has_a_quota_of_remotely_spawned_actors() {
     let (monitor, mut reports) = Monitor::spawn(a.system());
     monitor.ask(Watch(first.clone())).await.expect("watch");
     first.stop();
-    within("the first worker's end", reports.recv()).await.unwrap();
+    within("the first worker's end", reports.recv())
+        .await
+        .unwrap();
     a.spawn_remote::<Worker>(b_id, "3 again".to_owned())
         .await
         .expect("a spawn once there is room");

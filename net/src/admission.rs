@@ -102,7 +102,10 @@ mod tests {
         let second = pending.admit().expect("room");
         first.said_hello.store(true, Ordering::Release);
         let third = pending.admit().expect("room made");
-        assert!(!first.evict.is_cancelled(), "a connection that said hello stays");
+        assert!(
+            !first.evict.is_cancelled(),
+            "a connection that said hello stays"
+        );
         assert!(second.evict.is_cancelled(), "the oldest idle one goes");
         third.said_hello.store(true, Ordering::Release);
         assert!(pending.admit().is_none(), "nobody idle to close");

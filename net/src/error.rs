@@ -276,7 +276,9 @@ pub enum RemoteSpawnError {
         node: String,
     },
     /// The spawn arguments could not be encoded here or decoded there.
-    #[error("the spawn arguments did not cross the wire: {0}; build both nodes from the same types")]
+    #[error(
+        "the spawn arguments did not cross the wire: {0}; build both nodes from the same types"
+    )]
     BadArguments(String),
     /// The requesting node already runs as many actors on the target node
     /// as that node allows one peer.

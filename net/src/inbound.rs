@@ -433,7 +433,8 @@ fn on_spawn(
     let (shared, link) = (Arc::clone(node), Arc::clone(link));
     node.tasks.spawn(async move {
         let node = shared;
-        let failed = |error: &dyn std::fmt::Display| Err(RemoteSpawnError::Failed(error.to_string()));
+        let failed =
+            |error: &dyn std::fmt::Display| Err(RemoteSpawnError::Failed(error.to_string()));
         let result = match node.spawner().ask(SpawnChild { request, permit }).await {
             Ok(Ok(started)) => match started.await {
                 Ok(Ok(id)) => Ok(id),

@@ -125,7 +125,15 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (machine, hello) = Handshake::initiator(config, Nonce::random()?);
-    drive(io, machine, Some(hello), config, codec, &AtomicBool::new(false)).await
+    drive(
+        io,
+        machine,
+        Some(hello),
+        config,
+        codec,
+        &AtomicBool::new(false),
+    )
+    .await
 }
 
 /// Runs the handshake as the side that accepted the connection.
