@@ -70,12 +70,16 @@ impl Handler<SpawnChild> for Spawner {
 /// within its own restart intensity, and stops when the actor ends.
 pub(crate) struct SpawnedSupervisor {
     strategy: SupervisorStrategy,
-    start: Option<(
-        SpawnRequest,
-        SpawnPermit,
-        oneshot::Sender<Result<ActorId, SpawnError>>,
-    )>,
+    start: Option<Start>,
 }
+
+/// What a [`SpawnedSupervisor`] starts with: the spawn, its quota place,
+/// and where to report the new actor's id.
+type Start = (
+    SpawnRequest,
+    SpawnPermit,
+    oneshot::Sender<Result<ActorId, SpawnError>>,
+);
 
 impl Actor for SpawnedSupervisor {
     async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), ActorError> {
