@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use proscenium_net::handshake::{
     self, Handshake, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason, MAGIC,
 };
-use proscenium_net::{Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN};
+use proscenium_net::{Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN, PROTOCOL_VERSION};
 use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
 use support::handshake::{config, secret};
 use tokio::io::AsyncWriteExt;
@@ -107,7 +107,11 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
         hello.prop_map(|(magic, version, name, (node, inc), nonce)| {
             HandshakeMessage::Hello(Hello {
                 magic: if magic { MAGIC } else { *b"XXXX" },
-                version: if version % 2 == 0 { 1 } else { version },
+                version: if version % 2 == 0 {
+                    PROTOCOL_VERSION
+                } else {
+                    version
+                },
                 name,
                 node: NodeId::new(node, inc),
                 nonce: Nonce::from_bytes(nonce),

@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use proscenium_net::handshake::{
     self, Handshake, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason, MAGIC,
 };
-use proscenium_net::{Frame, FrameCodec, FrameError, HandshakeError};
+use proscenium_net::{Frame, FrameCodec, FrameError, HandshakeError, PROTOCOL_VERSION};
 use proscenium_runtime::NodeId;
 use support::handshake::{config, recv, secret, send, send_raw};
 use tokio::io::{duplex, AsyncWriteExt};
@@ -116,7 +116,8 @@ async fn peer_without_the_secret_gets_only_a_hello() {
 #[tokio::test]
 async fn version_mismatch_is_reported_on_both_sides() {
     let a = config("a", 1, secret(7));
-    let b = config("b", 2, secret(7)).with_protocol_version(2);
+    let (ours, other) = (PROTOCOL_VERSION, PROTOCOL_VERSION + 1);
+    let b = config("b", 2, secret(7)).with_protocol_version(other);
     let (left, right) = duplex(4096);
     let (dialed, accepted) = tokio::join!(
         handshake::initiate(left, &a, FrameCodec::new()),
@@ -124,11 +125,11 @@ async fn version_mismatch_is_reported_on_both_sides() {
     );
     let expected = |ours, theirs| move |e: &HandshakeError| matches!(e, HandshakeError::VersionMismatch { ours: o, theirs: t } if *o == ours && *t == theirs);
     assert!(
-        dialed.as_ref().err().is_some_and(expected(1, 2)),
+        dialed.as_ref().err().is_some_and(expected(ours, other)),
         "{dialed:?}"
     );
     assert!(
-        accepted.as_ref().err().is_some_and(expected(2, 1)),
+        accepted.as_ref().err().is_some_and(expected(other, ours)),
         "{accepted:?}"
     );
 }
@@ -148,7 +149,7 @@ async fn version_mismatch_is_found_in_a_hello_of_unknown_layout() {
     assert_eq!(
         reply,
         Some(HandshakeMessage::Reject(RejectReason::VersionMismatch {
-            version: 1
+            version: PROTOCOL_VERSION
         }))
     );
     let err = acceptor.await.unwrap().unwrap_err();
@@ -156,7 +157,7 @@ async fn version_mismatch_is_found_in_a_hello_of_unknown_layout() {
         matches!(
             err,
             HandshakeError::VersionMismatch {
-                ours: 1,
+                ours: PROTOCOL_VERSION,
                 theirs: 99
             }
         ),
