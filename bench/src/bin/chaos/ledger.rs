@@ -1,0 +1,218 @@
+//! What the soak counts, and how the tells are accounted for.
+//!
+//! Asks are counted where they are made: the driver's own (to an `echo`,
+//! or to a `relay`) and those a relay makes to another node and reports
+//! back. A tell belongs to a stream (sender run, sender lane, sink run);
+//! per stream the soak knows how many were accepted for delivery (the
+//! driver counts its own; a relay reports its), how many the sink
+//! received (the sink reports), and how many came back to the sender's
+//! dead letters (the driver's subscription, or the relay's report). What
+//! is left over is *lost in a crash* when either end's process was killed
+//! with SIGKILL during the soak (at-most-once delivery cannot say more:
+//! the sink's last report may predate the kill, and a killed relay's
+//! last report may predate its last sends), and *unaccounted* otherwise.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use proscenium_runtime::{ActorId, AskError, NodeId};
+
+use crate::node::Stream;
+
+/// The outcomes of one kind of ask.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AskTally {
+    /// Asks made.
+    pub(crate) issued: u64,
+    /// Answered with the right value.
+    pub(crate) answered: u64,
+    /// Answered with a wrong value (a bug).
+    pub(crate) wrong: u64,
+    /// Failed with a typed error, by kind.
+    pub(crate) failed: BTreeMap<String, u64>,
+    /// Unresolved well past their deadline.
+    pub(crate) hung: u64,
+}
+
+impl AskTally {
+    /// Counts one ask's outcome.
+    pub(crate) fn failed(&mut self, kind: impl Into<String>) {
+        *self.failed.entry(kind.into()).or_default() += 1;
+    }
+}
+
+/// A tell stream's counts as last reported.
+#[derive(Debug, Default, Clone, Copy)]
+struct StreamCounts {
+    sent: u64,
+    received: u64,
+    out_of_order: u64,
+    dead: u64,
+}
+
+/// Everything the soak counts.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// Asks from the driver to a node's `echo` or `relay`.
+    pub(crate) driver_asks: AskTally,
+    /// Asks a node's `relay` made to another node, as it reported them.
+    pub(crate) node_asks: AskTally,
+    /// Relayed asks whose outcome never came back (the request to the relay failed).
+    pub(crate) node_asks_unreported: u64,
+    /// Tells refused at send, by kind.
+    pub(crate) tells_refused: BTreeMap<String, u64>,
+    /// Tells still waiting for room after the hang deadline (then dropped unsent).
+    pub(crate) tells_hung: u64,
+    /// Faults injected, by kind.
+    pub(crate) faults: BTreeMap<&'static str, u64>,
+    /// Node runs killed with SIGKILL.
+    pub(crate) killed: HashSet<NodeId>,
+    /// Node restarts that failed.
+    pub(crate) restart_failures: u64,
+    /// Tells a sink received for another sink (a cross-run mix-up).
+    pub(crate) misdelivered: u64,
+    /// Names for node runs in the report: `n1 run 2`.
+    pub(crate) runs: HashMap<NodeId, String>,
+    streams: HashMap<Stream, StreamCounts>,
+}
+
+impl Ledger {
+    /// One of the driver's tells was accepted for delivery.
+    pub(crate) fn driver_sent(&mut self, stream: Stream) {
+        self.streams.entry(stream).or_default().sent += 1;
+    }
+
+    /// The driver's dead letters returned a tell to `to`.
+    pub(crate) fn driver_dead(&mut self, driver: NodeId, to: ActorId) {
+        // Dead letters do not say which lane sent them: a lane of their own
+        // (the verdict sums the driver's lanes per sink).
+        let stream = Stream {
+            from: driver,
+            lane: u32::MAX,
+            to,
+        };
+        self.streams.entry(stream).or_default().dead += 1;
+    }
+
+    /// A sink's report: everything it has received, per stream.
+    pub(crate) fn sink_report(&mut self, sink: ActorId, streams: Vec<(Stream, u64, u64)>) {
+        for (stream, received, out_of_order) in streams {
+            if stream.to != sink {
+                self.misdelivered += received;
+                continue;
+            }
+            let counts = self.streams.entry(stream).or_default();
+            counts.received = counts.received.max(received);
+            counts.out_of_order = counts.out_of_order.max(out_of_order);
+        }
+    }
+
+    /// A relay's report: per sink, what it sent and what came back dead.
+    pub(crate) fn relay_report(&mut self, relay: NodeId, sinks: Vec<(ActorId, u64, u64)>) {
+        for (to, sent, dead) in sinks {
+            let stream = Stream {
+                from: relay,
+                lane: 0,
+                to,
+            };
+            let counts = self.streams.entry(stream).or_default();
+            counts.sent = counts.sent.max(sent);
+            counts.dead = counts.dead.max(dead);
+        }
+    }
+
+    /// The tell totals and the soak's verdict on them.
+    pub(crate) fn tells(&self, driver: NodeId) -> TellTotals {
+        // The driver's streams are summed per sink: its dead letters do
+        // not say which lane a tell came from.
+        let mut per_pair: HashMap<(NodeId, ActorId), StreamCounts> = HashMap::new();
+        let mut totals = TellTotals::default();
+        for (stream, counts) in &self.streams {
+            totals.sent += counts.sent;
+            totals.delivered += counts.received;
+            totals.dead_lettered += counts.dead;
+            totals.out_of_order += counts.out_of_order;
+            let pair = per_pair.entry((stream.from, stream.to)).or_default();
+            pair.sent += counts.sent;
+            pair.received += counts.received;
+            pair.dead += counts.dead;
+        }
+        for ((from, to), counts) in per_pair {
+            let left = counts.sent as i128 - counts.received as i128 - counts.dead as i128;
+            let crashed = self.killed.contains(&from) || self.killed.contains(&to.node());
+            match (crashed, left) {
+                (true, left) if left > 0 => totals.lost_in_crash += left as u64,
+                (true, left) => totals.reported_late += (-left) as u64,
+                (false, left) if left > 0 => {
+                    totals.unaccounted += left as u64;
+                    let who = if from == driver {
+                        "driver".to_owned()
+                    } else {
+                        self.run(from)
+                    };
+                    let sink = self.run(to.node());
+                    totals
+                        .examples
+                        .push(format!("{left} from {who} to the sink of {sink}"));
+                }
+                (false, left) => totals.over_delivered += (-left) as u64,
+            }
+        }
+        totals.examples.sort();
+        totals
+    }
+}
+
+impl Ledger {
+    fn run(&self, node: NodeId) -> String {
+        self.runs
+            .get(&node)
+            .cloned()
+            .unwrap_or_else(|| node.to_string())
+    }
+}
+
+/// Tell totals over every stream.
+#[derive(Debug, Default)]
+pub(crate) struct TellTotals {
+    /// Accepted for delivery.
+    pub(crate) sent: u64,
+    /// Received by their sink.
+    pub(crate) delivered: u64,
+    /// Returned to their sender's dead letters.
+    pub(crate) dead_lettered: u64,
+    /// Left over on streams whose sender or sink was killed with SIGKILL.
+    pub(crate) lost_in_crash: u64,
+    /// Received or dead-lettered beyond what a killed sender last reported sending.
+    pub(crate) reported_late: u64,
+    /// Left over on streams whose ends both lived: must be 0.
+    pub(crate) unaccounted: u64,
+    /// Received or dead-lettered more often than sent, both ends alive: must be 0.
+    pub(crate) over_delivered: u64,
+    /// Received with a number not above the stream's last one.
+    pub(crate) out_of_order: u64,
+    /// A few streams with unaccounted tells.
+    pub(crate) examples: Vec<String>,
+}
+
+/// The kind of an ask error, for the report.
+pub(crate) fn ask_error_kind(error: &AskError) -> String {
+    let debug = format!("{error:?}");
+    let end = debug.find(['(', ' ', '{']).unwrap_or(debug.len());
+    debug[..end].to_owned()
+}
+
+/// One line per kind: `kind n, kind n`.
+pub(crate) fn by_kind<K: std::fmt::Display>(counts: &BTreeMap<K, u64>) -> String {
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    let mut line = String::new();
+    for (kind, n) in counts {
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        let _ = write!(line, "{kind} {n}");
+    }
+    line
+}
