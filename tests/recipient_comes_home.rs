@@ -112,3 +112,37 @@ async fn a_ref_back_from_another_node_is_local() {
     home.shutdown().await;
     away.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_ref_back_to_a_stopped_local_actor_reports_it_stopped() {
+    let (home, away, mirror) = two_nodes().await;
+    let sink = home.system().spawn(Sink::default()).expect("spawn");
+    sink.stop();
+    within("the sink to stop", sink.wait_stopped()).await;
+
+    let back = within("echo", mirror.ask(EchoRef(sink.clone())))
+        .await
+        .expect("the mirror answers");
+    let recipient = within("echo", mirror.ask(Echo(sink.recipient())))
+        .await
+        .expect("the mirror answers");
+
+    assert!(!back.is_alive());
+    assert!(matches!(
+        back.tell(Note(1)).await,
+        Err(SendError::Stopped(Note(1)))
+    ));
+    assert_eq!(back.ask(Note(1)).await, Err(AskError::Stopped));
+    assert_eq!(
+        within("wait_stopped", back.wait_stopped()).await,
+        StopReason::Normal
+    );
+    assert!(!recipient.is_alive());
+    assert!(matches!(
+        recipient.tell(Note(2)).await,
+        Err(SendError::Stopped(Note(2)))
+    ));
+    assert_eq!(recipient.ask(Note(2)).await, Err(AskError::Stopped));
+    home.shutdown().await;
+    away.shutdown().await;
+}

@@ -84,6 +84,8 @@ pub enum Undeliverable {
     NodeDown,
     /// This message type is not registered to cross the wire.
     NotRemote,
+    /// The actor has stopped.
+    Stopped,
 }
 
 /// A remote tell that was refused; the message comes back.
@@ -106,6 +108,7 @@ impl RemoteSendError {
         match self.reason {
             Undeliverable::NodeDown => crate::SendError::NodeDown(message),
             Undeliverable::NotRemote => crate::SendError::NotRemote(message),
+            Undeliverable::Stopped => crate::SendError::Stopped(message),
         }
     }
 }

@@ -7,16 +7,21 @@
 //! ref that went to another node and came back is the local one again; any
 //! other id becomes a remote ref through the node's transport. A ref to an
 //! actor of this node that has stopped comes back as a ref whose sends fail
-//! with `NodeDown` (no connection leads to it).
+//! with `Stopped`.
 
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{Actor, ActorId, ActorRef, AnyActorRef, Message, Recipient, RemoteDelivery, System};
+use crate::remote::{AnyMessage, RemoteAsk, RemoteSendError, RemoteStopped, Undeliverable};
+use crate::{
+    Actor, ActorId, ActorRef, AnyActorRef, AskError, Message, Recipient, RemoteDelivery,
+    StopReason, System, Watcher,
+};
 
 thread_local! {
     static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
@@ -69,6 +74,19 @@ pub fn with_ref_resolver<R>(
     decode()
 }
 
+impl Resolver {
+    /// The way to an actor that is not a live actor of this node: the
+    /// node's transport, or, for an actor of this very node run that has
+    /// stopped, [`Stopped`].
+    fn transport_for(&self, id: ActorId) -> Arc<dyn RemoteDelivery> {
+        if id.node() == self.system.node_id() {
+            Arc::new(Stopped)
+        } else {
+            Arc::clone(&self.transport)
+        }
+    }
+}
+
 fn current_resolver<E: serde::de::Error>() -> Result<Resolver, E> {
     RESOLVER.with(|cell| cell.borrow().clone()).ok_or_else(|| {
         E::custom("actor refs can only be deserialized by a node (inside `with_ref_resolver`)")
@@ -98,7 +116,7 @@ impl<'de, A: Actor> Deserialize<'de> for ActorRef<A> {
         }
         Ok(ActorRef::remote(
             id,
-            resolver.transport,
+            resolver.transport_for(id),
             resolver.system.ask_timeout(),
         ))
     }
@@ -121,7 +139,7 @@ impl<'de, M: Message> Deserialize<'de> for Recipient<M> {
         }
         Ok(Recipient::remote(
             id,
-            resolver.transport,
+            resolver.transport_for(id),
             resolver.system.ask_timeout(),
         ))
     }
@@ -148,4 +166,43 @@ fn local_recipient<M: Message, E: serde::de::Error>(
                 std::any::type_name::<M>()
             ))
         })
+}
+
+/// The target of a ref read off the wire that names an actor of this node
+/// that has stopped: everything fails or reports the stop at once, as for
+/// a local ref to a stopped actor. Its stop reason is gone with it, so
+/// waits and watches report [`StopReason::Normal`], as a node does for a
+/// watch of an actor it no longer has.
+#[derive(Debug)]
+struct Stopped;
+
+impl RemoteDelivery for Stopped {
+    fn tell(&self, _: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+        Err(RemoteSendError {
+            reason: Undeliverable::Stopped,
+            message,
+        })
+    }
+
+    fn ask(&self, _: ActorId, _: AnyMessage, _: Duration) -> RemoteAsk {
+        Box::pin(std::future::ready(Err(AskError::Stopped)))
+    }
+
+    fn stop(&self, _: ActorId) {}
+
+    fn kill(&self, _: ActorId) {}
+
+    fn watch(&self, target: ActorId, watcher: Watcher) {
+        watcher.notify(target, StopReason::Normal);
+    }
+
+    fn unwatch(&self, _: ActorId, _: ActorId) {}
+
+    fn is_alive(&self, _: ActorId) -> bool {
+        false
+    }
+
+    fn wait_stopped(&self, _: ActorId) -> RemoteStopped {
+        Box::pin(std::future::ready(StopReason::Normal))
+    }
 }
