@@ -47,8 +47,8 @@ use proscenium_net::handshake::{
     MAGIC,
 };
 use proscenium_net::{
-    wire, Frame, FrameCodec, FrameError, MessageTag, Node, Registry, RemoteMessage, HEADER_LEN,
-    PROTOCOL_VERSION,
+    wire, Frame, FrameCodec, FrameError, MessageTag, Node, Registry, RemoteMessage,
+    RemoteSpawnError, HEADER_LEN, PROTOCOL_VERSION,
 };
 use proscenium_runtime::{
     Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, StopReason,
@@ -315,10 +315,16 @@ fn frame(rng: &mut Rng) -> Frame {
         },
         _ => Frame::Spawned {
             correlation: rng.number(),
-            result: if rng.one_in(2) {
-                Ok(actor_id(rng))
-            } else {
-                Err(rng.text(12))
+            result: match rng.below(5) {
+                0 | 1 => Ok(actor_id(rng)),
+                2 => Err(RemoteSpawnError::NotSpawnable {
+                    tag,
+                    node: rng.text(12),
+                }),
+                3 => Err(RemoteSpawnError::BadArguments(rng.text(12))),
+                _ => Err(RemoteSpawnError::QuotaExceeded {
+                    limit: rng.next() as u32,
+                }),
             },
         },
     }
