@@ -48,8 +48,8 @@ pub mod prelude {
     pub use proscenium_runtime::{
         ask_all, Actor, ActorError, ActorId, ActorRef, AskError, ChildSpec, Context, DeadLetter,
         DeadLetters, Handler, Mailbox, Message, Pool, Recipient, RegisterError, RestartPolicy,
-        SendError, SpawnError, StopReason, Supervisor, SupervisorStrategy, System, Terminated,
-        TimerHandle, TrySendError,
+        SendError, SpawnError, StartError, StopReason, Supervisor, SupervisorStrategy, System,
+        Terminated, TimerHandle, TrySendError,
     };
 }
 

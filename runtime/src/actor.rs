@@ -77,9 +77,12 @@ pub trait Actor: Send + Sized + 'static {
 
     /// Runs in the actor's task before the first message is handled.
     ///
-    /// Messages sent meanwhile wait in the mailbox. An error (or a panic)
-    /// fails the actor: it stops with [`StopReason::Failed`] without handling
-    /// any message.
+    /// Messages sent meanwhile wait in the mailbox;
+    /// [`ActorRef::wait_started`](crate::ActorRef::wait_started) waits for
+    /// it to complete. An error (or a panic) fails the actor: it stops with
+    /// [`StopReason::Failed`] without handling any message, unless its
+    /// supervisor restarts it (a [`Supervisor`](crate::Supervisor) does not
+    /// restart a child that fails to start: its own start fails instead).
     fn on_start(
         &mut self,
         _ctx: &mut Context<Self>,
@@ -105,7 +108,13 @@ pub trait Actor: Send + Sized + 'static {
     }
 
     /// Runs once when the actor stops for good, for any reason, after its
-    /// children have stopped. `reason` says why. It does not run on a restart.
+    /// children have stopped. `reason` says why.
+    ///
+    /// It does not run when the actor restarts after its own failure. It
+    /// does run when its supervisor takes it down to restart it with a
+    /// failed sibling (one-for-all, rest-for-one), as OTP's `terminate`
+    /// does, before its children's replacements and its own restart; it
+    /// then runs once more only for the state built by the restart.
     fn on_stop(
         &mut self,
         _ctx: &mut Context<Self>,

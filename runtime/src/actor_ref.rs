@@ -19,7 +19,8 @@ use crate::remote::downcast_reply;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
 use crate::signal::Signal;
 use crate::{
-    Actor, ActorId, AskError, Handler, Message, SendError, StopReason, TrySendError, Watcher,
+    Actor, ActorId, AskError, Handler, Message, SendError, StartError, StopReason, TrySendError,
+    Watcher,
 };
 
 /// The address of an actor of type `A`: cheap to clone, safe to share.
@@ -415,6 +416,53 @@ impl<A: Actor> ActorRef<A> {
         match &self.inner {
             Target::Local(cell) => cell.life.wait().await,
             Target::Remote(remote) => remote.transport.wait_stopped(remote.id).await,
+        }
+    }
+
+    /// Waits until the actor is up: its first [`on_start`](crate::Actor::on_start)
+    /// has completed and, for a [`Supervisor`](crate::Supervisor), every one
+    /// of its children has started too. Resolves at once if that has
+    /// happened already, also for an actor that has stopped since.
+    ///
+    /// `spawn` returns before `on_start` runs; this is the one call that
+    /// waits for it, from outside any actor or from the parent that spawned
+    /// it (the outcome is published before the actor reports a failure to
+    /// its parent, so such a parent is answered rather than left waiting).
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Failed`] if that first start failed (even if a
+    /// supervisor restarts the actor afterwards), [`StartError::Stopped`]
+    /// if the actor stopped (was killed) before it started. For an actor on
+    /// another node the network layer does not report starts: the answer
+    /// is `Ok` at once while it is alive, else the error its stop reason
+    /// maps to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, ChildSpec, Supervisor, SupervisorStrategy, System};
+    ///
+    /// #[derive(Default)]
+    /// struct Cache;
+    /// impl Actor for Cache {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let tree = Supervisor::new(SupervisorStrategy::one_for_one())
+    ///     .child(ChildSpec::new(Cache::default).name("cache"));
+    /// let tree = system.spawn(tree)?;
+    /// tree.wait_started().await?; // the cache's `on_start` has completed
+    /// assert!(system.lookup::<Cache>("cache").is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn wait_started(&self) -> Result<(), StartError> {
+        match &self.inner {
+            Target::Local(cell) => Ok(cell.life.wait_started().await?),
+            Target::Remote(remote) if remote.transport.is_alive(remote.id) => Ok(()),
+            Target::Remote(remote) => Err(remote.transport.wait_stopped(remote.id).await.into()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The shared core of a local actor, pointed to by every `ActorRef`.
 
 use std::any::{Any, TypeId};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -20,9 +20,6 @@ pub(crate) struct Cell<A: Actor> {
     /// The default deadline of an `ask`, copied from the system config.
     pub(crate) ask_timeout: Duration,
     pub(crate) life: Life,
-    /// Set once the actor is registered under a name, so that only named
-    /// actors pay for a registry sweep when they stop.
-    pub(crate) named: AtomicBool,
 }
 
 impl<A: Actor> Cell<A> {
@@ -39,17 +36,49 @@ impl<A: Actor> Cell<A> {
     }
 }
 
-/// When and why an actor stopped.
+/// How an actor's start ended, when and why it stopped, and what its end
+/// must clean up.
+///
+/// One byte of flags (below) carries the start outcome, the end, and
+/// whether the actor has a registered name, so that a start costs one
+/// atomic operation and an actor no more memory than before starts were
+/// reported.
 #[derive(Default)]
 pub(crate) struct Life {
     /// Set once, when the actor has stopped handling anything.
     reason: OnceLock<StopReason>,
-    /// Set after every trace of the actor is cleaned up (names, watchers told).
-    finished: AtomicBool,
-    finished_notify: Notify,
+    /// Why the first start failed; set before [`START_FAILED`].
+    start_failure: OnceLock<Box<StopReason>>,
+    /// The flags below.
+    state: AtomicU8,
+    /// Wakes `wait` and `wait_started`.
+    changed: Notify,
 }
 
+/// The first start (`on_start`, and the children a supervisor starts in
+/// order) completed.
+const STARTED: u8 = 1;
+/// The first start failed; the reason is in `start_failure`.
+const START_FAILED: u8 = 1 << 1;
+/// Every trace of the actor is cleaned up (names, watchers told).
+const FINISHED: u8 = 1 << 2;
+/// Someone waits for the start: only then does a start wake anyone, so an
+/// actor nobody waits for starts without taking the `Notify`'s lock.
+const START_AWAITED: u8 = 1 << 3;
+/// The actor was registered under a name, so its stop sweeps the registry
+/// (only named actors pay for that sweep).
+const NAMED: u8 = 1 << 4;
+
 impl Life {
+    /// A life for an actor that is (or is not yet) registered under a name.
+    pub(crate) fn new(named: bool) -> Self {
+        let life = Self::default();
+        if named {
+            life.mark_named();
+        }
+        life
+    }
+
     pub(crate) fn reason(&self) -> Option<StopReason> {
         self.reason.get().cloned()
     }
@@ -62,20 +91,74 @@ impl Life {
         let _ = self.reason.set(reason);
     }
 
+    pub(crate) fn mark_named(&self) {
+        self.state.fetch_or(NAMED, Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_named(&self) -> bool {
+        self.state.load(Ordering::SeqCst) & NAMED != 0
+    }
+
+    /// Records that the first start completed.
+    pub(crate) fn set_started(&self) {
+        self.publish(STARTED);
+    }
+
+    /// Records that the first start failed, and why. Set before the actor
+    /// reports the failure to its supervisor, so that a parent waiting for
+    /// this start from inside its own hook is answered instead of waiting
+    /// for a decision it cannot make while it waits.
+    pub(crate) fn set_start_failed(&self, reason: StopReason) {
+        if self.start_failure.set(Box::new(reason)).is_ok() {
+            self.publish(START_FAILED);
+        }
+    }
+
+    /// Sets `flag` and wakes whoever waits for the start.
+    fn publish(&self, flag: u8) {
+        // Both sides use one read-modify-write on `state`, so either the
+        // waiter sees the flag or this sees the waiter.
+        if self.state.fetch_or(flag, Ordering::SeqCst) & START_AWAITED != 0 {
+            self.changed.notify_waiters();
+        }
+    }
+
     pub(crate) fn finish(&self) {
-        self.finished.store(true, Ordering::SeqCst);
-        self.finished_notify.notify_waiters();
+        self.state.fetch_or(FINISHED, Ordering::SeqCst);
+        self.changed.notify_waiters();
     }
 
     /// Waits until the actor has stopped and been cleaned up; returns why it stopped.
     pub(crate) async fn wait(&self) -> StopReason {
         loop {
-            let notified = self.finished_notify.notified();
+            let notified = self.changed.notified();
             let mut notified = std::pin::pin!(notified);
             // Register before checking, so a `finish` in between is not missed.
             notified.as_mut().enable();
-            if self.finished.load(Ordering::SeqCst) {
+            if self.state.load(Ordering::SeqCst) & FINISHED != 0 {
                 return self.reason().unwrap_or(StopReason::Normal);
+            }
+            notified.await;
+        }
+    }
+
+    /// Waits for the outcome of the first start: `Ok` once it completed,
+    /// the failure if it failed, the stop reason if the actor stopped first.
+    pub(crate) async fn wait_started(&self) -> Result<(), StopReason> {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            let state = self.state.fetch_or(START_AWAITED, Ordering::SeqCst);
+            if state & STARTED != 0 {
+                return Ok(());
+            }
+            if state & START_FAILED != 0 {
+                let failure = self.start_failure.get().map(|reason| (**reason).clone());
+                return Err(failure.unwrap_or(StopReason::Normal));
+            }
+            if state & FINISHED != 0 {
+                return Err(self.reason().unwrap_or(StopReason::Normal));
             }
             notified.await;
         }
@@ -90,7 +173,9 @@ pub(crate) trait AnyActor: Send + Sync {
     fn kill(&self);
     fn child_terminated(&self, child: ActorId);
     fn child_failed(&self, child: ActorId, reason: StopReason);
+    fn child_started(&self, child: ActorId);
     fn restart(&self, delay: Duration, reason: StopReason);
+    fn take_down(&self, reason: StopReason);
     fn dismiss(&self);
     fn add_watcher(&self, watcher: Watcher);
     fn remove_watcher(&self, watcher: ActorId);
@@ -127,8 +212,16 @@ impl<A: Actor> AnyActor for Cell<A> {
         let _ = self.signal(Signal::ChildFailed(child, reason));
     }
 
+    fn child_started(&self, child: ActorId) {
+        let _ = self.signal(Signal::ChildStarted(child));
+    }
+
     fn restart(&self, delay: Duration, reason: StopReason) {
         let _ = self.signal(Signal::Restart(delay, reason));
+    }
+
+    fn take_down(&self, reason: StopReason) {
+        let _ = self.signal(Signal::TakeDown(reason));
     }
 
     fn dismiss(&self) {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
 use crate::signal::Watcher;
-use crate::supervision::Supervision;
+use crate::supervision::{PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
 use crate::{
@@ -52,6 +52,14 @@ pub struct Context<A: Actor> {
 pub(crate) struct Child {
     pub(crate) actor: Arc<dyn AnyActor>,
     pub(crate) policy: RestartPolicy,
+}
+
+impl Child {
+    /// The entry for a child just spawned (always a local actor).
+    pub(crate) fn of<C: Actor>(child: &ActorRef<C>, policy: RestartPolicy) -> Option<Self> {
+        let actor = Arc::clone(child.cell()?) as Arc<dyn AnyActor>;
+        Some(Self { actor, policy })
+    }
 }
 
 impl<A: Actor> Context<A> {
@@ -106,6 +114,11 @@ impl<A: Actor> Context<A> {
     /// state and runs [`Actor::on_restart`]; use [`spawn_with`](Self::spawn_with)
     /// and a [`ChildSpec`] for a fresh state on each restart. Children are
     /// stopped (and waited for) before this actor restarts or stops.
+    ///
+    /// The ref comes back at once and the child starts in its own task,
+    /// alongside this actor and its other children; await
+    /// [`ActorRef::wait_started`] for it to be up, or use a
+    /// [`Supervisor`](crate::Supervisor) to start children one at a time.
     ///
     /// # Errors
     ///
@@ -172,11 +185,20 @@ impl<A: Actor> Context<A> {
         let policy = spec.policy;
         spec.parent = Some(self.own_cell());
         let child = self.system.spawn_inner(child, spec)?;
-        if let Some(cell) = child.cell() {
-            let actor = Arc::clone(cell) as Arc<dyn AnyActor>;
-            self.children.insert(cell.id, Child { actor, policy });
+        if let Some(entry) = Child::of(&child, policy) {
+            self.children.insert(child.id(), entry);
         }
         Ok(child)
+    }
+
+    /// Queues a child from `spec` to be spawned once the running start
+    /// hook (`on_start` or `on_restart`) has returned, after the children
+    /// queued before it have started, and before this actor counts as
+    /// started. Children started this way are stopped in reverse order.
+    pub(crate) fn start_in_order<C: Actor>(&mut self, spec: ChildSpec<C>) {
+        let supervision = self.supervision();
+        supervision.ordered = true;
+        supervision.pending.push(PendingChild::new(spec));
     }
 
     /// The ids of this actor's live children, in start order.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ActorId;
+use crate::{ActorId, StopReason};
 
 /// A [`tell`](crate::ActorRef::tell) that could not be delivered; holds the message.
 #[derive(PartialEq, Eq, Clone, thiserror::Error)]
@@ -152,6 +152,33 @@ pub enum SpawnError {
     /// `spawn_default_named` was called for an actor type without a default name.
     #[error("`{0}` has no default name; add `#[actor(name = \"...\")]` or call `spawn_named`")]
     NoDefaultName(String),
+}
+
+/// An actor that [`wait_started`](crate::ActorRef::wait_started) found
+/// not up: its first start did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Its start failed: `on_start` panicked or returned an error, or, for
+    /// a [`Supervisor`](crate::Supervisor), a child did not start (the
+    /// reason names it). Its supervisor, if any, decides what comes next.
+    #[error("the actor failed to start: {reason}; the reason names the hook or child to fix")]
+    Failed {
+        /// What went wrong, as in [`StopReason::Failed`].
+        reason: String,
+    },
+    /// It stopped (was killed, or its node went down) before its start completed.
+    #[error("the actor stopped before it started ({0})")]
+    Stopped(StopReason),
+}
+
+impl From<StopReason> for StartError {
+    fn from(reason: StopReason) -> Self {
+        match reason {
+            StopReason::Failed(reason) => Self::Failed { reason },
+            other => Self::Stopped(other),
+        }
+    }
 }
 
 /// A name could not be registered.

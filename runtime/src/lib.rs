@@ -59,7 +59,9 @@ pub use actor_ref::{ActorRef, PendingReply};
 pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
-pub use error::{ActorError, AskError, RegisterError, SendError, SpawnError, TrySendError};
+pub use error::{
+    ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
+};
 pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use mailbox::Mailbox;

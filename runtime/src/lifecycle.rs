@@ -9,22 +9,26 @@
 //! start ─► serve ─┬─► stop ──────────────────────────► finish
 //!                 ├─► fail ─► report to parent, wait ─┬─► restart ─► serve
 //!                 │                                   └─► stop ─► finish
-//!                 └─► restart (ordered by the parent for a sibling) ─► serve
+//!                 ├─► take down (ordered by the parent for a failed
+//!                 │   sibling): stop children, on_stop ─► report, wait (as fail)
+//!                 └─► restart a group of children in order ─► serve
 //! ```
+//!
+//! How a parent decides about its children, starts them in order and stops
+//! them lives in [`supervision`](crate::supervision).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
 use crate::cell::Cell;
-use crate::context::Child;
 use crate::envelope::BoxEnvelope;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
 use crate::system::Factory;
-use crate::{Actor, ActorId, AskError, Context, RestartPolicy, RestartStrategy, StopReason};
+use crate::{Actor, ActorId, AskError, Context, RestartPolicy, StopReason};
 
 /// How many messages an actor handles in a row before it yields its worker
 /// thread, so one busy actor cannot starve the others sharing that thread.
@@ -33,10 +37,10 @@ pub(crate) const MESSAGES_PER_TURN: u32 = 64;
 /// An actor's task state.
 pub(crate) struct Lifecycle<A: Actor> {
     actor: A,
-    ctx: Context<A>,
+    pub(crate) ctx: Context<A>,
     /// This actor's own cell, whose message and signal lanes the task reads.
     /// The task is the only receiver of its message lane.
-    cell: Arc<Cell<A>>,
+    pub(crate) cell: Arc<Cell<A>>,
     /// Rebuilds the state on restart; `None` keeps it.
     factory: Option<Factory<A>>,
     policy: RestartPolicy,
@@ -46,18 +50,21 @@ pub(crate) struct Lifecycle<A: Actor> {
 }
 
 /// The rarely used part of an actor's task state.
-struct Bookkeeping<A: Actor> {
+pub(crate) struct Bookkeeping<A: Actor> {
     /// Who to notify when this actor stops.
     watchers: Vec<Watcher>,
     /// `Terminated` notices that arrived while the actor was failed; handled
     /// after the restart, dropped if it stops instead.
     deferred: Vec<(ActorId, BoxEnvelope<A>)>,
-    /// Signals read while waiting for children to stop, read again (before
-    /// the lane) once the wait is over.
-    postponed: VecDeque<Signal<A>>,
+    /// Signals read while waiting for children to start or stop, read
+    /// again (before the lane) once the wait is over.
+    pub(crate) postponed: VecDeque<Signal<A>>,
     /// Children that failed while this actor was failed itself; decided
     /// about when this actor restarts or stops, which stops its children.
-    failed_children: Vec<(ActorId, StopReason)>,
+    pub(crate) failed_children: Vec<(ActorId, StopReason)>,
+    /// `on_stop` has run for the current state (the actor was taken down
+    /// for a sibling's restart), so a final stop does not run it again.
+    stopped_hook_ran: bool,
 }
 
 impl<A: Actor> Default for Bookkeeping<A> {
@@ -67,18 +74,26 @@ impl<A: Actor> Default for Bookkeeping<A> {
             deferred: Vec::new(),
             postponed: VecDeque::new(),
             failed_children: Vec::new(),
+            stopped_hook_ran: false,
         }
     }
 }
 
 /// How a stretch of serving ended.
-enum Exit {
+pub(crate) enum Exit {
     /// Stop for good.
     Stop(StopReason),
     /// Report to the supervisor and wait for its decision.
     Fail(StopReason),
-    /// The supervisor restarts this actor along with a failed sibling.
+    /// The supervisor restarts this actor now (a failed actor hears it
+    /// while it waits; this is for one that is serving).
     Restart(Duration, StopReason),
+    /// The supervisor restarts this actor along with a failed sibling:
+    /// go down cleanly, then wait for its decision.
+    TakeDown(StopReason),
+    /// A child failed and its strategy restarts a group of children: stop
+    /// serving until they are restarted, one at a time.
+    RestartGroup(ActorId, StopReason),
 }
 
 /// The supervisor's decision about a failed actor.
@@ -113,7 +128,7 @@ impl<A: Actor> Lifecycle<A> {
         }
     }
 
-    fn books(&mut self) -> &mut Bookkeeping<A> {
+    pub(crate) fn books(&mut self) -> &mut Bookkeeping<A> {
         self.books.get_or_insert_with(Box::default)
     }
 
@@ -122,7 +137,7 @@ impl<A: Actor> Lifecycle<A> {
     }
 
     /// Takes `field` out of the bookkeeping, if there is any.
-    fn take_books<T: Default>(&mut self, field: fn(&mut Bookkeeping<A>) -> &mut T) -> T {
+    pub(crate) fn take_books<T: Default>(&mut self, field: fn(&mut Bookkeeping<A>) -> &mut T) -> T {
         self.books
             .as_mut()
             .map(|books| std::mem::take(field(books)))
@@ -143,8 +158,8 @@ impl<A: Actor> Lifecycle<A> {
         async move {
             // Nothing but `serve` is awaited inline, and no other local
             // lives across that await.
-            if let Err(reason) = Box::pin(self.start()).await {
-                return Box::pin(self.end(Exit::Fail(reason))).await;
+            if let Err(exit) = Box::pin(self.start()).await {
+                return Box::pin(self.end(exit)).await;
             }
             let exit = self.serve().await;
             Box::pin(self.end(exit)).await;
@@ -173,6 +188,19 @@ impl<A: Actor> Lifecycle<A> {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
                     },
+                    Exit::TakeDown(reason) => {
+                        Box::pin(self.take_down(&reason)).await;
+                        match Box::pin(self.supervise(reason)).await {
+                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                            Directive::Stop(reason) => Exit::Stop(reason),
+                        }
+                    }
+                    Exit::RestartGroup(child, reason) => {
+                        match Box::pin(self.restart_group(child, reason)).await {
+                            Some(exit) => exit,
+                            None => Box::pin(self.serve()).await,
+                        }
+                    }
                 };
             };
             let reason = self.finish(reason).await;
@@ -180,11 +208,24 @@ impl<A: Actor> Lifecycle<A> {
         }
     }
 
-    async fn start(&mut self) -> Result<(), StopReason> {
-        hook_result(
+    /// Runs `on_start`, then starts the children it queued, in order; the
+    /// actor is up (and says so to whoever waits) once all that is done.
+    async fn start(&mut self) -> Result<(), Exit> {
+        let started = match hook_result(
             "on_start",
             catch_panic(self.actor.on_start(&mut self.ctx)).await,
-        )
+        ) {
+            Ok(()) => self.start_queued_children().await,
+            Err(reason) => Err(Exit::Fail(reason)),
+        };
+        match &started {
+            Ok(()) => self.cell.life.set_started(),
+            Err(Exit::Fail(reason) | Exit::Stop(reason)) => {
+                self.cell.life.set_start_failed(reason.clone());
+            }
+            Err(_) => {}
+        }
+        started
     }
 
     /// Handles signals and messages until the actor stops, fails or restarts.
@@ -243,9 +284,10 @@ impl<A: Actor> Lifecycle<A> {
             Signal::Stop | Signal::Dismiss => self.cell.mailbox.close_and_drain(),
             Signal::Kill => return Err(Exit::Stop(StopReason::Killed)),
             Signal::Restart(delay, reason) => return Err(Exit::Restart(delay, reason)),
+            Signal::TakeDown(reason) => return Err(Exit::TakeDown(reason)),
             Signal::ChildFailed(child, reason) => {
-                if let Some(reason) = self.on_child_failed(child, reason) {
-                    return Err(Exit::Fail(reason));
+                if let Some(exit) = self.on_child_failed(child, reason) {
+                    return Err(exit);
                 }
             }
             // A notice from an actor unwatched meanwhile is dropped.
@@ -280,47 +322,15 @@ impl<A: Actor> Lifecycle<A> {
             Signal::ChildFailed(child, reason) => {
                 self.books().failed_children.push((child, reason));
             }
-            Signal::Stop | Signal::Dismiss | Signal::Kill | Signal::Restart(..) => {}
+            // Only a group restart waits for a child's restart; a take-down
+            // reaching an actor that is down already has nothing to do.
+            Signal::Stop
+            | Signal::Dismiss
+            | Signal::Kill
+            | Signal::Restart(..)
+            | Signal::ChildStarted(_)
+            | Signal::TakeDown(_) => {}
         }
-    }
-
-    /// Decides about a failed child by this actor's strategy. Returns a
-    /// reason when this actor must fail itself (intensity exceeded).
-    fn on_child_failed(&mut self, child: ActorId, reason: StopReason) -> Option<StopReason> {
-        let failed = Arc::clone(&self.ctx.children.get(&child)?.actor);
-        let policy = self.ctx.children.get(&child)?.policy;
-        if !restarts(policy, &reason) {
-            failed.dismiss();
-            return None;
-        }
-        let supervision = self.ctx.supervision();
-        let strategy = supervision.strategy;
-        let Some(delay) = supervision.admit_restart() else {
-            // This actor fails in turn; the child will not be restarted by it.
-            failed.dismiss();
-            let (max, within) = strategy.intensity_limits();
-            tracing::error!(%child, %reason, max, ?within, "restart intensity exceeded; escalating");
-            return Some(StopReason::Failed(format!(
-                "restart intensity exceeded: child {child} failed ({reason}) after {max} restarts within {within:?}"
-            )));
-        };
-        tracing::info!(%child, %reason, ?delay, strategy = ?strategy.restart_strategy(), "restarting");
-        let sibling_reason = StopReason::Failed(format!("restarted with failed sibling {child}"));
-        let group = match strategy.restart_strategy() {
-            RestartStrategy::OneForOne => self.ctx.children.range(child..=child),
-            RestartStrategy::OneForAll => self.ctx.children.range(..),
-            RestartStrategy::RestForOne => self.ctx.children.range(child..),
-        };
-        for (&id, sibling) in group {
-            if id == child {
-                sibling.actor.restart(delay, reason.clone());
-            } else if sibling.policy == RestartPolicy::Temporary {
-                sibling.actor.stop();
-            } else {
-                sibling.actor.restart(delay, sibling_reason.clone());
-            }
-        }
-        None
     }
 
     /// Reports a failure to the parent and waits for its decision. Without
@@ -375,11 +385,27 @@ impl<A: Actor> Lifecycle<A> {
         }
     }
 
+    /// Takes the actor down for a restart with a failed sibling, as a stop
+    /// would but keeping its task and mailbox: its children stop (and are
+    /// waited for), its timers are cancelled, and `on_stop` runs.
+    async fn take_down(&mut self, reason: &StopReason) {
+        self.stop_children(reason).await;
+        self.ctx.cancel_timers();
+        if let Err(panic) = catch_panic(self.actor.on_stop(&mut self.ctx, reason)).await {
+            // It is restarted anyway: a fresh start is the cure for that too.
+            tracing::error!(panic = %panic, "on_stop panicked while taken down for a restart");
+        }
+        self.books().stopped_hook_ran = true;
+    }
+
     /// Restarts in place: same id, same mailbox, queued messages kept.
     async fn restart(&mut self, reason: StopReason) -> Exit {
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
         self.ctx.restarts += 1;
+        if let Some(books) = &mut self.books {
+            books.stopped_hook_ran = false;
+        }
         if let Some(factory) = &self.factory {
             match catch_panic_sync(|| factory()) {
                 Ok(fresh) => self.actor = fresh,
@@ -391,6 +417,13 @@ impl<A: Actor> Lifecycle<A> {
         let restarted = catch_panic(self.actor.on_restart(&mut self.ctx, &reason)).await;
         if let Err(reason) = hook_result("on_restart", restarted) {
             return Exit::Fail(reason);
+        }
+        if let Err(exit) = self.start_queued_children().await {
+            return exit;
+        }
+        // A parent restarting a group in order waits for this.
+        if let Some(parent) = &self.ctx.parent {
+            parent.child_started(self.ctx.id());
         }
         for (id, envelope) in self.take_books(|books| &mut books.deferred) {
             if self.ctx.forget_watch(id) {
@@ -441,7 +474,17 @@ impl<A: Actor> Lifecycle<A> {
         self.reject_queued(&reason);
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
-        if let Err(panic) = catch_panic(self.actor.on_stop(&mut self.ctx, &reason)).await {
+        // A state taken down for a sibling's restart has had its `on_stop`.
+        let ran = self
+            .books
+            .as_ref()
+            .is_some_and(|books| books.stopped_hook_ran);
+        let stopped = if ran {
+            Ok(())
+        } else {
+            catch_panic(self.actor.on_stop(&mut self.ctx, &reason)).await
+        };
+        if let Err(panic) = stopped {
             tracing::error!(panic = %panic, "on_stop panicked");
             if !reason.is_failure() {
                 reason = StopReason::Failed(format!("on_stop panicked: {panic}"));
@@ -472,40 +515,6 @@ impl<A: Actor> Lifecycle<A> {
         }
     }
 
-    /// Stops every child (kills them if this actor was killed) and waits for them.
-    ///
-    /// A child stopped gracefully may fail while it drains its mailbox and
-    /// then wait for this actor's decision, so the wait keeps reading the
-    /// signal lane: such a child is restarted in place to finish draining
-    /// (if its policy restarts it) or stopped. Other signals are postponed.
-    async fn stop_children(&mut self, reason: &StopReason) {
-        let children = std::mem::take(&mut self.ctx.children);
-        for child in children.values() {
-            match reason {
-                StopReason::Killed => child.actor.kill(),
-                _ => child.actor.stop(),
-            }
-        }
-        // A failed child waits for a decision even when told to stop, so
-        // that its queue can drain after a restart: give every one its answer.
-        for (id, why) in self.take_books(|books| &mut books.failed_children) {
-            decide_while_stopping(&children, id, &why, reason);
-        }
-        for child in children.values() {
-            let mut stopped = std::pin::pin!(child.actor.life().wait());
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = &mut stopped => break,
-                    signal = self.cell.signals.recv() => match signal {
-                        Signal::ChildFailed(id, why) => decide_while_stopping(&children, id, &why, reason),
-                        other => self.books().postponed.push_back(other),
-                    },
-                }
-            }
-        }
-    }
-
     /// Publishes the final reason, notifies watchers and the parent, frees
     /// names, and wakes `wait_stopped`.
     fn notify_stopped(mut self, reason: StopReason) {
@@ -529,39 +538,8 @@ impl<A: Actor> Lifecycle<A> {
         if let Some(parent) = self.ctx.parent.take() {
             parent.child_terminated(id);
         }
-        self.ctx.system().forget(id, &cell.named);
+        self.ctx.system().forget(id, cell.life.is_named());
         cell.life.finish();
-    }
-}
-
-/// Decides about a child that failed while its parent stops it: a child
-/// whose policy restarts it is restarted at once so it can drain its queue
-/// before it stops; any other is dismissed (killed, if the parent was).
-fn decide_while_stopping(
-    children: &BTreeMap<ActorId, Child>,
-    id: ActorId,
-    why: &StopReason,
-    reason: &StopReason,
-) {
-    let Some(failed) = children.get(&id) else {
-        return;
-    };
-    if matches!(reason, StopReason::Killed) {
-        failed.actor.kill();
-    } else if restarts(failed.policy, why) {
-        failed.actor.restart(Duration::ZERO, why.clone());
-    } else {
-        failed.actor.dismiss();
-    }
-}
-
-/// Whether a child with `policy` that ended with `reason` is restarted.
-/// Only permanent children report a normal end (stopping themselves).
-fn restarts(policy: RestartPolicy, reason: &StopReason) -> bool {
-    match policy {
-        RestartPolicy::Permanent => true,
-        RestartPolicy::Transient => reason.is_failure(),
-        RestartPolicy::Temporary => false,
     }
 }
 

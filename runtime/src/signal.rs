@@ -23,6 +23,13 @@ pub(crate) enum Signal<A: Actor> {
     ChildFailed(ActorId, StopReason),
     /// Restart in place after the delay; the reason is handed to `on_restart`.
     Restart(Duration, StopReason),
+    /// A child of this actor has restarted (its `on_restart` and, for a
+    /// supervisor, its children's starts completed).
+    ChildStarted(ActorId),
+    /// The supervisor restarts this actor together with a failed sibling:
+    /// stop serving, stop its children, run `on_stop`, then report as
+    /// failed and wait for the [`Signal::Restart`] (or a stop).
+    TakeDown(StopReason),
     /// The supervisor will not restart this failed actor: stop now, with
     /// the failure as the reason. (A plain `Stop` to a failed actor waits
     /// for the supervisor's decision, so the queue can still drain.)

@@ -217,7 +217,8 @@ impl System {
 
     /// Spawns `actor` as a top-level actor and returns its ref at once; its
     /// [`on_start`](Actor::on_start) runs in its own task, and messages sent
-    /// meanwhile wait in its mailbox.
+    /// meanwhile wait in its mailbox. [`ActorRef::wait_started`] waits until
+    /// it is up (for a [`Supervisor`](crate::Supervisor): its children too).
     ///
     /// # Errors
     ///
@@ -295,8 +296,7 @@ impl System {
             mailbox: MessageLane::new(A::mailbox()),
             signals: SignalLane::new(),
             ask_timeout: self.inner.ask_timeout,
-            life: Life::default(),
-            named: AtomicBool::new(name.is_some()),
+            life: Life::new(name.is_some()),
         });
         let registered = Registered {
             actor: cell.clone(),
@@ -344,7 +344,7 @@ impl System {
             return Err(RegisterError::NotLocal);
         }
         let name = name.into();
-        cell.named.store(true, Ordering::SeqCst);
+        cell.life.mark_named();
         match self.inner.names.entry(name.clone()) {
             Entry::Occupied(entry) => return Err(RegisterError::NameTaken(entry.key().clone())),
             Entry::Vacant(entry) => {
@@ -439,9 +439,9 @@ impl System {
     }
 
     /// Removes every trace of a stopped actor from the system's tables.
-    pub(crate) fn forget(&self, id: ActorId, named: &AtomicBool) {
+    pub(crate) fn forget(&self, id: ActorId, named: bool) {
         self.inner.actors.remove(&id);
-        if named.load(Ordering::SeqCst) {
+        if named {
             self.inner.names.retain(|_, r| r.actor.id() != id);
         }
     }

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a recording actor, a gate that
-//! holds a handler until the test opens it, and a single poll of a future.
+//! holds a handler until the test opens it, a single poll of a future, and a
+//! hang guard.
 //!
 //! Every test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
@@ -181,4 +182,16 @@ impl GateControl {
 /// Polls `future` exactly once and returns what that poll gave.
 pub(crate) async fn poll_once<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
     poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+}
+
+/// A hang guard for waits that should end in milliseconds: long enough
+/// never to fire on a loaded CI machine, short enough to fail a stuck test.
+pub(crate) const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Awaits `future`, failing the test with `what` if it hangs.
+pub(crate) async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(HANG_GUARD, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("hung for {HANG_GUARD:?} waiting for {what}"),
+    }
 }

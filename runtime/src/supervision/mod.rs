@@ -19,12 +19,25 @@
 //! and is told through [`Actor::on_restart`](crate::Actor::on_restart).
 //! Either way its own children are stopped first, its timers cancelled, and
 //! `on_restart` (by default: `on_start`) runs before the next message.
+//!
+//! A [`Supervisor`] also keeps Erlang/OTP's order: it starts its children
+//! one at a time in list order (each `on_start` completes before the next
+//! child is spawned), is up only once they all are, and stops them one at
+//! a time, the last started first. A one-for-all or rest-for-one restart
+//! takes the affected siblings down the same way (each waited for, its
+//! `on_stop` run), then starts them again in start order, each `on_restart`
+//! completing before the next begins. Children an actor spawns itself
+//! with [`Context::spawn`](crate::Context::spawn) start concurrently.
 
 mod child_spec;
+mod restart;
+mod start;
+mod stop;
 mod strategy;
 mod supervisor;
 
 pub use child_spec::ChildSpec;
+pub(crate) use start::PendingChild;
 pub(crate) use strategy::Supervision;
 pub use strategy::{Backoff, RestartPolicy, RestartStrategy, SupervisorStrategy};
 pub use supervisor::{Supervisor, WhichChildren};

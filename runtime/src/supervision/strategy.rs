@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::PendingChild;
+
 /// Which children a supervisor restarts when one of them fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartStrategy {
     /// Restart only the child that failed.
     #[default]
     OneForOne,
-    /// Restart every child: they depend on each other.
+    /// Restart every child: they depend on each other. The others are
+    /// taken down last started first, then all restart in start order.
     OneForAll,
-    /// Restart the failed child and every child started after it.
+    /// Restart the failed child and every child started after it: those
+    /// are taken down last started first, then all restart in start order.
+    /// Children started before it are untouched.
     RestForOne,
 }
 
@@ -168,13 +173,19 @@ impl SupervisorStrategy {
 pub(crate) struct Supervision {
     pub(crate) strategy: SupervisorStrategy,
     restarts: VecDeque<Instant>,
+    /// Children to start one at a time once the running start hook
+    /// returns, in this order.
+    pub(crate) pending: Vec<PendingChild>,
+    /// Set once children were started in order: they are then also
+    /// stopped in order, the last started first, one at a time.
+    pub(crate) ordered: bool,
 }
 
 impl Supervision {
     pub(crate) fn new(strategy: SupervisorStrategy) -> Self {
         Self {
             strategy,
-            restarts: VecDeque::new(),
+            ..Self::default()
         }
     }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::{
-    Actor, ActorError, ActorId, ChildSpec, Context, Handler, Message, SpawnError, StopReason,
+    Actor, ActorError, ActorId, ChildSpec, Context, Handler, Message, StopReason,
     SupervisorStrategy,
 };
 
@@ -11,6 +11,28 @@ use crate::{
 /// its [`SupervisorStrategy`]. Supervisors nest: a child may itself be a
 /// `Supervisor`, and a supervisor that exceeds its restart intensity fails,
 /// so its own supervisor restarts it, and with it its whole subtree.
+///
+/// Order, as in Erlang/OTP:
+///
+/// * **Start.** Children start one at a time in list order: each child's
+///   `on_start` has completed before the next child is spawned. The
+///   supervisor is up (its [`wait_started`](crate::ActorRef::wait_started)
+///   resolves, and it answers messages such as [`WhichChildren`]) once all
+///   its children are; a nested supervisor counts as started once its own
+///   children are.
+/// * **Start failure.** If a child cannot be spawned or its `on_start`
+///   fails, it is not restarted: it stops, then the children started before
+///   it stop, last first, each waited for, and the supervisor's start
+///   fails with a reason that names the child. Its own supervisor then
+///   decides, by its strategy and intensity, as for any failure.
+/// * **Restart.** Under one-for-all and rest-for-one, the affected siblings
+///   of a failed child are taken down last started first, each waited for
+///   and its `on_stop` run (a temporary one is stopped for good), then the
+///   failed child and those siblings are restarted in start order, each
+///   `on_restart` completing before the next begins. Messages queued for
+///   them are kept. Meanwhile the supervisor handles no message.
+/// * **Stop.** Stopping or restarting the supervisor stops its children one
+///   at a time, the last started first.
 ///
 /// Restarting a supervisor stops its children and starts them again, fresh,
 /// from their specs.
@@ -31,9 +53,10 @@ use crate::{
 ///     .child(ChildSpec::new(Worker::default).name("worker-a"))
 ///     .child(ChildSpec::new(Worker::default).name("worker-b"));
 /// let supervisor = system.spawn(supervisor)?;
+/// supervisor.wait_started().await?; // both workers have started, in order
+/// assert!(system.lookup::<Worker>("worker-a").is_some());
 /// let children = supervisor.ask(proscenium_runtime::WhichChildren).await?;
 /// assert_eq!(children.len(), 2);
-/// assert!(system.lookup::<Worker>("worker-a").is_some());
 /// # Ok(())
 /// # }
 /// ```
@@ -51,7 +74,8 @@ impl Supervisor {
         }
     }
 
-    /// Adds a child, started after those added before it.
+    /// Adds a child, spawned once those added before it have started
+    /// (their `on_start` has completed).
     pub fn child<A: Actor>(mut self, spec: ChildSpec<A>) -> Self {
         self.specs.push(Box::new(spec));
         self
@@ -61,8 +85,9 @@ impl Supervisor {
 impl Actor for Supervisor {
     async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), ActorError> {
         ctx.set_supervisor_strategy(self.strategy);
+        // Started by the runtime once this returns, one at a time.
         for spec in &self.specs {
-            spec.spawn(ctx)?;
+            spec.start_in_order(ctx);
         }
         Ok(())
     }
@@ -77,6 +102,9 @@ impl Actor for Supervisor {
 }
 
 /// Asks a [`Supervisor`] for the ids of its live children, in start order.
+///
+/// A supervisor answers only once it is up, so the answer lists every
+/// child, each started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WhichChildren;
 
@@ -101,13 +129,13 @@ impl fmt::Debug for Supervisor {
 
 /// A child spec of any actor type.
 trait AnyChildSpec: Send + Sync {
-    fn spawn(&self, ctx: &mut Context<Supervisor>) -> Result<ActorId, SpawnError>;
+    fn start_in_order(&self, ctx: &mut Context<Supervisor>);
     fn clone_box(&self) -> Box<dyn AnyChildSpec>;
 }
 
 impl<A: Actor> AnyChildSpec for ChildSpec<A> {
-    fn spawn(&self, ctx: &mut Context<Supervisor>) -> Result<ActorId, SpawnError> {
-        ctx.spawn_with(self.clone()).map(|child| child.id())
+    fn start_in_order(&self, ctx: &mut Context<Supervisor>) {
+        ctx.start_in_order(self.clone());
     }
 
     fn clone_box(&self) -> Box<dyn AnyChildSpec> {

@@ -1,0 +1,144 @@
+//! Starting a supervisor's children one at a time, in list order, as
+//! Erlang/OTP's `start_link` does: each child's `on_start` completes before
+//! the next child is spawned, and the supervisor is up once they all are.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::cell::AnyActor;
+use crate::context::Child;
+use crate::lifecycle::{Exit, Lifecycle};
+use crate::panic::catch_panic_sync;
+use crate::signal::Signal;
+use crate::system::SpawnSpec;
+use crate::{Actor, ChildSpec, SpawnError, StopReason, System};
+
+/// A child queued by a start hook: spawns it, under `parent`, when its turn comes.
+pub(crate) struct PendingChild(Box<SpawnChild>);
+
+/// Spawns a queued child under the given parent.
+type SpawnChild =
+    dyn FnOnce(&System, Arc<dyn AnyActor>) -> Result<Option<Child>, SpawnError> + Send + Sync;
+
+impl PendingChild {
+    pub(crate) fn new<C: Actor>(spec: ChildSpec<C>) -> Self {
+        Self(Box::new(move |system, parent| {
+            let ChildSpec {
+                factory,
+                policy,
+                name,
+            } = spec;
+            let spawn = SpawnSpec {
+                name,
+                parent: Some(parent),
+                factory: Some(Arc::clone(&factory)),
+                policy,
+            };
+            let child = system.spawn_inner(factory(), spawn)?;
+            Ok(Child::of(&child, policy))
+        }))
+    }
+}
+
+impl fmt::Debug for PendingChild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingChild").finish_non_exhaustive()
+    }
+}
+
+/// How the wait for one child's start ended.
+enum Started {
+    Up,
+    Failed(StopReason),
+    /// This actor was killed meanwhile.
+    Killed,
+}
+
+impl<A: Actor> Lifecycle<A> {
+    /// Spawns the children the start hook queued, one at a time: each is
+    /// spawned once the one before it has started. If one cannot be
+    /// spawned or fails to start, it is stopped, then those started before
+    /// it, last first, and this actor's start fails with why.
+    ///
+    /// Signals that arrive meanwhile are postponed until serving begins
+    /// (as an OTP supervisor reads its mailbox only once its `init` has
+    /// returned), except a kill, which ends the start at once.
+    pub(crate) async fn start_queued_children(&mut self) -> Result<(), Exit> {
+        let Some(supervision) = self.ctx.supervision.as_mut() else {
+            return Ok(());
+        };
+        for pending in std::mem::take(&mut supervision.pending) {
+            let parent = Arc::clone(&self.cell) as Arc<dyn AnyActor>;
+            let system = self.ctx.system().clone();
+            let child = match catch_panic_sync(|| (pending.0)(&system, parent)) {
+                Ok(Ok(Some(child))) => child,
+                Ok(Ok(None)) => continue,
+                Ok(Err(error)) => {
+                    let reason = format!("a child could not be spawned: {error}");
+                    return Err(self.abandon_start(reason).await);
+                }
+                Err(panic) => {
+                    let reason = format!("a child's factory panicked: {panic}");
+                    return Err(self.abandon_start(reason).await);
+                }
+            };
+            let actor = Arc::clone(&child.actor);
+            self.ctx.children.insert(actor.id(), child);
+            match self.await_start(&actor).await {
+                Started::Up => {}
+                Started::Failed(why) => {
+                    // It waits for this actor's decision: it is not restarted.
+                    self.ctx.children.remove(&actor.id());
+                    actor.dismiss();
+                    self.await_stop(&actor).await;
+                    let reason = format!("child {} failed to start ({why})", actor.id());
+                    return Err(self.abandon_start(reason).await);
+                }
+                Started::Killed => return Err(Exit::Stop(StopReason::Killed)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for `child`'s first start to end.
+    async fn await_start(&mut self, child: &Arc<dyn AnyActor>) -> Started {
+        let mut started = std::pin::pin!(child.life().wait_started());
+        loop {
+            tokio::select! {
+                biased;
+                outcome = &mut started => return match outcome {
+                    Ok(()) => Started::Up,
+                    Err(why) => Started::Failed(why),
+                },
+                signal = self.cell.signals.recv() => match signal {
+                    Signal::Kill => return Started::Killed,
+                    // Its own report of a failed start says what the outcome
+                    // above says; a failure after it started is decided
+                    // about once serving begins.
+                    other => self.books().postponed.push_back(other),
+                },
+            }
+        }
+    }
+
+    /// Waits until `child`, told to stop, has stopped; signals are postponed.
+    async fn await_stop(&mut self, child: &Arc<dyn AnyActor>) {
+        let mut stopped = std::pin::pin!(child.life().wait());
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut stopped => return,
+                signal = self.cell.signals.recv() => self.books().postponed.push_back(signal),
+            }
+        }
+    }
+
+    /// Stops the children started so far, last first, and returns the
+    /// failure that ends this actor's start.
+    async fn abandon_start(&mut self, reason: String) -> Exit {
+        tracing::error!(%reason, "a child did not start; stopping those started before it");
+        let reason = StopReason::Failed(reason);
+        self.stop_children(&StopReason::Normal).await;
+        Exit::Fail(reason)
+    }
+}
