@@ -328,6 +328,37 @@ async fn a_child_failing_to_start_stops_the_earlier_ones_in_reverse_and_fails_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_nested_start_failure_fails_every_start_up_the_tree() {
+    // root ─┬─ first
+    //       └─ team ─┬─ ok
+    //                └─ bad (cannot start)
+    let system = System::new();
+    let (tx, mut log) = mpsc::unbounded_channel();
+    let team = Supervisor::new(SupervisorStrategy::one_for_one())
+        .child(member("ok", &tx, RestartPolicy::Permanent, false))
+        .child(member("bad", &tx, RestartPolicy::Permanent, true));
+    let root = Supervisor::new(SupervisorStrategy::one_for_one())
+        .child(member("first", &tx, RestartPolicy::Permanent, false))
+        .child(ChildSpec::new(move || team.clone()).name("team"));
+    let root = system.spawn(root).unwrap();
+
+    let started = within("the root's start", root.wait_started()).await;
+    let Err(StartError::Failed { reason }) = started else {
+        panic!("the root started: {started:?}");
+    };
+    // The root names the team, whose reason names its child.
+    assert!(reason.contains("bad cannot start"), "{reason}");
+    within("the root's stop", root.wait_stopped()).await;
+
+    let mut want = expected("start", "started", &["first", "ok"]);
+    want.push("start bad".into());
+    want.extend(expected("stop", "stopped", &["bad", "ok", "first"]));
+    assert_eq!(lines(&mut log, want.len()).await, want);
+    assert!(log.try_recv().is_err(), "a hook ran that should not have");
+    assert_eq!(system.actor_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_supervisor_is_up_only_once_its_children_are() {
     let system = System::new();
     let (tx, mut log) = mpsc::unbounded_channel();
@@ -368,6 +399,42 @@ async fn a_supervisor_is_up_only_once_its_children_are() {
     assert_eq!(lines(&mut log, want.len()).await, want);
     let children = within("WhichChildren", children).await.unwrap();
     assert_eq!(children.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_the_start_ends_it_at_once() {
+    let system = System::new();
+    let (tx, _log) = mpsc::unbounded_channel();
+    let (held, mut control) = gate();
+    let held = Arc::new(Mutex::new(Some(held)));
+    let slow = ChildSpec::new(move || Member {
+        name: "slow",
+        log: tx.clone(),
+        fail_start: false,
+        gate: Some(held.clone()),
+    })
+    .name("slow");
+    let supervisor = system
+        .spawn(Supervisor::new(SupervisorStrategy::one_for_one()).child(slow))
+        .unwrap();
+    within("the slow child's start", control.entered()).await;
+    let slow = system.lookup::<Member>("slow").unwrap();
+
+    supervisor.kill();
+    assert_eq!(
+        within("the supervisor's start", supervisor.wait_started()).await,
+        Err(StartError::Stopped(StopReason::Killed))
+    );
+    // The held child is killed too, once its `on_start` lets it see the kill.
+    control.open();
+    assert_eq!(
+        within("the child's stop", slow.wait_stopped()).await,
+        StopReason::Killed
+    );
+    assert_eq!(
+        within("the supervisor's stop", supervisor.wait_stopped()).await,
+        StopReason::Killed
+    );
 }
 
 /// Spawns the team on start and waits until it is up; reports the outcome.
