@@ -6,6 +6,9 @@
 //! tokio-util's [`LengthDelimitedCodec`]; this module adds the limit check
 //! that names the offending length, and the mapping to `Frame`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use bytes::{Buf, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
@@ -59,6 +62,9 @@ pub const HEADER_LEN: usize = 4;
 #[derive(Debug)]
 pub struct FrameCodec {
     framing: Delimited,
+    /// Set whenever bytes arrive, also in the middle of a frame, so that a
+    /// link can tell a peer sending one large frame slowly from a silent one.
+    arrived: Option<Arc<AtomicBool>>,
 }
 
 impl FrameCodec {
@@ -81,7 +87,16 @@ impl FrameCodec {
     pub fn with_max_frame_length(max: usize) -> Self {
         Self {
             framing: Delimited::new(max),
+            arrived: None,
         }
+    }
+
+    /// Sets `arrived` on every decode that finds bytes: a decoder is called
+    /// after each read, so this says "something arrived since you last
+    /// cleared it", whether or not it completed a frame.
+    pub(crate) fn reporting_arrivals(mut self, arrived: Arc<AtomicBool>) -> Self {
+        self.arrived = Some(arrived);
+        self
     }
 
     /// The longest frame, excluding its header, this codec accepts or emits.
@@ -101,6 +116,9 @@ impl Decoder for FrameCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        if let (Some(arrived), false) = (&self.arrived, src.is_empty()) {
+            arrived.store(true, Ordering::Relaxed);
+        }
         match self.framing.decode(src)? {
             Some(body) => decode_frame(&body, self.framing.max).map(Some),
             None => Ok(None),

@@ -233,6 +233,18 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The peer did not accept the TCP connection in time: the address is
+    /// black-holed (a firewall drops packets), or the host is down.
+    #[error(
+        "could not connect to {addr} within {timeout:?}; check that the node runs, \
+         the address is right and no firewall drops the packets"
+    )]
+    ConnectTimeout {
+        /// The address dialed.
+        addr: std::net::SocketAddr,
+        /// The deadline ([`NodeBuilder::connect_timeout`](crate::NodeBuilder::connect_timeout)).
+        timeout: std::time::Duration,
+    },
     /// The peer was reached but the handshake failed.
     #[error("handshake with {addr} failed: {source}")]
     Handshake {

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,32 +29,62 @@ use crate::{Frame, MessageTag, RemoteSpawnError};
 /// once, and silence is detected by a periodic check of whether anything
 /// arrived, not by a timer per read (which costs a timer-wheel insertion
 /// and removal per frame, the largest cost of a small remote tell).
-pub(crate) async fn read_frames(node: &Arc<NodeShared>, link: &Arc<Link>, stream: FrameStream) {
+pub(crate) async fn read_frames(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    stream: FrameStream,
+    liveness: Liveness,
+) -> Ended {
     let mut held = HeldWatches::default();
-    read_until_end(node, link, stream, &mut held).await;
+    let ended = read_until_end(node, link, stream, liveness, &mut held).await;
     held.release(node);
+    ended
+}
+
+/// How a link's reader tells a live peer from a silent one.
+#[derive(Debug)]
+pub(crate) struct Liveness {
+    /// The larger of the two nodes' heartbeat intervals (each announces its
+    /// own in the handshake), so that both ends apply the same limit and a
+    /// node with a long interval is not taken for silent by one with a
+    /// short interval.
+    pub(crate) interval: Duration,
+    /// Set by the codec whenever bytes arrive, also in the middle of a
+    /// frame: a large frame arriving slowly is not silence.
+    pub(crate) arrived: Arc<AtomicBool>,
+}
+
+/// Why a link's reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The peer closed the link on purpose: it is shutting down.
+    Goodbye,
+    /// Anything else: an error, silence, the connection closing, or this
+    /// node closing the link.
+    Lost,
 }
 
 async fn read_until_end(
     node: &Arc<NodeShared>,
     link: &Arc<Link>,
     mut stream: FrameStream,
+    liveness: Liveness,
     held: &mut HeldWatches,
-) {
+) -> Ended {
     let mut link_closed = pin!(link.closed.ended());
     let mut node_stopping = pin!(node.cancel.cancelled());
-    let mut silence = SilenceCheck::new(node.heartbeat);
+    let mut silence = SilenceCheck::new(liveness);
     let mut tells = TellTarget::new(node);
     loop {
         let next = tokio::select! {
             biased;
-            () = &mut link_closed => return,
-            () = &mut node_stopping => return,
+            () = &mut link_closed => return Ended::Lost,
+            () = &mut node_stopping => return Ended::Lost,
             next = stream.next() => next,
             () = silence.tick() => {
                 if silence.expired() {
                     tracing::warn!(peer = %link.name, silence = ?silence.limit(), "peer silent; closing the connection");
-                    return;
+                    return Ended::Lost;
                 }
                 continue;
             }
@@ -63,12 +94,12 @@ async fn read_until_end(
             Some(Ok(frame)) => frame,
             Some(Err(error)) => {
                 tracing::warn!(peer = %link.name, %error, "bad frame; closing the connection");
-                return;
+                return Ended::Lost;
             }
-            None => return,
+            None => return Ended::Lost,
         };
         if matches!(frame, Frame::Goodbye) {
-            return;
+            return Ended::Goodbye;
         }
         on_frame(node, link, &mut tells, held, frame).await;
     }
@@ -130,13 +161,16 @@ fn resolve_tell(
 }
 
 /// A peer that sends nothing, not even heartbeats, for four heartbeat
-/// intervals is gone. Checked once per interval: the peer is declared
-/// gone after between four and five intervals without a frame.
+/// intervals (the larger of the two nodes') is gone. Checked once per
+/// interval: the peer is declared gone after between four and five
+/// intervals in which not a byte arrived.
 struct SilenceCheck {
     interval: tokio::time::Interval,
     heartbeat: Duration,
     /// Whether a frame arrived since the last check.
     heard: bool,
+    /// Whether any bytes arrived since the last check (set by the codec).
+    arrived: Arc<AtomicBool>,
     /// Checks in a row that found nothing.
     silent_checks: u32,
 }
@@ -145,7 +179,8 @@ impl SilenceCheck {
     /// Silent checks in a row after which the peer is gone.
     const INTERVALS: u32 = 4;
 
-    fn new(heartbeat: Duration) -> Self {
+    fn new(Liveness { interval, arrived }: Liveness) -> Self {
+        let heartbeat = interval;
         let start = tokio::time::Instant::now() + heartbeat;
         let mut interval = tokio::time::interval_at(start, heartbeat);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -153,6 +188,7 @@ impl SilenceCheck {
             interval,
             heartbeat,
             heard: false,
+            arrived,
             silent_checks: 0,
         }
     }
@@ -167,7 +203,8 @@ impl SilenceCheck {
 
     /// Called on each tick: whether the peer has now been silent too long.
     fn expired(&mut self) -> bool {
-        if std::mem::take(&mut self.heard) {
+        let arrived = self.arrived.swap(false, Ordering::Relaxed);
+        if std::mem::take(&mut self.heard) | arrived {
             self.silent_checks = 0;
         } else {
             self.silent_checks += 1;

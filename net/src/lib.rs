@@ -69,7 +69,7 @@ pub mod protocol {}
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
 pub use frame::{Frame, MessageTag};
-pub use node::{Node, NodeBuilder, NodeEvent};
+pub use node::{Node, NodeBuilder, NodeEvent, GOODBYE_GRACE};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
 
 #[doc(hidden)]

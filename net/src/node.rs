@@ -99,6 +99,12 @@ const DEFAULT_LINK_CAPACITY: usize = 65_536;
 /// Actors one peer may have spawned on a node at once, unless configured.
 const DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER: u32 = 10_000;
 
+/// How long [`Node::shutdown`] waits for its goodbyes to be written.
+pub const GOODBYE_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a dial waits for the TCP connection, unless configured.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Inbound connections in handshake at once, unless configured.
 const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 128;
 
@@ -116,6 +122,7 @@ pub struct NodeBuilder {
     ask_timeout: Duration,
     max_remote_spawns_per_peer: u32,
     max_pending_handshakes: usize,
+    connect_timeout: Duration,
 }
 
 impl NodeBuilder {
@@ -160,11 +167,24 @@ impl NodeBuilder {
         self
     }
 
-    /// How often an idle link sends a heartbeat (default 1 s); a peer silent
-    /// for four of these is declared down (checked once per interval, so
-    /// within five).
+    /// How often an idle link sends a heartbeat (default 1 s; kept within
+    /// 1 ms and 10 minutes). Each node announces its interval in the
+    /// handshake, and both ends of a link use the larger of the two: a peer
+    /// from which not a byte arrives for four of those intervals is
+    /// declared down (checked once per interval, so within five). Bytes of
+    /// a frame still arriving count, so a large frame on a slow link is not
+    /// silence.
     pub fn heartbeat(mut self, interval: Duration) -> Self {
-        self.heartbeat = interval;
+        self.heartbeat = crate::handshake::clamp_heartbeat(interval);
+        self
+    }
+
+    /// How long [`Node::connect`] and redials wait for the TCP connection
+    /// (default 10 s) before failing with [`NodeError::ConnectTimeout`];
+    /// the handshake after it has its own deadline
+    /// ([`handshake_timeout`](Self::handshake_timeout)).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -218,7 +238,8 @@ impl NodeBuilder {
             NodeId::local().incarnation(),
         );
         let handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
-            .with_timeout(self.handshake_timeout);
+            .with_timeout(self.handshake_timeout)
+            .with_heartbeat(self.heartbeat);
         let system = System::builder()
             .node_id(node)
             .ask_timeout(self.ask_timeout)
@@ -245,6 +266,7 @@ impl NodeBuilder {
             max_frame_length: self.max_frame_length,
             link_capacity: self.link_capacity,
             heartbeat: self.heartbeat,
+            connect_timeout: self.connect_timeout,
             pending_handshakes: PendingHandshakes::new(self.max_pending_handshakes),
             links: DashMap::new(),
             asks: Arc::default(),
@@ -330,11 +352,12 @@ impl Node {
             registry: Registry::discovered(),
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
             link_capacity: DEFAULT_LINK_CAPACITY,
-            heartbeat: Duration::from_secs(1),
+            heartbeat: crate::handshake::DEFAULT_HEARTBEAT,
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,
             max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 
@@ -506,8 +529,20 @@ impl Node {
 
     /// Says goodbye to every peer, stops the listener and redials, shuts
     /// the actor system down, and waits for the node's tasks to end.
+    ///
+    /// The goodbye is written behind what is already queued for each peer,
+    /// so a peer hears that the end is on purpose and does not dial back;
+    /// links whose peers do not take it within [`GOODBYE_GRACE`] are closed
+    /// without it.
     pub async fn shutdown(&self) {
-        for link in self.shared.links.iter() {
+        let links: Vec<_> = self.shared.links.iter().map(|l| Arc::clone(&l)).collect();
+        // Each writer ends its link once the goodbye is written.
+        for link in &links {
+            link.send(Frame::Goodbye);
+        }
+        let said = futures_util::future::join_all(links.iter().map(|l| l.closed.ended()));
+        let _ = tokio::time::timeout(GOODBYE_GRACE, said).await;
+        for link in &links {
             link.close();
         }
         self.shared.cancel.cancel();

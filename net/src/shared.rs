@@ -1,15 +1,15 @@
 //! The state one node shares between its listener, its links and its refs.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use proscenium_runtime::{
-    ActorId, ActorRef, AnyReply, AskError, NodeId, RemoteDelivery, StopReason, SupervisorStrategy,
-    System, Watcher,
+    ActorId, ActorRef, AnyReply, AskError, Backoff, NodeId, RemoteDelivery, StopReason,
+    SupervisorStrategy, System, Watcher,
 };
 use tokio::net::TcpStream;
 use tokio::sync::{broadcast, oneshot};
@@ -18,6 +18,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::{Admitted, PendingHandshakes};
 use crate::handshake::{self, HandshakeConfig};
+use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
 use crate::registry::{DecodeCx, Registry};
 use crate::spawner::{SpawnQuota, Spawner};
@@ -49,6 +50,8 @@ pub(crate) struct NodeShared {
     /// Frames that may wait to be written to one peer before tells wait.
     pub(crate) link_capacity: usize,
     pub(crate) heartbeat: Duration,
+    /// How long a dial may wait for the TCP connection.
+    pub(crate) connect_timeout: Duration,
     /// The inbound connections in handshake, capped.
     pub(crate) pending_handshakes: Arc<PendingHandshakes>,
     /// The live link to each peer, by node number.
@@ -122,17 +125,21 @@ impl NodeShared {
 
     /// Dials `addr`, runs the handshake and starts the link.
     pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| NodeError::Connect { addr, source })?;
+        let timeout = self.connect_timeout;
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(connected) => connected.map_err(|source| NodeError::Connect { addr, source })?,
+            Err(_) => return Err(NodeError::ConnectTimeout { addr, timeout }),
+        };
         let _ = stream.set_nodelay(true);
-        let codec = FrameCodec::with_max_frame_length(self.max_frame_length);
+        let arrived = Arc::new(AtomicBool::new(false));
+        let codec = FrameCodec::with_max_frame_length(self.max_frame_length)
+            .reporting_arrivals(Arc::clone(&arrived));
         let established = handshake::initiate(stream, &self.handshake, codec)
             .await
             .map_err(|source| NodeError::Handshake { addr, source })?;
         let peer = established.peer.node;
         let me = self.node_id().node();
-        self.start_link(established, me, Some(addr));
+        self.start_link(established, arrived, me, Some(addr));
         Ok(peer)
     }
 
@@ -146,7 +153,9 @@ impl NodeShared {
         admitted: Admitted,
     ) {
         let _ = stream.set_nodelay(true);
-        let codec = FrameCodec::with_max_frame_length(self.max_frame_length);
+        let arrived = Arc::new(AtomicBool::new(false));
+        let codec = FrameCodec::with_max_frame_length(self.max_frame_length)
+            .reporting_arrivals(Arc::clone(&arrived));
         let handshake =
             handshake::accept_tracking(stream, &self.handshake, codec, &admitted.said_hello);
         let outcome = tokio::select! {
@@ -160,7 +169,7 @@ impl NodeShared {
         match outcome {
             Ok(established) => {
                 let initiator = established.peer.node.node();
-                self.start_link(established, initiator, None);
+                self.start_link(established, arrived, initiator, None);
             }
             Err(error) => tracing::warn!(%from, %error, "rejected a connection"),
         }
@@ -169,10 +178,15 @@ impl NodeShared {
     fn start_link(
         self: &Arc<Self>,
         established: handshake::Established<TcpStream>,
+        arrived: Arc<AtomicBool>,
         initiator: u64,
         redial: Option<SocketAddr>,
     ) {
         let peer = established.peer;
+        let liveness = Liveness {
+            interval: self.heartbeat.max(peer.heartbeat),
+            arrived,
+        };
         let (link, stream) = link::open(
             established.framed,
             peer.node,
@@ -194,11 +208,17 @@ impl NodeShared {
         });
         let node = Arc::clone(self);
         self.tasks.spawn(async move {
-            crate::inbound::read_frames(&node, &link, stream).await;
+            let ended = crate::inbound::read_frames(&node, &link, stream, liveness).await;
             link.closed.end();
             node.link_ended(&link);
-            if let Some(addr) = redial {
-                node.redial(addr, link.peer.node()).await;
+            match (redial, ended) {
+                (Some(addr), Ended::Lost) => node.redial(addr, link.peer.node()).await,
+                // It shut down on purpose; if it comes back, it dials us or
+                // the user connects again.
+                (Some(_), Ended::Goodbye) => {
+                    tracing::info!(peer = %link.name, "the peer said goodbye; not dialing it again");
+                }
+                (None, _) => {}
             }
         });
     }
@@ -277,8 +297,8 @@ impl NodeShared {
     /// Dials a lost peer again, backing off, until it answers, another
     /// link to it appears, or the node shuts down.
     async fn redial(self: &Arc<Self>, addr: SocketAddr, node: u64) {
-        let mut delay = Duration::from_millis(100);
-        loop {
+        for attempt in 1.. {
+            let delay = redial_delay(attempt);
             tokio::select! {
                 () = self.cancel.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
@@ -290,7 +310,39 @@ impl NodeShared {
                 Ok(_) => return,
                 Err(error) => tracing::debug!(%addr, %error, ?delay, "redial failed"),
             }
-            delay = (delay * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+/// How long to wait before the `attempt`-th redial (counting from 1):
+/// 100 ms doubling to 5 s, each stretched at random by up to half, so that
+/// nodes that lost a peer at the same moment do not all dial it (or a
+/// restarted peer its old peers) at the same instants.
+fn redial_delay(attempt: u32) -> Duration {
+    Backoff::exponential(Duration::from_millis(100), Duration::from_secs(5))
+        .with_jitter(0.5)
+        .delay(attempt)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::time::Duration;
+
+    use super::redial_delay;
+
+    #[test]
+    fn redial_delays_grow_and_are_jittered() {
+        let third: HashSet<Duration> = (0..32).map(|_| redial_delay(3)).collect();
+        assert!(
+            third.len() > 1,
+            "every node that lost a peer would dial it at the same instants"
+        );
+        let (base, stretched) = (Duration::from_millis(400), Duration::from_millis(600));
+        assert!(
+            third.iter().all(|d| (base..=stretched).contains(d)),
+            "{third:?}"
+        );
+        assert!((0..32).all(|_| redial_delay(40) <= Duration::from_millis(7500)));
     }
 }

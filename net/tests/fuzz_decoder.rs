@@ -115,6 +115,7 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
                 name,
                 node: NodeId::new(node, inc),
                 nonce: Nonce::from_bytes(nonce),
+                heartbeat_ms: 1000,
             })
         }),
         any::<[u8; 32]>().prop_map(|mac| HandshakeMessage::Proof(Proof { mac })),

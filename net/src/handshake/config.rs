@@ -16,6 +16,18 @@ use crate::{ConfigError, PROTOCOL_VERSION};
 /// slot for long.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The heartbeat interval a node announces unless told otherwise: 1 second.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// `interval` within the range a hello may announce.
+pub(crate) fn clamp_heartbeat(interval: Duration) -> Duration {
+    let ms = u32::try_from(interval.as_millis()).unwrap_or(u32::MAX);
+    Duration::from_millis(
+        ms.clamp(super::MIN_HEARTBEAT_MS, super::MAX_HEARTBEAT_MS)
+            .into(),
+    )
+}
+
 /// The shortest cluster secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 16;
 
@@ -105,6 +117,7 @@ pub struct HandshakeConfig {
     secret: ClusterSecret,
     timeout: Duration,
     version: u16,
+    heartbeat: Duration,
 }
 
 impl HandshakeConfig {
@@ -133,6 +146,7 @@ impl HandshakeConfig {
             secret,
             timeout: DEFAULT_TIMEOUT,
             version: PROTOCOL_VERSION,
+            heartbeat: DEFAULT_HEARTBEAT,
         })
     }
 
@@ -142,6 +156,20 @@ impl HandshakeConfig {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Announces this node's heartbeat interval in the hello (default 1 s;
+    /// kept within [`MIN_HEARTBEAT_MS`](super::MIN_HEARTBEAT_MS) and
+    /// [`MAX_HEARTBEAT_MS`](super::MAX_HEARTBEAT_MS) milliseconds).
+    #[must_use]
+    pub fn with_heartbeat(mut self, interval: Duration) -> Self {
+        self.heartbeat = clamp_heartbeat(interval);
+        self
+    }
+
+    /// The heartbeat interval this node announces.
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat
     }
 
     /// Claims another protocol version in the hello.

@@ -53,6 +53,7 @@ fn transcript(
         let name = hello.name.as_bytes();
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name);
+        mac.update(&hello.heartbeat_ms.to_be_bytes());
     }
     mac
 }

@@ -5,7 +5,10 @@
 use proscenium_runtime::NodeId;
 
 use super::mac::{self, Direction};
-use super::message::{peek_hello, HandshakeMessage, Hello, Nonce, Proof, RejectReason, MAGIC};
+use super::message::{
+    peek_hello, HandshakeMessage, Hello, Nonce, Proof, RejectReason, MAGIC, MAX_HEARTBEAT_MS,
+    MIN_HEARTBEAT_MS,
+};
 use super::{HandshakeConfig, MAX_NAME_LEN};
 use crate::HandshakeError;
 
@@ -28,6 +31,8 @@ pub struct Peer {
     pub name: String,
     /// The peer's node number and incarnation.
     pub node: NodeId,
+    /// How often the peer's idle writer sends a heartbeat, as it announced.
+    pub heartbeat: std::time::Duration,
 }
 
 /// What one step of the handshake produced.
@@ -120,6 +125,7 @@ impl Handshake {
             name: config.name().to_owned(),
             node: config.node(),
             nonce,
+            heartbeat_ms: u32::try_from(config.heartbeat().as_millis()).unwrap_or(MAX_HEARTBEAT_MS),
         };
         Self {
             role,
@@ -198,6 +204,18 @@ impl Handshake {
                 error,
             );
         }
+        if !(MIN_HEARTBEAT_MS..=MAX_HEARTBEAT_MS).contains(&peer.heartbeat_ms) {
+            let error = HandshakeError::InvalidHello {
+                reason: format!(
+                    "heartbeat of {} ms, expected {MIN_HEARTBEAT_MS} to {MAX_HEARTBEAT_MS}",
+                    peer.heartbeat_ms
+                ),
+            };
+            return fail(
+                Some(HandshakeMessage::Reject(RejectReason::ProtocolViolation)),
+                error,
+            );
+        }
         // Our own id or nonce coming back means this node dialed itself or
         // someone is reflecting its messages; answer nothing.
         if peer.node == self.hello.node || peer.nonce == self.hello.nonce {
@@ -245,6 +263,7 @@ impl Handshake {
             outcome: Outcome::Established(Peer {
                 name: peer.name,
                 node: peer.node,
+                heartbeat: std::time::Duration::from_millis(peer.heartbeat_ms.into()),
             }),
         }
     }

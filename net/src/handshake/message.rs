@@ -78,7 +78,18 @@ pub struct Hello {
     pub node: NodeId,
     /// The sender's challenge; the other side's proof must cover it.
     pub nonce: Nonce,
+    /// How often the sender's idle writer sends a heartbeat, in
+    /// milliseconds ([`MIN_HEARTBEAT_MS`] to [`MAX_HEARTBEAT_MS`]): both
+    /// sides derive their silence limit from the larger of the two.
+    pub heartbeat_ms: u32,
 }
+
+/// The shortest heartbeat interval a hello may announce, in milliseconds.
+pub const MIN_HEARTBEAT_MS: u32 = 1;
+
+/// The longest heartbeat interval a hello may announce, in milliseconds
+/// (ten minutes).
+pub const MAX_HEARTBEAT_MS: u32 = 600_000;
 
 /// A side's answer to the challenge: an HMAC-SHA256 over the transcript,
 /// keyed with the cluster secret.

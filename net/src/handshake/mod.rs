@@ -9,10 +9,10 @@
 //!
 //! ```text
 //! initiator                                   acceptor
-//!   Hello { magic, version, name, node, nonce_i } -->
+//!   Hello { magic, version, name, node, nonce_i, heartbeat_i } -->
 //!                                                   checks magic and version,
 //!                                                   refuses its own id/nonce
-//!       <-- Hello { magic, version, name, node, nonce_a }
+//!       <-- Hello { magic, version, name, node, nonce_a, heartbeat_a }
 //!   Proof { HMAC(secret, "initiator", transcript) } -->
 //!                                                   verifies in constant time
 //!       <-- Proof { HMAC(secret, "acceptor", transcript) }
@@ -61,10 +61,15 @@ use tokio_util::codec::{Framed, FramedParts};
 use crate::codec::Delimited;
 use crate::{FrameCodec, FrameError, HandshakeError};
 
-pub use config::{ClusterSecret, HandshakeConfig, DEFAULT_TIMEOUT, MAX_NAME_LEN, MIN_SECRET_LEN};
+pub(crate) use config::clamp_heartbeat;
+pub use config::{
+    ClusterSecret, HandshakeConfig, DEFAULT_HEARTBEAT, DEFAULT_TIMEOUT, MAX_NAME_LEN,
+    MIN_SECRET_LEN,
+};
 pub use machine::{Handshake, Outcome, Peer, Role, Transition};
 pub use message::{
-    HandshakeMessage, Hello, Nonce, Proof, RejectReason, MAGIC, MAX_MESSAGE_LEN, NONCE_LEN,
+    HandshakeMessage, Hello, Nonce, Proof, RejectReason, MAGIC, MAX_HEARTBEAT_MS, MAX_MESSAGE_LEN,
+    MIN_HEARTBEAT_MS, NONCE_LEN,
 };
 
 /// A connection whose handshake succeeded: who is at the other end, and the
