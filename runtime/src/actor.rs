@@ -113,8 +113,9 @@ pub trait Actor: Send + Sized + 'static {
     /// It does not run when the actor restarts after its own failure. It
     /// does run when its supervisor takes it down to restart it with a
     /// failed sibling (one-for-all, rest-for-one), as OTP's `terminate`
-    /// does, before its children's replacements and its own restart; it
-    /// then runs once more only for the state built by the restart.
+    /// does, before the restart; if the actor is then stopped instead of
+    /// restarted it does not run again, and after a restart it runs again
+    /// when the actor stops for good.
     fn on_stop(
         &mut self,
         _ctx: &mut Context<Self>,

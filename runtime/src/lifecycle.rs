@@ -85,8 +85,8 @@ pub(crate) enum Exit {
     Stop(StopReason),
     /// Report to the supervisor and wait for its decision.
     Fail(StopReason),
-    /// The supervisor restarts this actor now (a failed actor hears it
-    /// while it waits; this is for one that is serving).
+    /// The supervisor restarts this actor, which was serving, after the
+    /// delay. (A failed actor hears it while it waits for the decision.)
     Restart(Duration, StopReason),
     /// The supervisor restarts this actor along with a failed sibling:
     /// go down cleanly, then wait for its decision.
