@@ -16,7 +16,8 @@
 //! nodes; a chaos task injects one fault at a time: kill a node and restart
 //! it on the same port, stall it, partition the cluster in two (cutting the
 //! proxies between the halves), freeze a link (zero window), drop a link's
-//! connections, or slow a link down. After the set duration it heals everything, waits
+//! connections, slow a link down, or make a `sink` nap so that its mailbox
+//! fills (a slow actor, which should hold up only the tells to it). After the set duration it heals everything, waits
 //! for every node's final counts, and prints the report; `ledger.rs` says
 //! how tells are accounted for. The exit status is 1 if any ask hung, any
 //! tell is unaccounted or anything panicked.
@@ -46,7 +47,7 @@ use tokio::time::Instant;
 use cluster::NodeProcess;
 use fault_proxy::{FaultProxy, Flow};
 use ledger::{ask_error_kind, by_kind, AskTally, Ledger};
-use node::{Echo, Ping, Received, Record, Relay, RelayOp, Relayed, Sent, Sink, Stream};
+use node::{Echo, Nap, Ping, Received, Record, Relay, RelayOp, Relayed, Sent, Sink, Stream};
 
 /// The flag that makes the soak binary a node process: `--node NAME LISTEN [PEER…]`.
 const NODE_FLAG: &str = "--node";
@@ -625,13 +626,14 @@ async fn final_reports(driver: &Driver) -> bool {
 // ===== chaos =====
 
 /// The faults, with their weights.
-const FAULTS: [(&str, u32); 6] = [
+const FAULTS: [(&str, u32); 7] = [
     ("kill -9 and restart", 2),
     ("SIGSTOP, then SIGCONT", 2),
     ("partition, then heal", 2),
     ("freeze a link, then thaw", 1),
     ("drop a link's connections", 1),
     ("slow a link (20 ms a chunk, 256 KiB/s)", 1),
+    ("make a sink nap (its mailbox fills)", 1),
 ];
 
 /// Injects one fault at a time until the deadline; hands the world back.
@@ -686,6 +688,14 @@ async fn chaos(driver: Arc<Driver>, mut world: World, seed: u64) -> World {
                 tokio::time::sleep(hold).await;
                 for proxy in &cut {
                     proxy.heal();
+                }
+            }
+            6 => {
+                println!("{at:>7.1}s  sink of n{j} naps for {hold:.1?}");
+                if let Some(target) = driver.target(j) {
+                    let nap = Nap(hold.as_millis() as u64);
+                    let _ = tokio::time::timeout(hold, target.sink.tell(nap)).await;
+                    tokio::time::sleep(hold).await;
                 }
             }
             _ => {

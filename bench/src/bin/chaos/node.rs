@@ -1,7 +1,7 @@
 //! One node process of the soak, its actors and the messages they exchange.
 //!
 //! Every node serves three actors: `sink` counts the numbered tells
-//! ([`Record`]) it receives, per stream; `echo` answers [`Echo`]; `relay`
+//! ([`Record`]) it receives, per stream (and naps when told, [`Nap`]); `echo` answers [`Echo`]; `relay`
 //! asks or tells another node's actors on the driver's behalf ([`Relay`]),
 //! so that nodes talk to each other, and counts what it sent and what came
 //! back to its system's dead letters.
@@ -28,6 +28,7 @@ pub(crate) fn registry() -> Registry {
     registry
         .handler::<Sink, Record>()
         .handler::<Sink, Received>()
+        .handler::<Sink, Nap>()
         .handler::<Echo, Ping>()
         .handler::<Relay, RelayOp>()
         .handler::<Relay, Sent>();
@@ -88,6 +89,22 @@ impl Handler<Record> for Sink {
             seen.out_of_order += 1;
         }
         seen.last_seq = seen.last_seq.max(record.seq);
+    }
+}
+
+/// Makes a sink's handler sleep this many milliseconds: a slow actor whose
+/// mailbox fills, so that its senders must wait (and nothing else should).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Nap(pub(crate) u64);
+impl Message for Nap {
+    type Reply = ();
+}
+impl RemoteMessage for Nap {
+    const TAG: &'static str = "chaos::Nap";
+}
+impl Handler<Nap> for Sink {
+    async fn handle(&mut self, Nap(ms): Nap, _: &mut Context<Self>) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
