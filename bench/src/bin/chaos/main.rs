@@ -234,6 +234,20 @@ impl World {
     fn proxies(&self) -> impl Iterator<Item = &FaultProxy> {
         self.to_node.iter().chain(self.between.values())
     }
+
+    /// Every link, named for the log: `driver-n2`, `n0-n3`.
+    fn links(&self) -> Vec<(String, &FaultProxy)> {
+        let to_node = self
+            .to_node
+            .iter()
+            .enumerate()
+            .map(|(j, proxy)| (format!("driver-n{j}"), proxy));
+        let between = self
+            .between
+            .iter()
+            .map(|((i, j), proxy)| (format!("n{i}-n{j}"), proxy));
+        to_node.chain(between).collect()
+    }
 }
 
 async fn soak(options: Options) -> bool {
@@ -699,9 +713,8 @@ async fn chaos(driver: Arc<Driver>, mut world: World, seed: u64) -> World {
                 }
             }
             _ => {
-                let proxies: Vec<&FaultProxy> = world.proxies().collect();
-                let proxy = proxies[rng.random_range(0..proxies.len())];
-                let link = proxy.addr();
+                let links = world.links();
+                let (link, proxy) = &links[rng.random_range(0..links.len())];
                 match fault {
                     3 => {
                         println!("{at:>7.1}s  freeze link {link} for {hold:.1?}");
