@@ -423,6 +423,11 @@ fn handshake_message(rng: &mut Rng) -> HandshakeMessage {
             name: rng.text(12),
             node: node_id(rng),
             nonce: Nonce::from_bytes(rng.next().to_le_bytes().repeat(4).try_into().unwrap()),
+            heartbeat_ms: if rng.one_in(8) {
+                rng.next() as u32
+            } else {
+                1000
+            },
         }),
         1 => {
             let mac: [u8; 32] = rng.next().to_le_bytes().repeat(4).try_into().unwrap();
