@@ -216,3 +216,97 @@ pub(crate) fn by_kind<K: std::fmt::Display>(counts: &BTreeMap<K, u64>) -> String
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(n: u64) -> NodeId {
+        NodeId::new(n, 1)
+    }
+
+    fn sink(n: u64) -> ActorId {
+        ActorId::new(run(n), 2)
+    }
+
+    fn stream(from: u64, to: u64) -> Stream {
+        Stream {
+            from: run(from),
+            lane: 0,
+            to: sink(to),
+        }
+    }
+
+    /// `sent` by relay `from` to sink `to`, `received` there.
+    fn exchange(ledger: &mut Ledger, from: u64, to: u64, sent: u64, dead: u64, received: u64) {
+        ledger.relay_report(run(from), vec![(sink(to), sent, dead)]);
+        ledger.sink_report(sink(to), vec![(stream(from, to), received, 0)]);
+    }
+
+    #[test]
+    fn what_is_left_between_live_runs_is_unaccounted() {
+        let mut ledger = Ledger::default();
+        exchange(&mut ledger, 1, 2, 10, 3, 6);
+        let tells = ledger.tells(run(0));
+        assert_eq!(
+            (tells.sent, tells.delivered, tells.dead_lettered),
+            (10, 6, 3)
+        );
+        assert_eq!((tells.unaccounted, tells.lost_in_crash), (1, 0));
+        assert_eq!(tells.examples.len(), 1);
+    }
+
+    #[test]
+    fn what_is_left_on_a_killed_runs_streams_is_lost_in_a_crash() {
+        let mut ledger = Ledger::default();
+        exchange(&mut ledger, 1, 2, 10, 0, 6);
+        exchange(&mut ledger, 3, 1, 5, 0, 7);
+        ledger.killed.insert(run(1));
+        let tells = ledger.tells(run(0));
+        assert_eq!(tells.unaccounted, 0);
+        assert_eq!(tells.lost_in_crash, 4, "sender killed");
+        assert_eq!(
+            tells.reported_late, 2,
+            "sink killed, more delivered than reported sent"
+        );
+    }
+
+    #[test]
+    fn more_delivered_than_sent_between_live_runs_is_over_delivered() {
+        let mut ledger = Ledger::default();
+        exchange(&mut ledger, 1, 2, 4, 0, 5);
+        assert_eq!(ledger.tells(run(0)).over_delivered, 1);
+    }
+
+    #[test]
+    fn the_drivers_lanes_and_dead_letters_are_summed_per_sink() {
+        let mut ledger = Ledger::default();
+        let driver = run(0);
+        for lane in [0, 1] {
+            let stream = Stream {
+                from: driver,
+                lane,
+                to: sink(2),
+            };
+            ledger.driver_sent(stream);
+            ledger.driver_sent(stream);
+        }
+        ledger.driver_dead(driver, sink(2));
+        let delivered = Stream {
+            from: driver,
+            lane: 1,
+            to: sink(2),
+        };
+        ledger.sink_report(sink(2), vec![(delivered, 3, 0)]);
+        let tells = ledger.tells(driver);
+        assert_eq!((tells.unaccounted, tells.over_delivered), (0, 0));
+    }
+
+    #[test]
+    fn a_record_for_another_sink_is_misdelivered_not_delivered() {
+        let mut ledger = Ledger::default();
+        ledger.sink_report(sink(3), vec![(stream(1, 2), 2, 0)]);
+        assert_eq!(ledger.misdelivered, 2);
+        assert_eq!(ledger.tells(run(0)).delivered, 0);
+    }
+}
