@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use proscenium::net::{Node, Registry, RemoteMessage, RemoteSpawn};
+use proscenium::net::{MemberState, Node, NodeEvent, Registry, RemoteMessage, RemoteSpawn};
 use proscenium::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -249,17 +249,56 @@ pub async fn serve_node(
     listen: SocketAddr,
     connect: &[SocketAddr],
 ) -> Result<(), Box<dyn std::error::Error>> {
+    serve_cluster_node(name, listen, connect, None).await
+}
+
+/// [`serve_node`], and with `seeds` a cluster member joining through them
+/// (an empty list: the first member). A member also prints a line for each
+/// membership change, `MEMBER <up|suspect|down|left> <name> <node id>`, and
+/// answers the stdin command `members` with one line,
+/// `MEMBERS <name>=<state>,...` in name order.
+pub async fn serve_cluster_node(
+    name: &str,
+    listen: SocketAddr,
+    connect: &[SocketAddr],
+    seeds: Option<Vec<SocketAddr>>,
+) -> Result<(), Box<dyn std::error::Error>> {
     // A crashing actor is an expected event here: one line, no backtrace.
     let label = name.to_owned();
     std::panic::set_hook(Box::new(move |info| {
         eprintln!("[{label}] an actor panicked: {info}")
     }));
-    let node = Node::builder(name)
+    let mut builder = Node::builder(name)
         .secret(secret())
         .registry(registry())
-        .listen(listen)
-        .start()
-        .await?;
+        .listen(listen);
+    if let Some(seeds) = seeds {
+        builder = builder.cluster().seeds(seeds);
+    }
+    let node = builder.start().await?;
+    // Subscribed first, then the members so far: no change is missed
+    // (one may be printed twice).
+    let mut events = node.events();
+    for member in node.members().iter().filter(|m| m.name != name) {
+        println!(
+            "MEMBER {} {} {}",
+            state_word(member.state),
+            member.name,
+            member.id
+        );
+    }
+    tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            let (state, node, name) = match event {
+                NodeEvent::MemberUp { node, name, .. } => ("up", node, name),
+                NodeEvent::MemberSuspect { node, name, .. } => ("suspect", node, name),
+                NodeEvent::MemberDown { node, name, .. } => ("down", node, name),
+                NodeEvent::MemberLeft { node, name, .. } => ("left", node, name),
+                _ => continue,
+            };
+            println!("MEMBER {state} {name} {node}");
+        }
+    });
     node.system().spawn_named("counter", Counter::default())?;
     node.system().spawn_named("ponger", Ponger)?;
     node.system().spawn_named("relay", Relay)?;
@@ -271,10 +310,33 @@ pub async fn serve_node(
     println!("READY {addr}");
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
-        if line.trim() == "quit" {
-            break;
+        match line.trim() {
+            "quit" => break,
+            "members" => println!("MEMBERS {}", members_line(&node)),
+            _ => {}
         }
     }
     node.shutdown().await;
     Ok(())
+}
+
+/// `a=up,b=down,...`: the node's members by name.
+pub fn members_line(node: &Node) -> String {
+    let members: Vec<String> = node
+        .members()
+        .iter()
+        .map(|member| format!("{}={}", member.name, state_word(member.state)))
+        .collect();
+    members.join(",")
+}
+
+/// A member state as one lowercase word.
+pub fn state_word(state: MemberState) -> &'static str {
+    match state {
+        MemberState::Up => "up",
+        MemberState::Suspect => "suspect",
+        MemberState::Down => "down",
+        MemberState::Left => "left",
+        _ => "unknown",
+    }
 }

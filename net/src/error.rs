@@ -223,6 +223,20 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// Cluster membership needs an address other nodes can reach.
+    #[error("cluster membership needs a concrete listen address, not {0}: listen on the address other nodes reach this one at")]
+    MembershipAddress(std::net::SocketAddr),
+    /// The membership socket (UDP, on the listen port) could not be opened.
+    #[error("could not open the membership socket (UDP) on {addr}: {source}; pick a port free for both TCP and UDP (or port 0)")]
+    MembershipBind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Cluster membership was asked for on a node that does not listen.
+    #[error("cluster membership needs a listening node: call `NodeBuilder::listen`")]
+    MembershipWithoutListen,
     /// The peer could not be reached.
     #[error(
         "could not connect to {addr}: {source}; check that the node runs and the address is right"

@@ -15,6 +15,7 @@
 //! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
 //! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
+//! * `cluster`: membership (SWIM, via foca) over authenticated UDP, joined through seeds;
 //! * [`protocol`]: the wire protocol, byte by byte (no code).
 //!
 //! # Building a connection
@@ -50,6 +51,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod admission;
+mod cluster;
 mod codec;
 mod error;
 mod frame;
@@ -66,6 +68,7 @@ pub mod wire;
 #[doc = include_str!("../docs/protocol.md")]
 pub mod protocol {}
 
+pub use cluster::{Member, MemberState};
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
 pub use frame::{Frame, MessageTag};

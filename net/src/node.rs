@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::PendingHandshakes;
+use crate::cluster::{Member, Membership};
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
 use crate::shared::{NodeShared, PendingQuery};
@@ -38,6 +39,45 @@ pub enum NodeEvent {
         node: NodeId,
         /// Its name.
         name: String,
+    },
+    /// A cluster member is up: it joined, restarted as a new run, or
+    /// answered again after a suspicion. Its link is dialed if missing.
+    MemberUp {
+        /// The member's run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+        /// Where it listens.
+        addr: SocketAddr,
+    },
+    /// A cluster member stopped answering and others are asked to check it.
+    MemberSuspect {
+        /// The member's run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+        /// Where it listens.
+        addr: SocketAddr,
+    },
+    /// A cluster member was declared down (or replaced by a new run):
+    /// pending asks to it have failed with `NodeDown`, whether or not its
+    /// TCP connection had noticed.
+    MemberDown {
+        /// The member's run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+        /// Where it listens.
+        addr: SocketAddr,
+    },
+    /// A cluster member left on purpose (its `Node::shutdown`).
+    MemberLeft {
+        /// The member's run.
+        node: NodeId,
+        /// Its name.
+        name: String,
+        /// Where it listens.
+        addr: SocketAddr,
     },
 }
 
@@ -91,6 +131,8 @@ pub enum NodeEvent {
 pub struct Node {
     shared: Arc<NodeShared>,
     local_addr: Option<SocketAddr>,
+    /// Set when the node is a cluster member.
+    membership: Option<Membership>,
 }
 
 /// Frames that may wait to be written to one peer before tells wait.
@@ -123,6 +165,8 @@ pub struct NodeBuilder {
     max_remote_spawns_per_peer: u32,
     max_pending_handshakes: usize,
     connect_timeout: Duration,
+    /// Whether to run cluster membership, and the seeds to join through.
+    cluster: Option<Vec<SocketAddr>>,
 }
 
 impl NodeBuilder {
@@ -222,13 +266,38 @@ impl NodeBuilder {
         self
     }
 
+    /// Makes the node a cluster member: it runs SWIM membership over UDP
+    /// on its listen port (which it must have, see [`listen`](Self::listen))
+    /// and lists the members in [`Node::members`]. Without
+    /// [`seeds`](Self::seeds) it waits to be joined: the first node of a
+    /// cluster.
+    pub fn cluster(mut self) -> Self {
+        self.cluster.get_or_insert_with(Vec::new);
+        self
+    }
+
+    /// Makes the node a cluster member (see [`cluster`](Self::cluster))
+    /// that joins through these seeds: it announces itself to all of them,
+    /// again with backoff and jitter until one answers (and again whenever
+    /// it knows no other member). Its own address among them is skipped,
+    /// so every node may be given the same list.
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.cluster.get_or_insert_with(Vec::new).extend(seeds);
+        self
+    }
+
     /// Starts the node's system, and its listener if one was asked for.
     ///
     /// # Errors
     ///
     /// [`NodeError::NoSecret`], [`NodeError::Config`] for a bad name or
-    /// secret, [`NodeError::TagCollision`], [`NodeError::Bind`].
+    /// secret, [`NodeError::TagCollision`], [`NodeError::Bind`]; for a
+    /// cluster member [`NodeError::MembershipWithoutListen`],
+    /// [`NodeError::MembershipAddress`], [`NodeError::MembershipBind`].
     pub async fn start(self) -> Result<Node, NodeError> {
+        if self.cluster.is_some() && self.listen.is_none() {
+            return Err(NodeError::MembershipWithoutListen);
+        }
         self.registry.check().map_err(NodeError::TagCollision)?;
         let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
         // The node number comes from the name, so a restarted node keeps it;
@@ -279,13 +348,27 @@ impl NodeBuilder {
             spawner: std::sync::Mutex::new(spawner),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
         });
+        let membership = match (self.cluster, local_addr) {
+            (Some(seeds), Some(addr)) => match Membership::start(&shared, addr, seeds).await {
+                Ok(membership) => Some(membership),
+                Err(error) => {
+                    shared.system.shutdown().await;
+                    return Err(error);
+                }
+            },
+            _ => None,
+        };
         if let Some(listener) = listener {
             shared
                 .tasks
                 .spawn(accept_loop(Arc::clone(&shared), listener));
         }
         tracing::info!(name = %shared.name, node = %node, addr = ?local_addr, "node started");
-        Ok(Node { shared, local_addr })
+        Ok(Node {
+            shared,
+            local_addr,
+            membership,
+        })
     }
 }
 
@@ -358,6 +441,7 @@ impl Node {
             max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            cluster: None,
         }
     }
 
@@ -388,6 +472,22 @@ impl Node {
             .iter()
             .map(|l| (l.peer, l.name.clone()))
             .collect()
+    }
+
+    /// The cluster's members as this node sees them, by name, this node
+    /// included; empty unless the node is a cluster member (see
+    /// [`NodeBuilder::cluster`]). A member declared down or left stays
+    /// listed, with that state, until the cluster forgets it.
+    ///
+    /// Membership starts with the node, so changes may happen before a
+    /// caller subscribes to [`events`](Self::events). Subscribe first, then
+    /// read the members: every later change then arrives as an event (one
+    /// already in the list may arrive too).
+    pub fn members(&self) -> Vec<Member> {
+        self.membership
+            .as_ref()
+            .map(Membership::members)
+            .unwrap_or_default()
     }
 
     /// Subscribes to [`NodeEvent`]s from now on.
@@ -527,14 +627,18 @@ impl Node {
         }
     }
 
-    /// Says goodbye to every peer, stops the listener and redials, shuts
-    /// the actor system down, and waits for the node's tasks to end.
+    /// Announces leaving to the cluster's members (they see it as left at
+    /// once), says goodbye to every peer, stops the listener and redials,
+    /// shuts the actor system down, and waits for the node's tasks to end.
     ///
     /// The goodbye is written behind what is already queued for each peer,
     /// so a peer hears that the end is on purpose and does not dial back;
     /// links whose peers do not take it within [`GOODBYE_GRACE`] are closed
     /// without it.
     pub async fn shutdown(&self) {
+        if let Some(membership) = &self.membership {
+            membership.leave().await;
+        }
         let links: Vec<_> = self.shared.links.iter().map(|l| Arc::clone(&l)).collect();
         // Each writer ends its link once the goodbye is written.
         for link in &links {

@@ -269,6 +269,18 @@ impl NodeShared {
         }
     }
 
+    /// The cluster declared node run `node` down or gone: end its link and
+    /// fail what waits on it now, whether or not TCP has noticed.
+    pub(crate) fn declare_down(&self, node: NodeId) {
+        let removed = self
+            .links
+            .remove_if(&node.node(), |_, current| current.peer == node);
+        if let Some((_, link)) = removed {
+            link.close();
+            self.node_down(&link);
+        }
+    }
+
     /// Fails everything that waits on the peer of `link`.
     fn node_down(&self, link: &Link) {
         let number = link.peer.node();

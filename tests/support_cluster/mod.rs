@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod fault_proxy;
 pub mod rogue;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -65,6 +66,17 @@ pub struct NodeOptions {
     pub connect: Vec<SocketAddr>,
 }
 
+/// How to start a node process that is a cluster member.
+#[derive(Debug, Clone, Default)]
+pub struct MemberOptions {
+    /// Where it listens; `127.0.0.1:0` unless set.
+    pub listen: Option<SocketAddr>,
+    /// The seeds it joins through; none: the first member.
+    pub seeds: Vec<SocketAddr>,
+    /// Its cluster secret, if not the examples' one.
+    pub secret: Option<String>,
+}
+
 /// A node running in a child process; killed and reaped on drop.
 #[derive(Debug)]
 pub struct NodeProcess {
@@ -75,6 +87,10 @@ pub struct NodeProcess {
     child: Child,
     /// Held open: the node quits when its stdin closes.
     stdin: Option<ChildStdin>,
+    /// Its stdout after `READY`, line by line.
+    lines: mpsc::UnboundedReceiver<String>,
+    /// Lines read while waiting for another, kept for later waits.
+    backlog: VecDeque<String>,
 }
 
 impl NodeProcess {
@@ -100,11 +116,28 @@ impl NodeProcess {
         for addr in &options.connect {
             command.arg("--connect").arg(addr.to_string());
         }
+        Self::spawn(name, command, None).await
+    }
+
+    /// Starts cluster member `name` as `options` say and waits for its
+    /// `READY` line.
+    pub async fn start_member(name: &str, options: MemberOptions) -> Self {
+        let mut command = Command::new(node_binary());
+        command.arg(name);
+        if let Some(listen) = options.listen {
+            command.arg(listen.to_string());
+        }
+        command.arg("--cluster");
+        for seed in &options.seeds {
+            command.arg("--seed").arg(seed.to_string());
+        }
+        Self::spawn(name, command, options.secret).await
+    }
+
+    async fn spawn(name: &str, mut command: Command, secret: Option<String>) -> Self {
+        let secret = secret.unwrap_or_else(|| String::from_utf8(cluster::secret()).unwrap());
         let mut child = command
-            .env(
-                "PROSCENIUM_SECRET",
-                String::from_utf8(cluster::secret()).unwrap(),
-            )
+            .env("PROSCENIUM_SECRET", secret)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,12 +147,15 @@ impl NodeProcess {
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
+        let (line_sender, lines) = mpsc::unbounded_channel();
         // The guard exists from here on: a failure below still kills the child.
         let mut process = Self {
             name: name.to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             child,
             stdin,
+            lines,
+            backlog: VecDeque::new(),
         };
         // Its stderr goes to the test's output (shown when a test fails).
         let label = name.to_owned();
@@ -130,19 +166,96 @@ impl NodeProcess {
             }
         });
         let mut lines = BufReader::new(stdout).lines();
+        let backlog = &mut process.backlog;
         let ready = within(&format!("node {name} to say READY"), async {
             while let Some(line) = lines.next_line().await.expect("read the node's stdout") {
                 if let Some(addr) = line.strip_prefix("READY ") {
                     return addr.parse::<SocketAddr>().expect("READY <addr>");
                 }
+                // A member may print its first membership changes before READY.
+                backlog.push_back(line);
             }
             panic!("node {name} exited before it was ready (see its stderr above)")
         })
         .await;
         process.addr = ready;
         // Keep draining stdout so the node never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let _ = line_sender.send(line);
+            }
+        });
         process
+    }
+
+    /// Waits for the first line of its stdout not yet taken that
+    /// `matches`; the lines it passes over stay for later waits.
+    pub async fn line_where(&mut self, what: &str, matches: impl Fn(&str) -> bool) -> String {
+        if let Some(at) = self.backlog.iter().position(|line| matches(line)) {
+            return self.backlog.remove(at).expect("a line at that index");
+        }
+        let name = self.name.clone();
+        let (lines, backlog) = (&mut self.lines, &mut self.backlog);
+        within(&format!("{what} from node {name}"), async {
+            loop {
+                match lines.recv().await {
+                    Some(line) if matches(&line) => return line,
+                    Some(line) => backlog.push_back(line),
+                    None => panic!("node {name} closed its stdout before {what}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits for its line saying member `name` became `state` (`up`,
+    /// `suspect`, `down`, `left`) and returns that member's node id.
+    pub async fn member_event(&mut self, state: &str, name: &str) -> String {
+        let prefix = format!("MEMBER {state} {name} ");
+        let line = self
+            .line_where(&format!("`{prefix}...`"), |line| line.starts_with(&prefix))
+            .await;
+        line[prefix.len()..].to_owned()
+    }
+
+    /// Its member list, as `name=state` entries in name order.
+    pub async fn members(&mut self) -> Vec<String> {
+        let stdin = self.stdin.as_mut().expect("the node's stdin is open");
+        stdin
+            .write_all(b"members\n")
+            .await
+            .expect("write to the node");
+        stdin.flush().await.expect("flush to the node");
+        let line = self
+            .line_where("its member list", |line| line.starts_with("MEMBERS "))
+            .await;
+        line["MEMBERS ".len()..]
+            .split(',')
+            .filter(|entry| !entry.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Stops the process with SIGSTOP: it holds its sockets open but
+    /// answers nothing, until [`resume`](Self::resume).
+    pub async fn pause(&mut self) {
+        self.signal("-STOP").await;
+    }
+
+    /// Lets a paused process run again (SIGCONT).
+    pub async fn resume(&mut self) {
+        self.signal("-CONT").await;
+    }
+
+    async fn signal(&mut self, signal: &str) {
+        let pid = self.child.id().expect("the node process runs");
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(pid.to_string())
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid} failed");
     }
 
     /// Kills the process with SIGKILL (no goodbye, no shutdown) and reaps it.
@@ -219,6 +332,23 @@ pub async fn node_down(events: &mut broadcast::Receiver<NodeEvent>, name: &str) 
             match events.recv().await.expect("node events") {
                 NodeEvent::NodeDown { node, name: n } if n == name => return node,
                 _ => {}
+            }
+        }
+    })
+    .await
+}
+
+/// Waits for the next membership event `matches` accepts.
+pub async fn member_event(
+    events: &mut broadcast::Receiver<NodeEvent>,
+    what: &str,
+    matches: impl Fn(&NodeEvent) -> bool,
+) -> NodeEvent {
+    within(what, async {
+        loop {
+            let event = events.recv().await.expect("node events");
+            if matches(&event) {
+                return event;
             }
         }
     })

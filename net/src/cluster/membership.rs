@@ -1,0 +1,384 @@
+//! The membership task: foca (SWIM with suspicion) driven by one UDP
+//! socket, its timers, and the seeds it joins through.
+//!
+//! foca decides; this task does its I/O. After every input (a datagram, a
+//! timer, a join attempt) it sends what foca wrote, schedules foca's timers,
+//! and syncs the [`MemberTable`], whose changes become [`NodeEvent`]s and
+//! actions on the net layer: dial a member that came up, fail everything
+//! that waits on a member declared down or gone.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, Timer};
+use futures_util::StreamExt;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_util::time::DelayQueue;
+
+use crate::cluster::auth::{Kind, Opener, Sealer};
+use crate::cluster::codec::{SwimCodec, MAX_ITEM};
+use crate::cluster::identity::MemberId;
+use crate::cluster::member::{Change, Member, MemberState, MemberTable};
+use crate::shared::NodeShared;
+use crate::{wire, NodeError, NodeEvent};
+
+/// The cluster size foca's LAN defaults are derived from: how often an
+/// update is repeated and how long a suspicion lasts (4 probe periods
+/// times log10 of it: 3.6 s here).
+const EXPECTED_CLUSTER_SIZE: NonZeroU32 = NonZeroU32::new(8).unwrap();
+
+/// The first and the longest wait between two rounds of join attempts.
+const JOIN_BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(5));
+
+/// The first and the longest wait between two dials of a member's link.
+const DIAL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+
+/// A receive buffer larger than any datagram: longer ones are cut and
+/// then fail authentication.
+const RECEIVE_BUFFER: usize = 2048;
+
+type Swim = Foca<MemberId, SwimCodec, SmallRng, NoCustomBroadcast>;
+
+/// The node's handle on its membership task.
+#[derive(Debug, Clone)]
+pub(crate) struct Membership {
+    table: Arc<Mutex<MemberTable>>,
+    commands: mpsc::UnboundedSender<oneshot::Sender<()>>,
+}
+
+impl Membership {
+    /// Binds UDP on `addr` (the node's TCP address) and starts the task,
+    /// which joins through `seeds` (its own address among them is skipped).
+    pub(crate) async fn start(
+        shared: &Arc<NodeShared>,
+        addr: SocketAddr,
+        seeds: Vec<SocketAddr>,
+    ) -> Result<Self, NodeError> {
+        if addr.ip().is_unspecified() {
+            return Err(NodeError::MembershipAddress(addr));
+        }
+        let socket = UdpSocket::bind(addr)
+            .await
+            .map_err(|source| NodeError::MembershipBind { addr, source })?;
+        let session = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+            });
+        let me = MemberId {
+            name: shared.name.clone(),
+            node: shared.node_id(),
+            addr,
+            session,
+            generation: 0,
+        };
+        let table = Arc::new(Mutex::new(MemberTable::new(&me)));
+        let (commands, leave_requests) = mpsc::unbounded_channel();
+        let secret = shared.handshake.secret().clone();
+        let mut seed = [0; 8];
+        if getrandom::fill(&mut seed).is_err() {
+            seed = session.to_le_bytes();
+        }
+        let config = foca::Config::new_lan(EXPECTED_CLUSTER_SIZE);
+        let driver = Driver {
+            shared: Arc::clone(shared),
+            socket,
+            swim: Foca::new(
+                me.clone(),
+                config,
+                SmallRng::seed_from_u64(u64::from_le_bytes(seed)),
+                SwimCodec,
+            ),
+            runtime: AccumulatingRuntime::new(),
+            timers: DelayQueue::new(),
+            sealer: Sealer::new(secret.clone(), me.node.node(), session),
+            opener: Opener::new(secret),
+            table: Arc::clone(&table),
+            seeds: seeds.into_iter().filter(|&seed| seed != addr).collect(),
+            jitter: SmallRng::seed_from_u64(u64::from_le_bytes(seed).rotate_left(17)),
+        };
+        shared.tasks.spawn(driver.run(leave_requests));
+        tracing::info!(%addr, "membership started");
+        Ok(Self { table, commands })
+    }
+
+    /// This node and every member it knows, by name.
+    pub(crate) fn members(&self) -> Vec<Member> {
+        lock(&self.table).members()
+    }
+
+    /// Tells the live members this node leaves, and stops the task.
+    pub(crate) async fn leave(&self) {
+        let (done, sent) = oneshot::channel();
+        if self.commands.send(done).is_ok() {
+            let _ = sent.await;
+        }
+    }
+}
+
+fn lock(table: &Mutex<MemberTable>) -> MutexGuard<'_, MemberTable> {
+    // The table is consistent after every call; a panic elsewhere cannot
+    // leave it half-updated.
+    table.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What woke the task.
+enum Input {
+    Datagram(usize),
+    Timer(Timer<MemberId>),
+    Join,
+    Leave(oneshot::Sender<()>),
+    Stop,
+}
+
+struct Driver {
+    shared: Arc<NodeShared>,
+    socket: UdpSocket,
+    swim: Swim,
+    /// Collects what foca asks for during one call, drained right after.
+    runtime: AccumulatingRuntime<MemberId>,
+    timers: DelayQueue<Timer<MemberId>>,
+    sealer: Sealer,
+    opener: Opener,
+    table: Arc<Mutex<MemberTable>>,
+    seeds: Vec<SocketAddr>,
+    jitter: SmallRng,
+}
+
+impl Driver {
+    async fn run(mut self, mut leave_requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>) {
+        let mut buffer = vec![0; RECEIVE_BUFFER];
+        let mut join_delay = JOIN_BACKOFF.0;
+        let mut next_join = Instant::now();
+        loop {
+            // Joining while no other member is known: at start, and again
+            // if every member went away.
+            let joining = !self.seeds.is_empty() && self.swim.num_members() == 0;
+            if !joining {
+                join_delay = JOIN_BACKOFF.0;
+                next_join = Instant::now();
+            }
+            let input = tokio::select! {
+                () = self.shared.cancel.cancelled() => Input::Stop,
+                request = leave_requests.recv() => request.map_or(Input::Stop, Input::Leave),
+                received = self.socket.recv_from(&mut buffer) => match received {
+                    Ok((len, _)) => Input::Datagram(len),
+                    // ICMP errors of earlier sends surface here: not fatal.
+                    Err(error) => {
+                        tracing::debug!(%error, "membership receive failed");
+                        continue;
+                    }
+                },
+                Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
+                    Input::Timer(expired.into_inner())
+                }
+                () = tokio::time::sleep_until(next_join), if joining => Input::Join,
+            };
+            match input {
+                Input::Datagram(len) => self.receive(&buffer[..len]),
+                Input::Timer(timer) => {
+                    if let Err(error) = self.swim.handle_timer(timer, &mut self.runtime) {
+                        tracing::debug!(%error, "membership timer failed");
+                    }
+                }
+                Input::Join => {
+                    self.announce_to_seeds();
+                    next_join = Instant::now() + self.jittered(join_delay);
+                    join_delay = (join_delay * 2).min(JOIN_BACKOFF.1);
+                }
+                Input::Leave(done) => {
+                    self.leave().await;
+                    let _ = done.send(());
+                    return;
+                }
+                Input::Stop => return,
+            }
+            self.flush().await;
+        }
+    }
+
+    /// `delay` give or take a quarter, so nodes started together do not
+    /// retry in step.
+    fn jittered(&mut self, delay: Duration) -> Duration {
+        delay.mul_f64(self.jitter.random_range(0.75..1.25))
+    }
+
+    fn announce_to_seeds(&mut self) {
+        tracing::debug!(seeds = ?self.seeds, "announcing to the seeds");
+        for &seed in &self.seeds {
+            if let Err(error) = self.swim.announce(MemberId::seed(seed), &mut self.runtime) {
+                tracing::debug!(%seed, %error, "could not announce");
+            }
+        }
+    }
+
+    fn receive(&mut self, datagram: &[u8]) {
+        let opened = match self.opener.open(datagram) {
+            Ok(opened) => opened,
+            Err(error) => {
+                // Debug, not warn: whoever sends garbage must not fill the logs.
+                tracing::debug!(%error, "refused a membership datagram");
+                return;
+            }
+        };
+        match opened.kind {
+            Kind::Swim => {
+                if let Err(error) = self.swim.handle_data(opened.payload, &mut self.runtime) {
+                    tracing::debug!(%error, "foca refused a membership message");
+                }
+            }
+            Kind::Leave => match wire::decode::<MemberId>(opened.payload, MAX_ITEM as u64) {
+                // A member may only say that it leaves itself.
+                Ok(leaving) if leaving.node.node() == opened.sender => {
+                    lock(&self.table).mark_leaving(leaving.clone());
+                    let down = std::iter::once(foca::Member::down(leaving));
+                    if let Err(error) = self.swim.apply_many(down, true, &mut self.runtime) {
+                        tracing::debug!(%error, "could not apply a leave notice");
+                    }
+                }
+                Ok(other) => {
+                    tracing::debug!(name = %other.name, "refused a leave notice for another node");
+                }
+                Err(error) => tracing::debug!(%error, "refused a leave notice"),
+            },
+        }
+    }
+
+    /// Sends what foca wrote, schedules its timers, handles its
+    /// notifications and turns member changes into events and actions.
+    async fn flush(&mut self) {
+        self.send_all().await;
+        while let Some((after, timer)) = self.runtime.to_schedule() {
+            self.timers.insert(timer, after);
+        }
+        while let Some(notification) = self.runtime.to_notify() {
+            match notification {
+                OwnedNotification::Active => tracing::info!("joined the cluster"),
+                OwnedNotification::Idle => tracing::info!("no other member is up"),
+                OwnedNotification::Rejoin(id) => tracing::warn!(
+                    generation = id.generation,
+                    "this node was declared down by the cluster; rejoined"
+                ),
+                OwnedNotification::Defunct => {
+                    tracing::warn!("this node was declared down by the cluster");
+                }
+                _ => {}
+            }
+        }
+        let changes = lock(&self.table).sync(
+            self.swim
+                .iter_membership_state()
+                .map(|member| (member.id(), member.state())),
+        );
+        for change in changes {
+            self.apply(change);
+        }
+    }
+
+    async fn send_all(&mut self) {
+        while let Some((to, data)) = self.runtime.to_send() {
+            let datagram = self.sealer.seal(Kind::Swim, &data);
+            if let Err(error) = self.socket.send_to(&datagram, to.addr).await {
+                tracing::debug!(to = %to.addr, %error, "membership send failed");
+            }
+        }
+    }
+
+    fn apply(&self, change: Change) {
+        let Member {
+            name,
+            id,
+            addr,
+            state,
+            ..
+        } = change.clone();
+        tracing::info!(member = %name, node = %id, %addr, ?state, "member changed");
+        let event = match state {
+            MemberState::Up => NodeEvent::MemberUp {
+                node: id,
+                name,
+                addr,
+            },
+            MemberState::Suspect => NodeEvent::MemberSuspect {
+                node: id,
+                name,
+                addr,
+            },
+            MemberState::Down => NodeEvent::MemberDown {
+                node: id,
+                name,
+                addr,
+            },
+            MemberState::Left => NodeEvent::MemberLeft {
+                node: id,
+                name,
+                addr,
+            },
+        };
+        let _ = self.shared.events.send(event);
+        match state {
+            // Of two members, the one with the lower node number dials,
+            // so a pair does not race two connections.
+            MemberState::Up if self.shared.node_id().node() < id.node() => {
+                let shared = Arc::clone(&self.shared);
+                let table = Arc::clone(&self.table);
+                self.shared.tasks.spawn(dial(shared, table, change));
+            }
+            MemberState::Down | MemberState::Left => self.shared.declare_down(id),
+            _ => {}
+        }
+    }
+
+    /// Tells every live member this node leaves, then lets foca gossip
+    /// its own departure.
+    async fn leave(&mut self) {
+        lock(&self.table).leave();
+        let me = self.swim.identity().clone();
+        let notice = match wire::encode(&me, MAX_ITEM as u64) {
+            Ok(notice) => notice,
+            Err(error) => {
+                tracing::warn!(%error, "could not encode the leave notice");
+                return;
+            }
+        };
+        let live: Vec<SocketAddr> = self.swim.iter_members().map(|m| m.id().addr).collect();
+        for addr in live {
+            let datagram = self.sealer.seal(Kind::Leave, &notice);
+            if let Err(error) = self.socket.send_to(&datagram, addr).await {
+                tracing::debug!(%addr, %error, "could not send a leave notice");
+            }
+        }
+        if let Err(error) = self.swim.leave_cluster(&mut self.runtime) {
+            tracing::debug!(%error, "foca could not leave");
+        }
+        self.send_all().await;
+        tracing::info!("left the cluster");
+    }
+}
+
+/// Dials `member` until a link to its run exists, it is no longer live,
+/// or the node shuts down.
+async fn dial(shared: Arc<NodeShared>, table: Arc<Mutex<MemberTable>>, member: Member) {
+    let mut delay = DIAL_BACKOFF.0;
+    loop {
+        let live = lock(&table).live(member.addr).map(|id| id.node) == Some(member.id);
+        if !live || shared.link_to(member.id).is_some() {
+            return;
+        }
+        match shared.connect(member.addr).await {
+            Ok(_) => return,
+            Err(error) => tracing::debug!(member = %member.name, %error, ?delay, "dial failed"),
+        }
+        tokio::select! {
+            () = shared.cancel.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(DIAL_BACKOFF.1);
+    }
+}

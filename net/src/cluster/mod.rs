@@ -1,0 +1,23 @@
+//! The cluster layer: who is in the cluster, found through seeds and kept
+//! by SWIM membership (the `foca` crate) over authenticated UDP datagrams.
+//!
+//! It sits above the net layer: it dials links and fails what waits on a
+//! member declared down, through [`NodeShared`](crate::shared::NodeShared);
+//! the net layer only starts it (`NodeBuilder::seeds`, `NodeBuilder::cluster`),
+//! asks it for [`Node::members`](crate::Node::members) and has it announce
+//! leaving on shutdown.
+//!
+//! * `identity`: [`MemberId`](identity::MemberId), a node run as SWIM names it;
+//! * `auth`: the MAC and replay window on every membership datagram;
+//! * `codec`: foca's messages in the crate's wire format;
+//! * `member`: [`Member`], [`MemberState`] and the table of changes;
+//! * `membership`: the task that drives foca with a socket, timers and seeds.
+
+mod auth;
+mod codec;
+mod identity;
+mod member;
+mod membership;
+
+pub use member::{Member, MemberState};
+pub(crate) use membership::Membership;
