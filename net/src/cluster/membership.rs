@@ -30,7 +30,7 @@ use crate::{wire, NodeError, NodeEvent};
 
 /// The cluster size foca's LAN defaults are derived from: how often an
 /// update is repeated and how long a suspicion lasts (4 probe periods
-/// times log10 of it: 3.6 s here).
+/// times log10 of the size, at least 1: 4 s here).
 const EXPECTED_CLUSTER_SIZE: NonZeroU32 = NonZeroU32::new(8).unwrap();
 
 /// The first and the longest wait between two rounds of join attempts.
