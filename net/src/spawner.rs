@@ -95,17 +95,21 @@ impl Actor for SpawnedSupervisor {
                 return Ok(());
             }
         };
-        if let Some(actor) = ctx.system().actor(child) {
-            // This supervisor watches nothing else, so its id is free to
-            // name the watch. The watch is registered before anyone else
-            // can watch the new actor, so it fires first: the quota place
-            // is free before any peer hears that the actor stopped.
-            let me = ctx.actor_ref().clone();
-            actor.watch(Watcher::from_fn(ctx.id(), move |_| {
-                drop(permit);
-                me.stop();
-            }));
-        }
+        let Some(actor) = ctx.system().actor(child) else {
+            // Gone already: nothing to supervise, and its place is free.
+            let _ = started.send(Ok(child));
+            ctx.stop();
+            return Ok(());
+        };
+        // This supervisor watches nothing else, so its id is free to name
+        // the watch. The watch is registered before anyone else can watch
+        // the new actor, so it fires first: the quota place is free before
+        // any peer hears that the actor stopped.
+        let me = ctx.actor_ref().clone();
+        actor.watch(Watcher::from_fn(ctx.id(), move |_| {
+            drop(permit);
+            me.stop();
+        }));
         let _ = started.send(Ok(child));
         Ok(())
     }
