@@ -17,7 +17,7 @@ use crate::registry::SpawnRequest;
 /// Parent of the per-actor supervisors of every actor spawned on this node
 /// by another node.
 ///
-/// It restarts none of them: each [`SpawnedSupervisor`] has a restart
+/// It restarts none of them: each `SpawnedSupervisor` has a restart
 /// intensity of its own (the spawner's `strategy`), and one whose actor
 /// exceeds it stops with that actor. So an actor that keeps failing stops
 /// for good without touching its siblings or the spawner.
