@@ -7,6 +7,7 @@ mod support_cluster;
 
 use proscenium::net::{wire, Frame, Registry, RemoteMessage, RemoteSpawn};
 use proscenium::prelude::*;
+use proscenium::ActorId;
 use serde::{Deserialize, Serialize};
 use support_cluster::cluster::{self, Worker};
 use support_cluster::rogue::Rogue;
@@ -157,6 +158,50 @@ async fn a_peer_cannot_cancel_or_take_over_a_local_watch() {
         terminated.id,
         first.id(),
         "the monitor's watch of `first` was cancelled by another node"
+    );
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_holds_at_most_its_quota_of_watches() {
+    let b = in_process_node("b", true, |n| n.max_watches_per_peer(3)).await;
+    let worker = b
+        .system()
+        .spawn(Worker::from_args("watched".to_owned()))
+        .expect("spawn");
+    let mut rogue = Rogue::connect(b.local_addr().expect("b listens"), "rogue").await;
+    // Each watch with a new watcher id would cost b memory for as long as
+    // the worker lives; past the quota the watch is refused at once.
+    for seq in 1..=4 {
+        rogue
+            .send(Frame::Watch {
+                target: worker.id(),
+                watcher: ActorId::new(rogue.id, seq),
+            })
+            .await;
+    }
+    let refused = rogue
+        .next(|frame| matches!(frame, Frame::Terminated { .. }))
+        .await;
+    assert_eq!(
+        refused,
+        Frame::Terminated {
+            id: worker.id(),
+            reason: StopReason::NodeDown
+        }
+    );
+    // The three watches within the quota hold: one notice for them when
+    // the worker stops (the notice names the actor, not the watcher).
+    worker.stop();
+    let terminated = rogue
+        .next(|frame| matches!(frame, Frame::Terminated { .. }))
+        .await;
+    assert_eq!(
+        terminated,
+        Frame::Terminated {
+            id: worker.id(),
+            reason: StopReason::Normal
+        }
     );
     b.shutdown().await;
 }

@@ -393,6 +393,19 @@ impl HeldWatches {
             return; // watching already; a watch is not counted
         }
         self.sweep(node);
+        let limit = node.max_watches_per_peer;
+        if self.by_peer_id.len() >= limit {
+            self.sweep_now(node);
+        }
+        if self.by_peer_id.len() >= limit {
+            // Refused as if unreachable: the watcher must not count on it.
+            tracing::warn!(peer = %link.name, %target, limit, "refused a watch: the peer holds as many as it may");
+            link.send(Frame::Terminated {
+                id: target,
+                reason: StopReason::NodeDown,
+            });
+            return;
+        }
         let id = node.synthetic_watcher();
         self.by_peer_id.insert((target, watcher), id);
         let link = Arc::clone(link);
@@ -416,9 +429,12 @@ impl HeldWatches {
     /// doubled since the last sweep: memory stays bounded by the live
     /// watches, at amortised constant cost per watch.
     fn sweep(&mut self, node: &NodeShared) {
-        if self.by_peer_id.len() < self.sweep_at.max(Self::MIN_SWEEP) {
-            return;
+        if self.by_peer_id.len() >= self.sweep_at.max(Self::MIN_SWEEP) {
+            self.sweep_now(node);
         }
+    }
+
+    fn sweep_now(&mut self, node: &NodeShared) {
         self.by_peer_id
             .retain(|(target, _), _| local(node, *target).is_some());
         self.sweep_at = self.by_peer_id.len() * 2;

@@ -144,6 +144,9 @@ const DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER: u32 = 10_000;
 /// How long [`Node::shutdown`] waits for its goodbyes to be written.
 pub const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 
+/// Watches one peer may hold on a node's actors, unless configured.
+const DEFAULT_MAX_WATCHES_PER_PEER: usize = 100_000;
+
 /// How long a dial waits for the TCP connection, unless configured.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -165,6 +168,7 @@ pub struct NodeBuilder {
     max_remote_spawns_per_peer: u32,
     max_pending_handshakes: usize,
     connect_timeout: Duration,
+    max_watches_per_peer: usize,
     /// Whether to run cluster membership, and the seeds to join through.
     cluster: Option<Vec<SocketAddr>>,
 }
@@ -220,6 +224,17 @@ impl NodeBuilder {
     /// silence.
     pub fn heartbeat(mut self, interval: Duration) -> Self {
         self.heartbeat = crate::handshake::clamp_heartbeat(interval);
+        self
+    }
+
+    /// How many watches one peer may hold on this node's actors at once
+    /// (default 100,000; watches of actors that stopped do not count).
+    /// Past it, a peer's `Watch` is answered at once with
+    /// `Terminated { reason: NodeDown }`, as if this node were unreachable,
+    /// so a peer cannot grow this node's memory by watching with ever new
+    /// watcher ids.
+    pub fn max_watches_per_peer(mut self, watches: usize) -> Self {
+        self.max_watches_per_peer = watches;
         self
     }
 
@@ -336,6 +351,7 @@ impl NodeBuilder {
             link_capacity: self.link_capacity,
             heartbeat: self.heartbeat,
             connect_timeout: self.connect_timeout,
+            max_watches_per_peer: self.max_watches_per_peer,
             pending_handshakes: PendingHandshakes::new(self.max_pending_handshakes),
             links: DashMap::new(),
             asks: Arc::default(),
@@ -441,6 +457,7 @@ impl Node {
             max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_watches_per_peer: DEFAULT_MAX_WATCHES_PER_PEER,
             cluster: None,
         }
     }

@@ -50,6 +50,8 @@ pub(crate) struct NodeShared {
     /// Frames that may wait to be written to one peer before tells wait.
     pub(crate) link_capacity: usize,
     pub(crate) heartbeat: Duration,
+    /// Watches one peer may hold on this node's actors over its link.
+    pub(crate) max_watches_per_peer: usize,
     /// How long a dial may wait for the TCP connection.
     pub(crate) connect_timeout: Duration,
     /// The inbound connections in handshake, capped.

@@ -70,7 +70,22 @@ impl Rogue {
             name: "nobody by this name".to_owned(),
         })
         .await;
-        within("the node to answer the rogue", async {
+        self.next(|frame| {
+            matches!(
+                frame,
+                Frame::Found {
+                    correlation: SYNC,
+                    ..
+                }
+            )
+        })
+        .await;
+    }
+
+    /// The next frame from the node that `wanted` picks, skipping others
+    /// (heartbeats, answers to earlier frames).
+    pub async fn next(&mut self, wanted: impl Fn(&Frame) -> bool) -> Frame {
+        within("the node to send the rogue a frame", async {
             loop {
                 let len = self.stream.read_u32().await.expect("the node's next frame");
                 let mut body = vec![0; len as usize];
@@ -78,14 +93,12 @@ impl Rogue {
                     .read_exact(&mut body)
                     .await
                     .expect("the node's next frame");
-                if let Ok(Frame::Found {
-                    correlation: SYNC, ..
-                }) = wire::decode::<Frame>(&body, LIMIT)
-                {
-                    return;
+                match wire::decode::<Frame>(&body, LIMIT) {
+                    Ok(frame) if wanted(&frame) => return frame,
+                    _ => {}
                 }
             }
         })
-        .await;
+        .await
     }
 }
