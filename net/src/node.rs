@@ -32,8 +32,10 @@ pub enum NodeEvent {
         /// Its name.
         name: String,
     },
-    /// A node's connection was lost: pending asks to it have failed with
-    /// `NodeDown` and watchers of its actors got `Terminated { NodeDown }`.
+    /// A node's connection was lost, or replaced by a new one (a
+    /// `NodeUp` follows then): pending asks to it have failed with
+    /// `NodeDown` and watchers of its actors got `Terminated { NodeDown }`;
+    /// a watcher that still cares watches again after the `NodeUp`.
     NodeDown {
         /// The node run.
         node: NodeId,
