@@ -361,3 +361,46 @@ fn machine_refuses_everything_after_it_finished() {
     let t = acceptor.receive(&reject);
     assert!(t.send.is_none() && matches!(t.outcome, Outcome::Failed(_)));
 }
+
+#[tokio::test]
+async fn each_side_learns_the_heartbeat_the_other_announced() {
+    let a = config("a", 1, secret(7)).with_heartbeat(Duration::from_millis(250));
+    let b = config("b", 2, secret(7)).with_heartbeat(Duration::from_secs(3));
+    let (left, right) = duplex(4096);
+    let (dialed, accepted) = tokio::join!(
+        handshake::initiate(left, &a, FrameCodec::new()),
+        handshake::accept(right, &b, FrameCodec::new()),
+    );
+    assert_eq!(dialed.unwrap().peer.heartbeat, Duration::from_secs(3));
+    assert_eq!(accepted.unwrap().peer.heartbeat, Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn a_hello_announcing_no_heartbeat_is_refused() {
+    // A heartbeat of 0 would make the silence check spin; one of years would
+    // keep a dead link up.
+    for heartbeat_ms in [0, u32::MAX] {
+        let b = config("b", 2, secret(7));
+        let (mut left, right) = duplex(4096);
+        let acceptor =
+            tokio::spawn(async move { handshake::accept(right, &b, FrameCodec::new()).await });
+        let hello = Hello {
+            magic: MAGIC,
+            version: PROTOCOL_VERSION,
+            name: "a".into(),
+            node: NodeId::new(1, 1),
+            nonce: Nonce::from_bytes([1; 32]),
+            heartbeat_ms,
+        };
+        send(&mut left, &HandshakeMessage::Hello(hello)).await;
+        assert_eq!(
+            recv(&mut left).await,
+            Some(HandshakeMessage::Reject(RejectReason::ProtocolViolation))
+        );
+        let err = acceptor.await.unwrap().unwrap_err();
+        assert!(
+            matches!(err, HandshakeError::InvalidHello { .. }),
+            "{err:?}"
+        );
+    }
+}
