@@ -12,32 +12,12 @@ use std::time::Duration;
 use proscenium::net::{MemberState, NodeEvent};
 use proscenium::prelude::*;
 use support_cluster::cluster::{Add, Collector, Counter, Ping, Ponger, Stall, Values};
-use support_cluster::{in_process_node, member_event, node_up, within, MemberOptions, NodeProcess};
+use support_cluster::{
+    in_process_node, member_event, node_up, start_cluster, within, MemberOptions, NodeProcess,
+};
 
 /// Far beyond the hang guard: if an ask ends, it was not by timing out.
 const NEVER: Duration = Duration::from_secs(3600);
-
-/// Starts `names[0]` as the seed and the others joining through it, and
-/// waits until every one has seen every other up.
-async fn cluster_of(names: &[&str]) -> Vec<NodeProcess> {
-    let seed = NodeProcess::start_member(names[0], MemberOptions::default()).await;
-    let seeds = vec![seed.addr];
-    let mut nodes = vec![seed];
-    for name in &names[1..] {
-        let options = MemberOptions {
-            seeds: seeds.clone(),
-            ..MemberOptions::default()
-        };
-        nodes.push(NodeProcess::start_member(name, options).await);
-    }
-    for node in &mut nodes {
-        let me = node.name.clone();
-        for other in names.iter().filter(|&&other| other != me) {
-            node.member_event("up", other).await;
-        }
-    }
-    nodes
-}
 
 fn all_up(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| format!("{name}=up")).collect()
@@ -46,7 +26,7 @@ fn all_up(names: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn five_processes_join_through_one_seed_and_each_lists_all_five() {
     let names = ["a", "b", "c", "d", "e"];
-    let mut nodes = cluster_of(&names).await;
+    let mut nodes = start_cluster(&names).await;
     for node in &mut nodes {
         assert_eq!(
             node.members().await,
@@ -60,7 +40,7 @@ async fn five_processes_join_through_one_seed_and_each_lists_all_five() {
 #[tokio::test]
 async fn a_killed_member_is_seen_down_and_its_restart_rejoins_as_a_new_run() {
     let names = ["k1", "k2", "k3", "k4"];
-    let mut nodes = cluster_of(&names).await;
+    let mut nodes = start_cluster(&names).await;
     let mut victim = nodes.pop().expect("four nodes");
     let addr = victim.addr;
     victim.kill().await;
@@ -95,7 +75,7 @@ async fn a_killed_member_is_seen_down_and_its_restart_rejoins_as_a_new_run() {
 #[tokio::test]
 async fn a_graceful_shutdown_is_seen_as_leaving() {
     let names = ["g1", "g2", "g3"];
-    let mut nodes = cluster_of(&names).await;
+    let mut nodes = start_cluster(&names).await;
     let mut leaving = nodes.pop().expect("three nodes");
     leaving.quit().await;
     for node in &mut nodes {

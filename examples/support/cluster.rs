@@ -256,7 +256,9 @@ pub async fn serve_node(
 /// (an empty list: the first member). A member also prints a line for each
 /// membership change, `MEMBER <up|suspect|down|left> <name> <node id>`, and
 /// answers the stdin command `members` with one line,
-/// `MEMBERS <name>=<state>,...` in name order.
+/// `MEMBERS <name>=<state>,...` in name order; `join <group>` puts its
+/// counter into that process group (as a receiver of `Add`) and answers
+/// `JOINED <group>`.
 pub async fn serve_cluster_node(
     name: &str,
     listen: SocketAddr,
@@ -299,7 +301,7 @@ pub async fn serve_cluster_node(
             println!("MEMBER {state} {name} {node}");
         }
     });
-    node.system().spawn_named("counter", Counter::default())?;
+    let counter = node.system().spawn_named("counter", Counter::default())?;
     node.system().spawn_named("ponger", Ponger)?;
     node.system().spawn_named("relay", Relay)?;
     // Connected before READY: whoever waits for READY may rely on the links.
@@ -313,6 +315,11 @@ pub async fn serve_cluster_node(
         match line.trim() {
             "quit" => break,
             "members" => println!("MEMBERS {}", members_line(&node)),
+            command if command.starts_with("join ") => {
+                let group = &command["join ".len()..];
+                node.join_group::<Add, Counter>(group, &counter)?;
+                println!("JOINED {group}");
+            }
             _ => {}
         }
     }

@@ -509,6 +509,16 @@ impl Node {
             .unwrap_or_default()
     }
 
+    /// The node's membership, if it is a cluster member.
+    pub(crate) fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
+    }
+
+    /// What the node's tasks share.
+    pub(crate) fn shared(&self) -> &Arc<NodeShared> {
+        &self.shared
+    }
+
     /// Subscribes to [`NodeEvent`]s from now on.
     pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.shared.events.subscribe()

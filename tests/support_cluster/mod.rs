@@ -218,14 +218,19 @@ impl NodeProcess {
         line[prefix.len()..].to_owned()
     }
 
-    /// Its member list, as `name=state` entries in name order.
-    pub async fn members(&mut self) -> Vec<String> {
+    /// Writes `line` to its stdin (a command: `members`, `join <group>`).
+    pub async fn send_line(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("the node's stdin is open");
         stdin
-            .write_all(b"members\n")
+            .write_all(format!("{line}\n").as_bytes())
             .await
             .expect("write to the node");
         stdin.flush().await.expect("flush to the node");
+    }
+
+    /// Its member list, as `name=state` entries in name order.
+    pub async fn members(&mut self) -> Vec<String> {
+        self.send_line("members").await;
         let line = self
             .line_where("its member list", |line| line.starts_with("MEMBERS "))
             .await;
@@ -294,6 +299,28 @@ impl Drop for NodeProcess {
             }
         }
     }
+}
+
+/// Starts `names[0]` as the seed and the others joining through it, and
+/// waits until every one has seen every other up.
+pub async fn start_cluster(names: &[&str]) -> Vec<NodeProcess> {
+    let seed = NodeProcess::start_member(names[0], MemberOptions::default()).await;
+    let seeds = vec![seed.addr];
+    let mut nodes = vec![seed];
+    for name in &names[1..] {
+        let options = MemberOptions {
+            seeds: seeds.clone(),
+            ..MemberOptions::default()
+        };
+        nodes.push(NodeProcess::start_member(name, options).await);
+    }
+    for node in &mut nodes {
+        let me = node.name.clone();
+        for other in names.iter().filter(|&&other| other != me) {
+            node.member_event("up", other).await;
+        }
+    }
+    nodes
 }
 
 /// Starts the test process's own node `name` (not listening).

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! version  u8      DATAGRAM_VERSION
-//! kind     u8      0 = a foca message, 1 = a leave notice
+//! kind     u8      0 = a foca message, 1 = a leave notice, 2 = a group table
 //! sender   u64 BE  the sender's node number
 //! session  u64 BE  the sender process's session (its start time, ns since 1970)
 //! counter  u64 BE  1, 2, 3, ... per session
@@ -54,6 +54,8 @@ pub(crate) enum Kind {
     Swim,
     /// The sender is leaving the cluster; the payload is its identity.
     Leave,
+    /// The sender's process-group table.
+    Groups,
 }
 
 impl Kind {
@@ -61,6 +63,7 @@ impl Kind {
         match self {
             Self::Swim => 0,
             Self::Leave => 1,
+            Self::Groups => 2,
         }
     }
 
@@ -68,6 +71,7 @@ impl Kind {
         match byte {
             0 => Some(Self::Swim),
             1 => Some(Self::Leave),
+            2 => Some(Self::Groups),
             _ => None,
         }
     }

@@ -81,6 +81,13 @@ impl MemberTable {
             .map(|(id, _)| id)
     }
 
+    /// Whether node run `node` is a live member.
+    pub(crate) fn is_live_run(&self, node: NodeId) -> bool {
+        self.others
+            .values()
+            .any(|(id, state)| id.node == node && is_live(*state))
+    }
+
     /// This node has left.
     pub(crate) fn leave(&mut self) {
         self.me.state = MemberState::Left;

@@ -23,6 +23,7 @@ use tokio_util::time::DelayQueue;
 
 use crate::cluster::auth::{Kind, Opener, Sealer};
 use crate::cluster::codec::{SwimCodec, MAX_ITEM};
+use crate::cluster::groups::{self, GroupState, GroupTable, SharedGroups};
 use crate::cluster::identity::MemberId;
 use crate::cluster::member::{Change, Member, MemberState, MemberTable};
 use crate::shared::NodeShared;
@@ -39,6 +40,10 @@ const JOIN_BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration
 /// The first and the longest wait between two dials of a member's link.
 const DIAL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
+/// How often a node sends its group table to every member even if it did
+/// not change, so a lost datagram is repaired.
+const GROUP_REPAIR: Duration = Duration::from_secs(5);
+
 /// A receive buffer larger than any datagram: longer ones are cut and
 /// then fail authentication.
 const RECEIVE_BUFFER: usize = 2048;
@@ -49,7 +54,17 @@ type Swim = Foca<MemberId, SwimCodec, SmallRng, NoCustomBroadcast>;
 #[derive(Debug, Clone)]
 pub(crate) struct Membership {
     table: Arc<Mutex<MemberTable>>,
-    commands: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    groups: SharedGroups,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// What the node asks of its membership task.
+#[derive(Debug)]
+enum Command {
+    /// Leave the cluster, then say so.
+    Leave(oneshot::Sender<()>),
+    /// This node's group table changed: send it to every member.
+    PublishGroups,
 }
 
 impl Membership {
@@ -79,7 +94,8 @@ impl Membership {
             generation: 0,
         };
         let table = Arc::new(Mutex::new(MemberTable::new(&me)));
-        let (commands, leave_requests) = mpsc::unbounded_channel();
+        let (commands, requests) = mpsc::unbounded_channel();
+        let groups = Arc::new(Mutex::new(GroupState::new(me.node)));
         let secret = shared.handshake.secret().clone();
         let mut seed = [0; 8];
         if getrandom::fill(&mut seed).is_err() {
@@ -100,12 +116,27 @@ impl Membership {
             sealer: Sealer::new(secret.clone(), me.node.node(), session),
             opener: Opener::new(secret),
             table: Arc::clone(&table),
+            groups: Arc::clone(&groups),
             seeds: seeds.into_iter().filter(|&seed| seed != addr).collect(),
             jitter: SmallRng::seed_from_u64(u64::from_le_bytes(seed).rotate_left(17)),
         };
-        shared.tasks.spawn(driver.run(leave_requests));
+        shared.tasks.spawn(driver.run(requests));
         tracing::info!(%addr, "membership started");
-        Ok(Self { table, commands })
+        Ok(Self {
+            table,
+            groups,
+            commands,
+        })
+    }
+
+    /// This node's process groups and those other members sent.
+    pub(crate) fn groups(&self) -> &Mutex<GroupState> {
+        &self.groups
+    }
+
+    /// Has the task send this node's group table to every member.
+    pub(crate) fn publish_groups(&self) {
+        let _ = self.commands.send(Command::PublishGroups);
     }
 
     /// This node and every member it knows, by name.
@@ -116,7 +147,7 @@ impl Membership {
     /// Tells the live members this node leaves, and stops the task.
     pub(crate) async fn leave(&self) {
         let (done, sent) = oneshot::channel();
-        if self.commands.send(done).is_ok() {
+        if self.commands.send(Command::Leave(done)).is_ok() {
             let _ = sent.await;
         }
     }
@@ -133,7 +164,8 @@ enum Input {
     Datagram(usize),
     Timer(Timer<MemberId>),
     Join,
-    Leave(oneshot::Sender<()>),
+    Command(Command),
+    RepairGroups,
     Stop,
 }
 
@@ -147,13 +179,15 @@ struct Driver {
     sealer: Sealer,
     opener: Opener,
     table: Arc<Mutex<MemberTable>>,
+    groups: SharedGroups,
     seeds: Vec<SocketAddr>,
     jitter: SmallRng,
 }
 
 impl Driver {
-    async fn run(mut self, mut leave_requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>) {
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Command>) {
         let mut buffer = vec![0; RECEIVE_BUFFER];
+        let mut repair = tokio::time::interval(GROUP_REPAIR);
         let mut join_delay = JOIN_BACKOFF.0;
         let mut next_join = Instant::now();
         loop {
@@ -166,7 +200,8 @@ impl Driver {
             }
             let input = tokio::select! {
                 () = self.shared.cancel.cancelled() => Input::Stop,
-                request = leave_requests.recv() => request.map_or(Input::Stop, Input::Leave),
+                request = requests.recv() => request.map_or(Input::Stop, Input::Command),
+                _ = repair.tick() => Input::RepairGroups,
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((len, _)) => Input::Datagram(len),
                     // ICMP errors of earlier sends surface here: not fatal.
@@ -192,10 +227,15 @@ impl Driver {
                     next_join = Instant::now() + self.jittered(join_delay);
                     join_delay = (join_delay * 2).min(JOIN_BACKOFF.1);
                 }
-                Input::Leave(done) => {
+                Input::Command(Command::Leave(done)) => {
                     self.leave().await;
                     let _ = done.send(());
                     return;
+                }
+                Input::Command(Command::PublishGroups) | Input::RepairGroups => {
+                    let live: Vec<SocketAddr> =
+                        self.swim.iter_members().map(|m| m.id().addr).collect();
+                    self.send_groups(&live).await;
                 }
                 Input::Stop => return,
             }
@@ -247,6 +287,38 @@ impl Driver {
                 }
                 Err(error) => tracing::debug!(%error, "refused a leave notice"),
             },
+            Kind::Groups => match wire::decode::<GroupTable>(opened.payload, MAX_ITEM as u64) {
+                // Only a live member's own table counts: a late one from a
+                // run declared down must not bring its entries back.
+                Ok(table)
+                    if table.owner.node() == opened.sender
+                        && lock(&self.table).is_live_run(table.owner) =>
+                {
+                    groups::lock(&self.groups).apply_remote(table);
+                }
+                Ok(_) => {
+                    tracing::debug!("ignored a group table of a node that is not a live member")
+                }
+                Err(error) => tracing::debug!(%error, "refused a group table"),
+            },
+        }
+    }
+
+    /// Sends this node's group table to the members at `to`.
+    async fn send_groups(&mut self, to: &[SocketAddr]) {
+        let table = groups::lock(&self.groups).table();
+        let payload = match wire::encode(&table, MAX_ITEM as u64) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(%error, "could not encode this node's group table");
+                return;
+            }
+        };
+        for &addr in to {
+            let datagram = self.sealer.seal(Kind::Groups, &payload);
+            if let Err(error) = self.socket.send_to(&datagram, addr).await {
+                tracing::debug!(%addr, %error, "could not send the group table");
+            }
         }
     }
 
@@ -276,8 +348,16 @@ impl Driver {
                 .iter_membership_state()
                 .map(|member| (member.id(), member.state())),
         );
+        let mut came_up = Vec::new();
         for change in changes {
+            if change.state == MemberState::Up {
+                came_up.push(change.addr);
+            }
             self.apply(change);
+        }
+        // A member that came up learns this node's groups at once.
+        if !came_up.is_empty() {
+            self.send_groups(&came_up).await;
         }
     }
 
@@ -330,7 +410,10 @@ impl Driver {
                 let table = Arc::clone(&self.table);
                 self.shared.tasks.spawn(dial(shared, table, change));
             }
-            MemberState::Down | MemberState::Left => self.shared.declare_down(id),
+            MemberState::Down | MemberState::Left => {
+                self.shared.declare_down(id);
+                groups::lock(&self.groups).drop_node(id);
+            }
             _ => {}
         }
     }

@@ -11,13 +11,16 @@
 //! * `auth`: the MAC and replay window on every membership datagram;
 //! * `codec`: foca's messages in the crate's wire format;
 //! * `member`: [`Member`], [`MemberState`] and the table of changes;
-//! * `membership`: the task that drives foca with a socket, timers and seeds.
+//! * `membership`: the task that drives foca with a socket, timers and seeds;
+//! * `groups`: process groups, each node's table sent to every member.
 
 mod auth;
 mod codec;
+mod groups;
 mod identity;
 mod member;
 mod membership;
 
+pub use groups::{GroupError, GroupEvent};
 pub use member::{Member, MemberState};
 pub(crate) use membership::Membership;
