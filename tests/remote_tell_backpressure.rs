@@ -14,8 +14,8 @@ use support_cluster::cluster::{Add, Counter, Values};
 use support_cluster::fault_proxy::FaultProxy;
 use support_cluster::{in_process_node, within};
 
-/// The sender's link capacity, in frames.
-const CAPACITY: usize = 64;
+/// The sender's outbox capacity, in bytes (a few dozen small tells).
+const CAPACITY: usize = 4 * 1024;
 /// More tells than the frozen sockets' buffers plus the outbox can hold:
 /// accepting this many means nothing held them back.
 const UNBOUNDED: u64 = 2_000_000;
@@ -25,15 +25,23 @@ const STUCK: u32 = 200;
 
 async fn node(name: &str, listen: bool) -> Node {
     in_process_node(name, listen, |node| {
-        // Longer than the test: the frozen link must not be declared silent.
-        node.link_capacity(CAPACITY)
+        // Longer than the test: the frozen link must not be declared silent
+        // or stalled.
+        node.outbox_bytes(CAPACITY)
             .heartbeat(Duration::from_secs(600))
+            .write_stall_timeout(Duration::from_secs(600))
     })
     .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tells_wait_for_room_while_the_network_is_stuck_and_none_is_lost() {
+    // On a worker thread, where a yield lets the link's writer run (the
+    // test's own thread is outside the runtime's scheduler).
+    tokio::spawn(fill_then_thaw()).await.unwrap();
+}
+
+async fn fill_then_thaw() {
     let alpha = node("alpha", true).await;
     alpha
         .system()

@@ -197,6 +197,19 @@ pub enum Frame {
         /// The new actor, or why not.
         result: Result<ActorId, crate::RemoteSpawnError>,
     },
+    /// Flow control: the actor's mailbox on the sending node is full, and
+    /// frames for it now wait there; hold tells to it until
+    /// [`Frame::Resume`]. Frames for every other actor keep flowing.
+    Pause {
+        /// The full actor, on the node that sends this frame.
+        actor: ActorId,
+    },
+    /// Flow control: the actor paused by [`Frame::Pause`] has taken every
+    /// frame that waited for it; tells to it may flow again.
+    Resume {
+        /// The actor, on the node that sends this frame.
+        actor: ActorId,
+    },
 }
 
 impl Frame {
@@ -217,7 +230,39 @@ impl Frame {
             Self::Found { .. } => "found",
             Self::Spawn { .. } => "spawn",
             Self::Spawned { .. } => "spawned",
+            Self::Pause { .. } => "pause",
+            Self::Resume { .. } => "resume",
         }
+    }
+
+    /// About how many bytes of memory the frame holds while queued: its
+    /// own size plus what it points to. Outboxes are bounded by this.
+    pub(crate) fn weight(&self) -> usize {
+        let held = match self {
+            Self::Tell { payload, .. } | Self::Ask { payload, .. } => payload.len(),
+            Self::Reply {
+                result: Ok(bytes), ..
+            } => bytes.len(),
+            Self::Reply {
+                result: Err(AskError::Failed { reason: text } | AskError::Remote(text)),
+                ..
+            } => text.len(),
+            Self::Lookup { name, .. } => name.len(),
+            Self::Found {
+                actor: Some((_, name)),
+                ..
+            } => name.len(),
+            Self::Spawn { args, .. } => args.len(),
+            Self::Spawned {
+                result: Err(why), ..
+            } => why.to_string().len(),
+            Self::Terminated {
+                reason: StopReason::Failed(why),
+                ..
+            } => why.len(),
+            _ => 0,
+        };
+        std::mem::size_of::<Self>() + held
     }
 }
 

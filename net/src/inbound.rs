@@ -1,15 +1,17 @@
 //! What a node does with each frame a peer sends.
 //!
 //! Frames from one link are handled in order, one at a time, so messages
-//! from one sender keep their order. A tell waits for room in its actor's
-//! mailbox (backpressure reaches the peer through TCP); an ask is queued in
-//! order too, but its reply is awaited in a task of its own, so a slow
-//! handler never holds up the link.
+//! from one sender keep their order. The reader never waits on an actor: a
+//! tell or ask that finds its actor's mailbox full is parked, with every
+//! later frame for that actor, and the peer is paused for that actor only
+//! (see [`parking`](crate::parking)); an ask's reply is awaited in a task of
+//! its own, so a slow handler never holds up the link.
 
 use std::collections::HashMap;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,9 +19,11 @@ use futures_util::StreamExt;
 use proscenium_runtime::{ActorId, AnyActorRef, AskError, StopReason, Watcher};
 
 use crate::link::{FrameStream, Link};
-use crate::registry::{DecodeCx, DeliverTell};
+use crate::parking::{Parked, Parking};
+use crate::registry::{DecodeCx, DeliverTell, EncodedReply, TellOutcome};
 use crate::shared::NodeShared;
 use crate::spawner::SpawnChild;
+use crate::stats::bump;
 use crate::{Frame, MessageTag, RemoteSpawnError};
 
 /// Reads frames until the link ends, the peer says goodbye, falls silent
@@ -75,7 +79,20 @@ async fn read_until_end(
     let mut node_stopping = pin!(node.cancel.cancelled());
     let mut silence = SilenceCheck::new(liveness);
     let mut tells = TellTarget::new(node);
+    let parking = Parking::new(node.flow.parking_bytes);
     loop {
+        if parking.over_budget() {
+            // Stop reading: TCP pushes back on the peer until parked frames drain.
+            tokio::select! {
+                biased;
+                () = &mut link_closed => return Ended::Lost,
+                () = &mut node_stopping => return Ended::Lost,
+                () = parking.below_budget() => {}
+            }
+            // The peer was not silent: this node was not reading.
+            silence.heard();
+            continue;
+        }
         let next = tokio::select! {
             biased;
             () = &mut link_closed => return Ended::Lost,
@@ -101,7 +118,7 @@ async fn read_until_end(
         if matches!(frame, Frame::Goodbye) {
             return Ended::Goodbye;
         }
-        on_frame(node, link, &mut tells, held, frame).await;
+        on_frame(node, link, &mut tells, &parking, held, frame);
     }
 }
 
@@ -122,7 +139,13 @@ impl TellTarget {
         }
     }
 
-    async fn deliver(&mut self, node: &NodeShared, to: ActorId, tag: MessageTag, payload: &[u8]) {
+    fn deliver(
+        &mut self,
+        node: &Arc<NodeShared>,
+        link: &Arc<Link>,
+        parking: &Arc<Parking>,
+        (to, tag, payload): (ActorId, MessageTag, Bytes),
+    ) {
         let (actor, tell) = match &self.last {
             Some((id, last_tag, actor, tell)) if *id == to && *last_tag == tag => {
                 (actor.clone(), *tell)
@@ -135,12 +158,41 @@ impl TellTarget {
                 (actor, tell)
             }
         };
-        match tell(&self.cx, actor, payload) {
-            Ok(Some(waiting_for_room)) => waiting_for_room.await,
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%to, %tag, %error, "undecodable remote tell"),
+        let weight = payload.len();
+        let parked = Parked::Tell {
+            deliver: tell,
+            payload,
+        };
+        let Err(Parked::Tell { payload, .. }) = parking.push_if_parked(to, parked, weight) else {
+            return;
+        };
+        match tell(&self.cx, actor.clone(), &payload) {
+            Ok(TellOutcome::Queued) => {}
+            Ok(TellOutcome::Stopped) => missing_actor(node, to),
+            Ok(TellOutcome::Full(waiting)) => {
+                let node_for_wait = Arc::clone(node);
+                let waiting = Box::pin(async move {
+                    if !waiting.await {
+                        missing_actor(&node_for_wait, to);
+                    }
+                });
+                parking.start(node, link, actor, Parked::Waiting(waiting), weight);
+            }
+            Err(error) => undecodable(node, to, tag, &error),
         }
     }
+}
+
+/// Counts a tell whose actor is gone.
+fn missing_actor(node: &NodeShared, to: ActorId) {
+    tracing::debug!(%to, "remote tell to an actor that is gone");
+    bump(&node.stats.tells_to_missing_actors);
+}
+
+/// Counts a tell whose payload did not decode.
+fn undecodable(node: &NodeShared, to: ActorId, tag: MessageTag, error: &crate::WireError) {
+    tracing::warn!(%to, %tag, %error, "undecodable remote tell");
+    bump(&node.stats.tells_undecodable);
 }
 
 /// The local actor a remote tell goes to and how to decode it for that actor.
@@ -150,11 +202,12 @@ fn resolve_tell(
     tag: MessageTag,
 ) -> Option<(AnyActorRef, DeliverTell)> {
     let Some(actor) = local(node, to) else {
-        tracing::debug!(%to, "remote tell to an actor that is gone");
+        missing_actor(node, to);
         return None;
     };
     let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
         tracing::warn!(%to, %tag, actor = actor.actor_type_name(), "remote tell of an unregistered message type");
+        bump(&node.stats.tells_unregistered);
         return None;
     };
     Some((actor, delivery.tell))
@@ -217,28 +270,33 @@ impl SilenceCheck {
     }
 }
 
-async fn on_frame(
+fn on_frame(
     node: &Arc<NodeShared>,
     link: &Arc<Link>,
     tells: &mut TellTarget,
+    parking: &Arc<Parking>,
     held: &mut HeldWatches,
     frame: Frame,
 ) {
     match frame {
-        Frame::Tell { to, tag, payload } => tells.deliver(node, to, tag, &payload).await,
+        Frame::Tell { to, tag, payload } => tells.deliver(node, link, parking, (to, tag, payload)),
         Frame::Ask {
             to,
             correlation,
             tag,
             payload,
-        } => on_ask(node, link, to, correlation, tag, &payload).await,
+        } => on_ask(node, link, parking, to, correlation, (tag, payload)),
         Frame::Reply {
             correlation,
             result,
         } => on_reply(node, link, correlation, result),
         Frame::Stop { to } => {
             if let Some(actor) = local(node, to) {
-                actor.stop();
+                // After what is parked for it, as a local stop comes after
+                // what is queued.
+                if parking.push_if_parked(to, Parked::Stop, 0).is_err() {
+                    actor.stop();
+                }
             }
         }
         Frame::Kill { to } => {
@@ -272,7 +330,10 @@ async fn on_frame(
             args,
         } => on_spawn(node, link, correlation, actor, args),
         answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, link, answer),
-        Frame::Heartbeat | Frame::Goodbye => {}
+        // Only the peer's own actors can be paused on its link.
+        Frame::Pause { actor } if actor.node() == link.peer => link.pause(actor),
+        Frame::Resume { actor } if actor.node() == link.peer => link.resume(actor),
+        Frame::Pause { .. } | Frame::Resume { .. } | Frame::Heartbeat | Frame::Goodbye => {}
     }
 }
 
@@ -283,13 +344,13 @@ fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::AnyActorR
         .flatten()
 }
 
-async fn on_ask(
+fn on_ask(
     node: &Arc<NodeShared>,
     link: &Arc<Link>,
+    parking: &Arc<Parking>,
     to: ActorId,
     correlation: u64,
-    tag: MessageTag,
-    payload: &[u8],
+    (tag, payload): (MessageTag, Bytes),
 ) {
     let reply = |result| {
         link.send(Frame::Reply {
@@ -308,15 +369,56 @@ async fn on_ask(
         ))));
         return;
     };
-    let queued = match (delivery.ask)(&node.decode_cx(), actor, payload) {
-        Ok(queued) => queued.await,
+    let weight = payload.len();
+    let parked = Parked::Ask {
+        deliver: delivery.ask,
+        correlation,
+        payload,
+    };
+    let Err(Parked::Ask { payload, .. }) = parking.push_if_parked(to, parked, weight) else {
+        return;
+    };
+    let mut queued = match (delivery.ask)(&node.decode_cx(), actor.clone(), &payload) {
+        Ok(queued) => queued,
         Err(error) => {
-            reply(Err(AskError::Remote(format!(
-                "undecodable message: {error}"
-            ))));
+            reply(Err(undecodable_ask(&error)));
             return;
         }
     };
+    // Queued at once unless the mailbox is full; then park it, so the
+    // reader moves on.
+    match poll_once(&mut queued) {
+        Poll::Ready(queued) => answer_ask(node, link, correlation, queued),
+        Poll::Pending => {
+            let (node_for_wait, link_for_wait) = (Arc::clone(node), Arc::clone(link));
+            let waiting = Box::pin(async move {
+                let queued = queued.await;
+                answer_ask(&node_for_wait, &link_for_wait, correlation, queued);
+            });
+            parking.start(node, link, actor, Parked::Waiting(waiting), weight);
+        }
+    }
+}
+
+/// Polls `future` once, with a waker that does nothing: the caller either
+/// takes the result now or hands the future to a task that awaits it.
+fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    Pin::new(future).poll(&mut cx)
+}
+
+fn undecodable_ask(error: &crate::WireError) -> AskError {
+    AskError::Remote(format!("undecodable message: {error}"))
+}
+
+/// Once an ask is queued: sends its reply when the handler answers (in a
+/// task of its own), or at once if it could not be queued.
+fn answer_ask(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    correlation: u64,
+    queued: Result<EncodedReply, AskError>,
+) {
     match queued {
         Ok(answer) => {
             let link = Arc::clone(link);
@@ -329,8 +431,51 @@ async fn on_ask(
             });
         }
         Err(error) => {
-            reply(Err(error));
+            link.send(Frame::Reply {
+                correlation,
+                result: Err(error),
+            });
         }
+    }
+}
+
+/// Hands one parked frame to its actor, waiting for room as long as it takes.
+pub(crate) async fn run_parked(
+    node: &Arc<NodeShared>,
+    link: &Arc<Link>,
+    actor: &AnyActorRef,
+    item: Parked,
+) {
+    let to = actor.id();
+    match item {
+        Parked::Waiting(waiting) => waiting.await,
+        Parked::Tell { deliver, payload } => {
+            match deliver(&node.decode_cx(), actor.clone(), &payload) {
+                Ok(TellOutcome::Queued) => {}
+                Ok(TellOutcome::Stopped) => missing_actor(node, to),
+                Ok(TellOutcome::Full(waiting)) => {
+                    if !waiting.await {
+                        missing_actor(node, to);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%to, %error, "undecodable remote tell");
+                    bump(&node.stats.tells_undecodable);
+                }
+            }
+        }
+        Parked::Ask {
+            deliver,
+            correlation,
+            payload,
+        } => {
+            let queued = match deliver(&node.decode_cx(), actor.clone(), &payload) {
+                Ok(queued) => queued.await,
+                Err(error) => Err(undecodable_ask(&error)),
+            };
+            answer_ask(node, link, correlation, queued);
+        }
+        Parked::Stop => actor.stop(),
     }
 }
 

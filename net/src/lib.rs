@@ -12,6 +12,8 @@
 //! * `shared`: the state a node's listener, links and refs share; node-down handling;
 //! * `link`: one connection: a batching writer task and heartbeats;
 //! * `inbound`: what a node does with each frame a peer sends;
+//! * `parking`: frames for full local actors, held so one actor never blocks a link;
+//! * `stats`: [`NodeStats`], what a node dropped and why;
 //! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
 //! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
@@ -59,9 +61,11 @@ pub mod handshake;
 mod inbound;
 mod link;
 mod node;
+mod parking;
 mod registry;
 mod shared;
 mod spawner;
+mod stats;
 mod transport;
 pub mod wire;
 
@@ -74,6 +78,7 @@ pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnE
 pub use frame::{Frame, MessageTag};
 pub use node::{Node, NodeBuilder, NodeEvent, GOODBYE_GRACE};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
+pub use stats::NodeStats;
 
 #[doc(hidden)]
 pub use inventory as __inventory;

@@ -1,23 +1,65 @@
 //! One authenticated connection to a peer node: a writer task that batches
 //! frames into few syscalls, and a reader loop that hands frames to the node.
+//!
+//! The outbox between the node and the writer is bounded in bytes for every
+//! frame kind: tells wait for room below [`LinkSettings::outbox_bytes`];
+//! other frames (asks, replies, control frames) never wait, so they cannot
+//! deadlock behind tells, but a link whose outbox grows past twice that is
+//! closed as overloaded. Every write races the link's end and a write-stall
+//! deadline, so a peer that stops reading costs a bounded wait.
 
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::future::Future;
+use std::io;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use proscenium_runtime::NodeId;
+use proscenium_runtime::{ActorId, NodeId};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_util::codec::Framed;
+use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::{Frame, FrameCodec};
 
 /// How many queued frames the writer encodes before it flushes.
 const MAX_BATCH: usize = 256;
+
+/// The least headroom above the outbox capacity for frames that never wait.
+const HARD_LIMIT_FLOOR: usize = 1024 * 1024;
+
+/// How many actors of one peer may be paused at once; more `Pause` frames
+/// are ignored, so a peer cannot grow this node's memory with them.
+const MAX_PAUSED: usize = 65_536;
+
+/// The limits and timings of every link of a node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkSettings {
+    /// How often an idle writer sends a heartbeat.
+    pub(crate) heartbeat: Duration,
+    /// Bytes of queued frames at which tells wait; twice this closes the link.
+    pub(crate) outbox_bytes: usize,
+    /// How long a write may make no progress before the peer is dropped.
+    pub(crate) write_stall: Duration,
+}
+
+/// What a link reports to its node about frames it will not write.
+pub(crate) trait LinkHooks: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether a queued frame is still worth writing (an ask whose asker
+    /// has given up is not).
+    fn still_wanted(&self, frame: &Frame) -> bool;
+    /// A frame that was queued but never written: the link ended first.
+    fn unsent(&self, frame: Frame);
+    /// The peer accepted nothing for the write-stall timeout.
+    fn stalled(&self);
+    /// The outbox went past its hard limit.
+    fn overloaded(&self);
+}
 
 /// The node's handle on one live connection.
 #[derive(Debug)]
@@ -32,6 +74,9 @@ pub(crate) struct Link {
     outbox: mpsc::UnboundedSender<Frame>,
     /// How full the outbox is, and how senders of tells wait for room.
     room: Arc<Room>,
+    /// Actors of the peer whose mailboxes are full: tells to them wait.
+    paused: Paused,
+    hooks: Arc<dyn LinkHooks>,
     /// Set when the link ends, for any reason; stops both tasks.
     pub(crate) closed: LinkEnd,
 }
@@ -39,45 +84,108 @@ pub(crate) struct Link {
 impl Link {
     /// Queues `frame`; `false` if the link has ended. Never waits: tells
     /// wait for [`room`](Self::wait_for_room) first; replies and control
-    /// frames always go through, so they cannot deadlock behind tells.
+    /// frames always go through, so they cannot deadlock behind tells. A
+    /// frame that would take the outbox past twice its capacity ends the
+    /// link instead: the peer is not keeping up with what it asks for.
     pub(crate) fn send(&self, frame: Frame) -> bool {
         if self.closed.has_ended() {
             return false;
         }
-        self.room.queued.fetch_add(1, Ordering::Relaxed);
-        self.outbox.send(frame).is_ok()
-    }
-
-    /// Whether the outbox is below its capacity.
-    pub(crate) fn has_room(&self) -> bool {
-        // SeqCst pairs with the writer's decrement and its read of
-        // `waiting`: a sender that counted itself as waiting either sees the
-        // room or is seen, and notified, by the writer.
-        self.room.queued.load(Ordering::SeqCst) < self.room.capacity
-    }
-
-    /// Waits until the outbox is below its capacity or the link has ended.
-    pub(crate) async fn wait_for_room(&self) {
-        let mut ended = pin!(self.closed.ended());
-        while !self.has_room() && !self.closed.has_ended() {
-            let mut notified = pin!(self.room.freed.notified());
-            notified.as_mut().enable();
-            self.room.waiting.fetch_add(1, Ordering::SeqCst);
-            // Checked again now that the writer can see this sender waiting.
-            if !self.has_room() && !self.closed.has_ended() {
-                tokio::select! {
-                    () = &mut notified => {}
-                    () = &mut ended => {}
-                }
+        let weight = frame.weight();
+        let queued = self.room.queued.fetch_add(weight, Ordering::SeqCst) + weight;
+        if queued > self.room.hard_limit() {
+            self.room.queued.fetch_sub(weight, Ordering::SeqCst);
+            tracing::warn!(
+                peer = %self.name,
+                limit = self.room.hard_limit(),
+                "outbox over its hard limit: the peer does not take frames as fast as they come; closing the connection"
+            );
+            self.hooks.overloaded();
+            self.refused(frame);
+            self.closed.end();
+            return false;
+        }
+        match self.outbox.send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::SendError(frame)) => {
+                self.room.queued.fetch_sub(weight, Ordering::SeqCst);
+                self.refused(frame);
+                false
             }
-            self.room.waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
-    /// Ends the link: a goodbye is sent if the writer still can.
+    /// A frame not queued after all. A tell's sender gets it back with
+    /// `NodeDown` (so it is no dead letter); anything else is counted.
+    fn refused(&self, frame: Frame) {
+        if !matches!(frame, Frame::Tell { .. }) {
+            self.hooks.unsent(frame);
+        }
+    }
+
+    /// Whether a tell to `to` may be queued now: the outbox is below its
+    /// capacity and the peer has not paused `to`.
+    pub(crate) fn has_room_for(&self, to: ActorId) -> bool {
+        self.room.has_room() && !self.paused.contains(to)
+    }
+
+    /// Waits until a tell to `to` may be queued, or the link has ended.
+    pub(crate) async fn wait_for_room(&self, to: ActorId) {
+        let mut ended = pin!(self.closed.ended());
+        loop {
+            if self.closed.has_ended() {
+                return;
+            }
+            if !self.room.has_room() {
+                let mut notified = pin!(self.room.freed.notified());
+                notified.as_mut().enable();
+                self.room.waiting.fetch_add(1, Ordering::SeqCst);
+                // Checked again now that the writer can see this sender waiting.
+                if !self.room.has_room() && !self.closed.has_ended() {
+                    tokio::select! {
+                        () = &mut notified => {}
+                        () = &mut ended => {}
+                    }
+                }
+                self.room.waiting.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            if !self.paused.contains(to) {
+                return;
+            }
+            let mut resumed = pin!(self.paused.resumed.notified());
+            resumed.as_mut().enable();
+            if self.paused.contains(to) && !self.closed.has_ended() {
+                tokio::select! {
+                    () = &mut resumed => {}
+                    () = &mut ended => {}
+                }
+            }
+        }
+    }
+
+    /// The peer's actor `actor` is full: hold tells to it.
+    pub(crate) fn pause(&self, actor: ActorId) {
+        self.paused.insert(actor);
+    }
+
+    /// The peer's actor `actor` has room again.
+    pub(crate) fn resume(&self, actor: ActorId) {
+        self.paused.remove(actor);
+    }
+
+    /// Ends the link gracefully: nothing more is accepted, the writer sends
+    /// what is queued, then a goodbye, then ends the link (or ends it sooner
+    /// if the peer stops taking bytes; see [`LinkSettings::write_stall`]).
     pub(crate) fn close(&self) {
-        let _ = self.outbox.send(Frame::Goodbye);
-        self.closed.end();
+        if self.closed.stop_accepting() {
+            self.room
+                .queued
+                .fetch_add(Frame::Goodbye.weight(), Ordering::SeqCst);
+            if self.outbox.send(Frame::Goodbye).is_err() {
+                self.closed.end();
+            }
+        }
     }
 }
 
@@ -88,7 +196,9 @@ pub(crate) struct LinkEnd(Arc<LinkEndState>);
 
 #[derive(Debug)]
 struct LinkEndState {
+    /// No more frames are accepted (the link is closing or has ended).
     ended: AtomicBool,
+    /// Cancelled once the link has ended: both tasks stop.
     token: CancellationToken,
 }
 
@@ -106,6 +216,12 @@ impl LinkEnd {
         self.0.token.cancel();
     }
 
+    /// Stops accepting frames without ending the link; `true` the first time.
+    fn stop_accepting(&self) -> bool {
+        !self.0.ended.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the link accepts no more frames (it is closing or has ended).
     pub(crate) fn has_ended(&self) -> bool {
         self.0.ended.load(Ordering::Acquire)
     }
@@ -116,9 +232,9 @@ impl LinkEnd {
     }
 }
 
-/// The fill level of a link's outbox. Senders of tells wait while it is
-/// at capacity; the writer wakes them as it drains. The bound is soft:
-/// senders that saw room at the same moment may all queue.
+/// The fill level of a link's outbox, in bytes. Senders of tells wait while
+/// it is at capacity; the writer wakes them as it drains. The bound is
+/// soft: senders that saw room at the same moment may all queue.
 #[derive(Debug)]
 struct Room {
     queued: AtomicUsize,
@@ -129,8 +245,128 @@ struct Room {
     freed: tokio::sync::Notify,
 }
 
-pub(crate) type FrameSink = SplitSink<Framed<TcpStream, FrameCodec>, Frame>;
-pub(crate) type FrameStream = SplitStream<Framed<TcpStream, FrameCodec>>;
+impl Room {
+    fn has_room(&self) -> bool {
+        // SeqCst pairs with the writer's decrement and its read of
+        // `waiting`: a sender that counted itself as waiting either sees the
+        // room or is seen, and notified, by the writer.
+        self.queued.load(Ordering::SeqCst) < self.capacity
+    }
+
+    /// Twice the capacity, and at least [`HARD_LIMIT_FLOOR`] above it, so
+    /// that a small outbox still has room for control frames (a burst of
+    /// `Pause`/`Resume` and replies while tells wait).
+    fn hard_limit(&self) -> usize {
+        self.capacity
+            .saturating_add(self.capacity.max(HARD_LIMIT_FLOOR))
+    }
+}
+
+/// The peer's actors that told this node they are full.
+#[derive(Debug, Default)]
+struct Paused {
+    /// How many are paused, so the common case (none) costs one load.
+    count: AtomicUsize,
+    actors: Mutex<std::collections::HashSet<ActorId>>,
+    resumed: tokio::sync::Notify,
+}
+
+impl Paused {
+    fn contains(&self, actor: ActorId) -> bool {
+        self.count.load(Ordering::SeqCst) > 0
+            && self
+                .actors
+                .lock()
+                .is_ok_and(|actors| actors.contains(&actor))
+    }
+
+    fn insert(&self, actor: ActorId) {
+        let Ok(mut actors) = self.actors.lock() else {
+            return;
+        };
+        if actors.len() >= MAX_PAUSED {
+            tracing::warn!(%actor, "too many paused actors on one link; ignoring a pause");
+            return;
+        }
+        if actors.insert(actor) {
+            self.count.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn remove(&self, actor: ActorId) {
+        let removed = self
+            .actors
+            .lock()
+            .is_ok_and(|mut actors| actors.remove(&actor));
+        if removed {
+            self.count.fetch_sub(1, Ordering::SeqCst);
+            self.resumed.notify_waiters();
+        }
+    }
+}
+
+pub(crate) type FrameSink = SplitSink<Framed<Metered<TcpStream>, FrameCodec>, Frame>;
+pub(crate) type FrameStream = SplitStream<Framed<Metered<TcpStream>, FrameCodec>>;
+
+/// A stream that counts the bytes written to it, so the writer can tell a
+/// slow peer (bytes trickle) from a stalled one (none for a whole timeout).
+#[derive(Debug)]
+pub(crate) struct Metered<S> {
+    io: S,
+    written: Arc<AtomicU64>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.count(&written);
+        written
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.count(&written);
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl<S> Metered<S> {
+    fn count(&self, written: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(n)) = written {
+            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+    }
+}
 
 /// Builds a link over an established connection and starts its writer.
 pub(crate) fn open(
@@ -138,30 +374,57 @@ pub(crate) fn open(
     peer: NodeId,
     name: String,
     initiator: u64,
-    heartbeat: Duration,
-    capacity: usize,
+    settings: LinkSettings,
+    hooks: Arc<dyn LinkHooks>,
     tasks: &tokio_util::task::TaskTracker,
 ) -> (Arc<Link>, FrameStream) {
+    let written = Arc::new(AtomicU64::new(0));
+    let framed = metered(framed, Arc::clone(&written));
     let (sink, stream) = framed.split();
     let (outbox, queue) = mpsc::unbounded_channel();
     let closed = LinkEnd::new();
     let room = Arc::new(Room {
         queued: AtomicUsize::new(0),
-        capacity: capacity.max(1),
+        capacity: settings.outbox_bytes.max(1),
         waiting: AtomicUsize::new(0),
         freed: tokio::sync::Notify::new(),
     });
     let link = Arc::new(Link {
         peer,
-        name,
+        name: name.clone(),
         initiator,
         outbox,
         room: Arc::clone(&room),
+        paused: Paused::default(),
+        hooks: Arc::clone(&hooks),
         closed: closed.clone(),
     });
-    let outbox = Outbox { queue, room };
-    tasks.spawn(write_frames(sink, outbox, closed, heartbeat));
+    let writer = Writer {
+        queue: Outbox { queue, room },
+        closed,
+        settings,
+        hooks,
+        written,
+        peer: name,
+    };
+    tasks.spawn(writer.run(sink));
     (link, stream)
+}
+
+/// The same connection, its buffers kept, over a [`Metered`] stream.
+fn metered(
+    framed: Framed<TcpStream, FrameCodec>,
+    written: Arc<AtomicU64>,
+) -> Framed<Metered<TcpStream>, FrameCodec> {
+    let parts = framed.into_parts();
+    let io = Metered {
+        io: parts.io,
+        written,
+    };
+    let mut metered = FramedParts::new::<Frame>(io, parts.codec);
+    metered.read_buf = parts.read_buf;
+    metered.write_buf = parts.write_buf;
+    Framed::from_parts(metered)
 }
 
 /// The writer's end of the outbox: frames, and the fill level it lowers.
@@ -173,19 +436,19 @@ struct Outbox {
 impl Outbox {
     async fn recv(&mut self) -> Option<Frame> {
         let frame = self.queue.recv().await;
-        self.taken(frame.is_some());
+        self.taken(frame.as_ref());
         frame
     }
 
     fn try_recv(&mut self) -> Option<Frame> {
         let frame = self.queue.try_recv().ok();
-        self.taken(frame.is_some());
+        self.taken(frame.as_ref());
         frame
     }
 
-    fn taken(&self, taken: bool) {
-        if taken {
-            self.room.queued.fetch_sub(1, Ordering::SeqCst);
+    fn taken(&self, frame: Option<&Frame>) {
+        if let Some(frame) = frame {
+            self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
         }
     }
 
@@ -197,56 +460,156 @@ impl Outbox {
     }
 }
 
-/// Writes queued frames, a batch per flush, and a heartbeat when idle.
-async fn write_frames(
-    mut sink: FrameSink,
-    mut queue: Outbox,
-    closed: LinkEnd,
-    heartbeat: Duration,
-) {
-    let mut idle = tokio::time::interval(heartbeat);
-    idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let first = tokio::select! {
-            frame = queue.recv() => frame,
-            _ = idle.tick() => Some(Frame::Heartbeat),
-            () = closed.ended() => break,
-        };
-        let Some(first) = first else { break };
-        let goodbye = matches!(first, Frame::Goodbye);
-        if let Err(error) = write_batch(&mut sink, &mut queue, first).await {
-            tracing::debug!(%error, "connection write failed");
-            break;
-        }
-        queue.wake_waiting();
-        idle.reset();
-        if goodbye {
-            break;
-        }
-    }
-    closed.end();
-    let _ = sink.close().await;
+/// Why a write did not finish.
+enum WriteEnd {
+    Failed(crate::FrameError),
+    /// The link ended while the write waited.
+    Ended,
+    /// The peer accepted no byte for the write-stall timeout.
+    Stalled,
 }
 
-/// Encodes `first` and whatever else is queued now (up to a batch), then
-/// flushes once: many small messages cost few syscalls.
-async fn write_batch(
-    sink: &mut FrameSink,
-    queue: &mut Outbox,
-    first: Frame,
-) -> Result<(), crate::FrameError> {
-    sink.feed(first).await?;
-    for _ in 1..MAX_BATCH {
-        match queue.try_recv() {
-            Some(frame) => {
-                let goodbye = matches!(frame, Frame::Goodbye);
-                sink.feed(frame).await?;
-                if goodbye {
+/// The task that writes one link's frames.
+struct Writer {
+    queue: Outbox,
+    closed: LinkEnd,
+    settings: LinkSettings,
+    hooks: Arc<dyn LinkHooks>,
+    written: Arc<AtomicU64>,
+    peer: String,
+}
+
+impl Writer {
+    /// Writes queued frames, a batch per flush, and a heartbeat when idle,
+    /// until the link ends or a goodbye went out.
+    async fn run(mut self, mut sink: FrameSink) {
+        let closed = self.closed.clone();
+        let mut ended = pin!(closed.ended());
+        let mut idle = tokio::time::interval(self.settings.heartbeat);
+        idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let first = tokio::select! {
+                biased;
+                () = &mut ended => break,
+                frame = self.queue.recv() => frame,
+                _ = idle.tick() => Some(Frame::Heartbeat),
+            };
+            let Some(first) = first else { break };
+            let write = write_batch(&mut sink, &mut self.queue, &*self.hooks, first);
+            match guarded(
+                write,
+                ended.as_mut(),
+                &self.written,
+                self.settings.write_stall,
+            )
+            .await
+            {
+                Ok(said_goodbye) => {
+                    self.queue.wake_waiting();
+                    idle.reset();
+                    if said_goodbye {
+                        // Flushed already: closing only shuts the write half.
+                        let close = guarded(
+                            sink.close(),
+                            ended.as_mut(),
+                            &self.written,
+                            self.settings.write_stall,
+                        );
+                        let _ = close.await;
+                        break;
+                    }
+                }
+                Err(WriteEnd::Failed(error)) => {
+                    tracing::debug!(peer = %self.peer, %error, "connection write failed");
+                    break;
+                }
+                Err(WriteEnd::Ended) => break,
+                Err(WriteEnd::Stalled) => {
+                    tracing::warn!(
+                        peer = %self.peer,
+                        timeout = ?self.settings.write_stall,
+                        "the peer took no bytes for the write-stall timeout; closing the connection"
+                    );
+                    self.hooks.stalled();
                     break;
                 }
             }
-            None => break,
+        }
+        // What is still queued will never be written: account for it before
+        // the link is seen to end, so whoever waits for that sees the count.
+        self.queue.queue.close();
+        while let Some(frame) = self.queue.try_recv() {
+            self.hooks.unsent(frame);
+        }
+        self.closed.end();
+        self.queue.wake_waiting();
+        // Dropping the sink (not closing it, which would flush to a peer
+        // that may not read) releases the socket once the reader is done.
+        drop(sink);
+    }
+}
+
+/// Runs `write` until it finishes, the link ends, or it makes no progress
+/// (no byte accepted by the socket) for `stall`. The first poll needs no
+/// timer: most batches go out at once, and a timer per batch would cost a
+/// timer-wheel insertion and removal each time.
+async fn guarded<F, T>(
+    write: F,
+    mut ended: Pin<&mut WaitForCancellationFuture<'_>>,
+    written: &AtomicU64,
+    stall: Duration,
+) -> Result<T, WriteEnd>
+where
+    F: Future<Output = Result<T, crate::FrameError>>,
+{
+    let mut write = pin!(write);
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    if let Poll::Ready(result) = first {
+        return result.map_err(WriteEnd::Failed);
+    }
+    let mut seen = written.load(Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            biased;
+            () = ended.as_mut() => return Err(WriteEnd::Ended),
+            result = write.as_mut() => return result.map_err(WriteEnd::Failed),
+            () = tokio::time::sleep(stall) => {
+                let now = written.load(Ordering::Relaxed);
+                if now == seen {
+                    return Err(WriteEnd::Stalled);
+                }
+                seen = now;
+            }
         }
     }
-    sink.flush().await
+}
+
+/// Encodes `first` and whatever else is queued now (up to a batch), then
+/// flushes once: many small messages cost few syscalls. Frames no longer
+/// wanted (asks whose asker gave up) are skipped. `Ok(true)` once a goodbye
+/// went out: nothing may follow it.
+async fn write_batch(
+    sink: &mut FrameSink,
+    queue: &mut Outbox,
+    hooks: &dyn LinkHooks,
+    first: Frame,
+) -> Result<bool, crate::FrameError> {
+    let mut next = Some(first);
+    let mut fed = 0;
+    let mut goodbye = false;
+    while let Some(frame) = next.take() {
+        if hooks.still_wanted(&frame) {
+            goodbye = matches!(frame, Frame::Goodbye);
+            sink.feed(frame).await?;
+            if goodbye {
+                break;
+            }
+        }
+        fed += 1;
+        if fed < MAX_BATCH {
+            next = queue.try_recv();
+        }
+    }
+    sink.flush().await?;
+    Ok(goodbye)
 }

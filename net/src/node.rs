@@ -17,8 +17,9 @@ use crate::admission::PendingHandshakes;
 use crate::cluster::{Member, Membership};
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
-use crate::shared::{NodeShared, PendingQuery};
+use crate::shared::{FlowSettings, NodeShared, PendingQuery};
 use crate::spawner::{SpawnQuota, Spawner};
+use crate::stats::{Counters, NodeStats};
 use crate::{wire, Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
 
 /// A change in the set of connected nodes.
@@ -137,13 +138,18 @@ pub struct Node {
     membership: Option<Membership>,
 }
 
-/// Frames that may wait to be written to one peer before tells wait.
-const DEFAULT_LINK_CAPACITY: usize = 65_536;
+/// Bytes of frames that may wait to be written to one peer before tells wait.
+const DEFAULT_OUTBOX_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes of frames that may wait for full actors, per peer.
+const DEFAULT_PARKING_BYTES: usize = 32 * 1024 * 1024;
+/// How long a peer may take no bytes before its link is closed.
+const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Actors one peer may have spawned on a node at once, unless configured.
 const DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER: u32 = 10_000;
 
-/// How long [`Node::shutdown`] waits for its goodbyes to be written.
+/// How long [`Node::shutdown`] lets links write what is queued and a
+/// goodbye, unless [`NodeBuilder::shutdown_timeout`] says otherwise.
 pub const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 
 /// Watches one peer may hold on a node's actors, unless configured.
@@ -163,7 +169,7 @@ pub struct NodeBuilder {
     listen: Option<SocketAddr>,
     registry: Registry,
     max_frame_length: usize,
-    link_capacity: usize,
+    flow: FlowSettings,
     heartbeat: Duration,
     handshake_timeout: Duration,
     ask_timeout: Duration,
@@ -205,15 +211,44 @@ impl NodeBuilder {
         self
     }
 
-    /// How many frames may wait to be written to one peer (default 65,536)
-    /// before a remote `tell` waits for room (`try_tell` returns
-    /// [`TrySendError::Full`](proscenium_runtime::TrySendError::Full)).
+    /// How many bytes of frames may wait to be written to one peer
+    /// (default 16 MiB) before a remote `tell` waits for room (`try_tell`
+    /// returns [`TrySendError::Full`](proscenium_runtime::TrySendError::Full)).
     /// This is what stops a sender faster than the network from growing
-    /// memory without bound. Asks, replies and control frames are never
-    /// held back, and the bound is soft: senders that find room at the same
-    /// moment may all queue.
-    pub fn link_capacity(mut self, frames: usize) -> Self {
-        self.link_capacity = frames.max(1);
+    /// memory without bound. Every frame kind counts, by its size in
+    /// memory; asks, replies and control frames are never held back (so
+    /// they cannot deadlock behind tells), but a link whose outbox passes
+    /// twice this (and at least 1 MiB more than this) is closed as
+    /// overloaded (its pending asks fail with
+    /// `NodeDown`). The bound on tells is soft: senders that find room at
+    /// the same moment may all queue.
+    pub fn outbox_bytes(mut self, bytes: usize) -> Self {
+        self.flow.outbox_bytes = bytes.max(1);
+        self
+    }
+
+    /// How many bytes of frames from one peer may wait for local actors
+    /// whose mailboxes are full (default 32 MiB). Below it, a full actor
+    /// delays only its own frames (the peer is paused for that actor);
+    /// past it the node stops reading from that peer until they drain.
+    pub fn parking_bytes(mut self, bytes: usize) -> Self {
+        self.flow.parking_bytes = bytes.max(1);
+        self
+    }
+
+    /// How long a peer may accept no bytes at all while frames wait to be
+    /// written to it (default 10 s) before its link is closed as stalled.
+    /// A slow peer that takes bytes, however few, is not stalled.
+    pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.flow.write_stall_timeout = timeout;
+        self
+    }
+
+    /// How long [`Node::shutdown`] lets links send what is queued and say
+    /// goodbye (default [`GOODBYE_GRACE`], 1 s) before it ends them
+    /// regardless.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.flow.shutdown_timeout = timeout;
         self
     }
 
@@ -350,7 +385,8 @@ impl NodeBuilder {
             registry: self.registry,
             handshake,
             max_frame_length: self.max_frame_length,
-            link_capacity: self.link_capacity,
+            flow: self.flow,
+            stats: Counters::default(),
             heartbeat: self.heartbeat,
             connect_timeout: self.connect_timeout,
             max_watches_per_peer: self.max_watches_per_peer,
@@ -452,7 +488,12 @@ impl Node {
             listen: None,
             registry: Registry::discovered(),
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
-            link_capacity: DEFAULT_LINK_CAPACITY,
+            flow: FlowSettings {
+                outbox_bytes: DEFAULT_OUTBOX_BYTES,
+                parking_bytes: DEFAULT_PARKING_BYTES,
+                write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
+                shutdown_timeout: GOODBYE_GRACE,
+            },
             heartbeat: crate::handshake::DEFAULT_HEARTBEAT,
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,
@@ -517,6 +558,11 @@ impl Node {
     /// What the node's tasks share.
     pub(crate) fn shared(&self) -> &Arc<NodeShared> {
         &self.shared
+    }
+
+    /// What this node has dropped so far, and why; see [`NodeStats`].
+    pub fn stats(&self) -> NodeStats {
+        self.shared.stats.snapshot()
     }
 
     /// Subscribes to [`NodeEvent`]s from now on.
@@ -660,23 +706,34 @@ impl Node {
     /// once), says goodbye to every peer, stops the listener and redials,
     /// shuts the actor system down, and waits for the node's tasks to end.
     ///
-    /// The goodbye is written behind what is already queued for each peer,
-    /// so a peer hears that the end is on purpose and does not dial back;
-    /// links whose peers do not take it within [`GOODBYE_GRACE`] are closed
-    /// without it.
+    /// Links get up to [`shutdown_timeout`](NodeBuilder::shutdown_timeout)
+    /// to write what is queued and a goodbye; then they are ended whatever
+    /// the peers do (a peer that stops reading cannot hold shutdown up).
+    /// So this returns within the shutdown timeout plus the time the local
+    /// actors take to stop, plus, for a connection still in its handshake,
+    /// at most the handshake timeout. What was still queued is counted in
+    /// [`stats`](Self::stats) (tells also as dead letters).
     pub async fn shutdown(&self) {
         if let Some(membership) = &self.membership {
             membership.leave().await;
         }
         let links: Vec<_> = self.shared.links.iter().map(|l| Arc::clone(&l)).collect();
-        // Each writer ends its link once the goodbye is written.
-        for link in &links {
-            link.send(Frame::Goodbye);
-        }
-        let said = futures_util::future::join_all(links.iter().map(|l| l.closed.ended()));
-        let _ = tokio::time::timeout(GOODBYE_GRACE, said).await;
         for link in &links {
             link.close();
+        }
+        let said_goodbye = async {
+            for link in &links {
+                link.closed.ended().await;
+            }
+        };
+        if tokio::time::timeout(self.shared.flow.shutdown_timeout, said_goodbye)
+            .await
+            .is_err()
+        {
+            tracing::warn!(timeout = ?self.shared.flow.shutdown_timeout, "peers did not take the goodbye in time; ending their links");
+        }
+        for link in &links {
+            link.closed.end();
         }
         self.shared.cancel.cancel();
         self.shared.system.shutdown().await;

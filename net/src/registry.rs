@@ -98,9 +98,19 @@ pub(crate) struct MessageCodec {
     pub(crate) decode_reply: fn(&DecodeCx, &[u8]) -> Result<AnyReply, WireError>,
 }
 
-/// Decodes and queues a tell; `Some` is the wait for room in a full mailbox.
-pub(crate) type DeliverTell =
-    fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<Option<BoxFuture<()>>, WireError>;
+/// What became of a decoded remote tell.
+pub(crate) enum TellOutcome {
+    /// It is in the actor's mailbox.
+    Queued,
+    /// The actor has stopped; the tell is dropped.
+    Stopped,
+    /// The mailbox is full: the future queues it once there is room, and
+    /// says whether it did (`false`: the actor stopped first).
+    Full(BoxFuture<bool>),
+}
+
+/// Decodes and queues a tell, without waiting.
+pub(crate) type DeliverTell = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<TellOutcome, WireError>;
 
 /// The encoded reply to an ask, once the handler has answered.
 pub(crate) type EncodedReply = BoxFuture<Result<Bytes, AskError>>;
@@ -271,6 +281,11 @@ impl Registry {
     pub(crate) fn spawner(&self, tag: MessageTag) -> Option<SpawnFn> {
         self.spawners.get(&tag).copied()
     }
+
+    /// The Rust type registered under `tag`, for dead letters.
+    pub(crate) fn type_name(&self, tag: MessageTag) -> Option<&'static str> {
+        self.names.get(&tag).map(|&(_, type_name)| type_name)
+    }
 }
 
 impl fmt::Debug for Registry {
@@ -317,7 +332,7 @@ fn deliver_tell<A: Handler<M>, M: RemoteMessage>(
     cx: &DecodeCx,
     actor: AnyActorRef,
     payload: &[u8],
-) -> Result<Option<BoxFuture<()>>, WireError> {
+) -> Result<TellOutcome, WireError> {
     let message: M = cx.decode(payload)?;
     let actor = actor
         .downcast::<A>()
@@ -325,16 +340,11 @@ fn deliver_tell<A: Handler<M>, M: RemoteMessage>(
     // Queue at once when there is room: only a full mailbox needs a future
     // (and its allocation) to wait in.
     match actor.try_tell(message) {
-        Ok(()) => Ok(None),
-        Err(TrySendError::Full(message)) => Ok(Some(Box::pin(async move {
-            if actor.tell(message).await.is_err() {
-                tracing::debug!(to = %actor.id(), message = M::TAG, "remote tell to a stopped actor");
-            }
+        Ok(()) => Ok(TellOutcome::Queued),
+        Err(TrySendError::Full(message)) => Ok(TellOutcome::Full(Box::pin(async move {
+            actor.tell(message).await.is_ok()
         }))),
-        Err(_stopped) => {
-            tracing::debug!(to = %actor.id(), message = M::TAG, "remote tell to a stopped actor");
-            Ok(None)
-        }
+        Err(_stopped) => Ok(TellOutcome::Stopped),
     }
 }
 

@@ -22,7 +22,18 @@ use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
 use crate::registry::{DecodeCx, Registry};
 use crate::spawner::{SpawnQuota, Spawner};
+use crate::stats::Counters;
 use crate::{Frame, FrameCodec, NodeError, NodeEvent};
+
+/// How a node's links bound memory and time; see the `NodeBuilder` options
+/// of the same names.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FlowSettings {
+    pub(crate) outbox_bytes: usize,
+    pub(crate) parking_bytes: usize,
+    pub(crate) write_stall_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
+}
 
 /// An ask sent to another node, waiting for its reply frame.
 pub(crate) struct PendingAsk {
@@ -47,8 +58,10 @@ pub(crate) struct NodeShared {
     pub(crate) registry: Registry,
     pub(crate) handshake: HandshakeConfig,
     pub(crate) max_frame_length: usize,
-    /// Frames that may wait to be written to one peer before tells wait.
-    pub(crate) link_capacity: usize,
+    /// Flow control, limits and deadlines of links.
+    pub(crate) flow: FlowSettings,
+    /// What this node dropped, and why.
+    pub(crate) stats: Counters,
     pub(crate) heartbeat: Duration,
     /// Watches one peer may hold on this node's actors over its link.
     pub(crate) max_watches_per_peer: usize,
@@ -194,8 +207,12 @@ impl NodeShared {
             peer.node,
             peer.name.clone(),
             initiator,
-            self.heartbeat,
-            self.link_capacity,
+            link::LinkSettings {
+                heartbeat: self.heartbeat,
+                outbox_bytes: self.flow.outbox_bytes,
+                write_stall: self.flow.write_stall_timeout,
+            },
+            Arc::clone(self) as Arc<dyn link::LinkHooks>,
             &self.tasks,
         );
         if !self.install(&link) {
@@ -320,7 +337,11 @@ impl NodeShared {
             if self.link_to_number(node).is_some() {
                 return;
             }
-            match self.connect(addr).await {
+            let connected = tokio::select! {
+                () = self.cancel.cancelled() => return,
+                connected = self.connect(addr) => connected,
+            };
+            match connected {
                 Ok(_) => return,
                 Err(error) => tracing::debug!(%addr, %error, ?delay, "redial failed"),
             }

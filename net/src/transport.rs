@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proscenium_runtime::{
-    ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, RemoteAsk, RemoteDelivery,
-    RemoteReady, RemoteSendError, RemoteStopped, StopReason, Undeliverable, Watcher,
+    ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, DeadLetter, RemoteAsk,
+    RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped, StopReason, Undeliverable,
+    Watcher,
 };
 use tokio::sync::oneshot;
 
+use crate::link::LinkHooks;
 use crate::shared::{NodeShared, PendingAsk};
+use crate::stats::bump;
 use crate::Frame;
 
 /// Ids of watchers that are not actors (the watches `wait_stopped` makes,
@@ -74,10 +77,10 @@ impl RemoteDelivery for NodeShared {
     fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
         // Without a link the tell fails at once with `NodeDown`.
         let link = self.link_to(to.node())?;
-        if link.has_room() {
+        if link.has_room_for(to) {
             return None;
         }
-        Some(Box::pin(async move { link.wait_for_room().await }))
+        Some(Box::pin(async move { link.wait_for_room(to).await }))
     }
 
     fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {
@@ -191,5 +194,41 @@ impl RemoteDelivery for NodeShared {
         let tag = self.registry.codec(message)?.tag;
         let delivery = self.registry.delivery(actor.actor_type(), tag)?;
         (delivery.recipient)(actor)
+    }
+}
+
+impl LinkHooks for NodeShared {
+    fn still_wanted(&self, frame: &Frame) -> bool {
+        match frame {
+            Frame::Ask { correlation, .. } if !self.asks.contains_key(correlation) => {
+                bump(&self.stats.asks_expired);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    fn unsent(&self, frame: Frame) {
+        match frame {
+            Frame::Tell { to, tag, .. } => {
+                bump(&self.stats.tells_unsent);
+                self.system.publish_dead_letter(DeadLetter {
+                    recipient: to,
+                    message_type: self.registry.type_name(tag).unwrap_or("<unregistered>"),
+                    reason: StopReason::NodeDown,
+                });
+            }
+            // Nothing was lost: there was nothing left to say.
+            Frame::Heartbeat | Frame::Goodbye => {}
+            _ => bump(&self.stats.frames_unsent),
+        }
+    }
+
+    fn stalled(&self) {
+        bump(&self.stats.links_stalled);
+    }
+
+    fn overloaded(&self) {
+        bump(&self.stats.links_overloaded);
     }
 }

@@ -405,6 +405,13 @@ impl System {
         DeadLetters::new(self.inner.dead_letters.subscribe())
     }
 
+    /// Publishes `letter` to this system's dead letters. For network
+    /// layers: a remote tell returns once queued on a connection, so one
+    /// that is then lost (the connection ends first) is reported here.
+    pub fn publish_dead_letter(&self, letter: DeadLetter) {
+        self.dead_letter(letter.recipient, letter.message_type, letter.reason);
+    }
+
     /// The number of live actors in this system.
     pub fn actor_count(&self) -> usize {
         self.inner.actors.len()

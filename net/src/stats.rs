@@ -1,0 +1,98 @@
+//! [`NodeStats`]: what a node dropped, and why, so nothing is lost without
+//! a trace.
+//!
+//! A remote tell is delivered at most once. What the sending node knows it
+//! did not send (tells still queued on a link that ended) goes to its
+//! system's [dead letters](proscenium_runtime::System::dead_letters) as
+//! well as into these counts; what only the receiving node can see (a tell
+//! to an actor that is gone, of a type it does not handle, or that does not
+//! decode) is counted there.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counts, since the node started, of frames it could not deliver and of
+/// links it closed to protect itself; see [`Node::stats`](crate::Node::stats).
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_net::NodeStats;
+///
+/// let stats = NodeStats::default();
+/// assert_eq!(stats.tells_dropped(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NodeStats {
+    /// Tells queued for another node on a link that ended before they were
+    /// written. Each is also a dead letter of this node's system, with
+    /// [`StopReason::NodeDown`](proscenium_runtime::StopReason::NodeDown).
+    pub tells_unsent: u64,
+    /// Other frames (asks, replies, control frames) queued on a link that
+    /// ended before they were written. Their askers and watchers learn of it
+    /// as `NodeDown`.
+    pub frames_unsent: u64,
+    /// Asks not written because their asker had already given up (timed out).
+    pub asks_expired: u64,
+    /// Tells received for an actor that is not on this node (stopped, or
+    /// never here), or that stopped before taking them.
+    pub tells_to_missing_actors: u64,
+    /// Tells received with a message tag their actor's type does not
+    /// handle here (register it with [`Registry::handler`](crate::Registry::handler)).
+    pub tells_unregistered: u64,
+    /// Tells received whose payload did not decode.
+    pub tells_undecodable: u64,
+    /// Times a local actor's full mailbox made this node pause a peer's
+    /// tells to it (`Pause` frames sent).
+    pub pauses: u64,
+    /// Links closed because the peer took no bytes for the write-stall timeout.
+    pub links_stalled: u64,
+    /// Links closed because their outbox went past its hard limit.
+    pub links_overloaded: u64,
+}
+
+impl NodeStats {
+    /// Every tell this node dropped, as sender or receiver.
+    pub fn tells_dropped(&self) -> u64 {
+        self.tells_unsent
+            + self.tells_to_missing_actors
+            + self.tells_unregistered
+            + self.tells_undecodable
+    }
+}
+
+/// The live counters behind [`NodeStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) tells_unsent: AtomicU64,
+    pub(crate) frames_unsent: AtomicU64,
+    pub(crate) asks_expired: AtomicU64,
+    pub(crate) tells_to_missing_actors: AtomicU64,
+    pub(crate) tells_unregistered: AtomicU64,
+    pub(crate) tells_undecodable: AtomicU64,
+    pub(crate) pauses: AtomicU64,
+    pub(crate) links_stalled: AtomicU64,
+    pub(crate) links_overloaded: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> NodeStats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        NodeStats {
+            tells_unsent: read(&self.tells_unsent),
+            frames_unsent: read(&self.frames_unsent),
+            asks_expired: read(&self.asks_expired),
+            tells_to_missing_actors: read(&self.tells_to_missing_actors),
+            tells_unregistered: read(&self.tells_unregistered),
+            tells_undecodable: read(&self.tells_undecodable),
+            pauses: read(&self.pauses),
+            links_stalled: read(&self.links_stalled),
+            links_overloaded: read(&self.links_overloaded),
+        }
+    }
+}
