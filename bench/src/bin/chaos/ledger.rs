@@ -71,6 +71,8 @@ pub(crate) struct Ledger {
     pub(crate) restart_failures: u64,
     /// Tells a sink received for another sink (a cross-run mix-up).
     pub(crate) misdelivered: u64,
+    /// Each node run's statistics, as last reported.
+    node_stats: HashMap<NodeId, Vec<(String, u64)>>,
     /// Names for node runs in the report: `n1 run 2`.
     pub(crate) runs: HashMap<NodeId, String>,
     streams: HashMap<Stream, StreamCounts>,
@@ -105,6 +107,20 @@ impl Ledger {
             counts.received = counts.received.max(received);
             counts.out_of_order = counts.out_of_order.max(out_of_order);
         }
+    }
+
+    /// A node run's statistics (`NodeStats`, by name).
+    pub(crate) fn node_stats(&mut self, run: NodeId, stats: Vec<(String, u64)>) {
+        self.node_stats.insert(run, stats);
+    }
+
+    /// Every node run's statistics, summed by name.
+    pub(crate) fn node_stats_total(&self) -> BTreeMap<String, u64> {
+        let mut total = BTreeMap::new();
+        for (name, n) in self.node_stats.values().flatten() {
+            *total.entry(name.clone()).or_default() += n;
+        }
+        total
     }
 
     /// A relay's report: per sink, what it sent and what came back dead.

@@ -317,6 +317,7 @@ async fn soak(options: Options) -> bool {
     for slot in &mut world.slots {
         slot.note_peak();
     }
+    let driver_stats = node::stats_by_name(&driver.node.stats());
     let shutdown_started = Instant::now();
     let driver_shutdown =
         tokio::time::timeout(Duration::from_secs(10), driver.node.shutdown()).await;
@@ -331,6 +332,7 @@ async fn soak(options: Options) -> bool {
         elapsed: started.elapsed(),
         settled: settled && complete,
         driver_shutdown,
+        driver_stats,
         panics: world.panics.load(Ordering::Relaxed) + DRIVER_PANICS.load(Ordering::Relaxed),
         world: &world,
     };
@@ -614,7 +616,11 @@ async fn collect_report(driver: &Driver, target: &Refs) -> bool {
         Err(_) => answered = false,
     }
     match target.relay.ask_timeout(Sent, deadline).await {
-        Ok((relay, sinks)) => driver.ledger().relay_report(relay, sinks),
+        Ok(report) => {
+            let mut ledger = driver.ledger();
+            ledger.relay_report(report.run, report.sinks);
+            ledger.node_stats(report.run, report.stats);
+        }
         Err(_) => answered = false,
     }
     answered
@@ -828,6 +834,7 @@ struct Report<'a> {
     elapsed: Duration,
     settled: bool,
     driver_shutdown: Result<Duration, tokio::time::error::Elapsed>,
+    driver_stats: Vec<(String, u64)>,
     panics: u64,
     world: &'a World,
 }
@@ -883,6 +890,17 @@ impl Report<'_> {
         for example in tells.examples.iter().take(5) {
             println!("  unaccounted: {example}");
         }
+        let nonzero = |stats: BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+            stats.into_iter().filter(|(_, n)| *n > 0).collect()
+        };
+        println!(
+            "node statistics (NodeStats, every run's last report, summed): {}",
+            by_kind(&nonzero(ledger.node_stats_total()))
+        );
+        println!(
+            "the driver's node statistics: {}",
+            by_kind(&nonzero(self.driver_stats.iter().cloned().collect()))
+        );
         println!("panics: {}", self.panics);
         let peaks: Vec<String> = self
             .world

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proscenium_net::{Node, Registry, RemoteMessage};
+use proscenium_net::{Node, NodeStats, Registry, RemoteMessage};
 use proscenium_runtime::{Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -161,7 +161,7 @@ impl Handler<Ping> for Echo {
 /// Asks and tells other nodes' actors for the driver, and counts its tells.
 #[derive(Debug)]
 pub(crate) struct Relay {
-    me: NodeId,
+    node: Node,
     next_seq: HashMap<ActorId, u64>,
     sent: HashMap<ActorId, u64>,
     dead: Arc<Mutex<HashMap<ActorId, u64>>>,
@@ -224,7 +224,7 @@ impl Handler<RelayOp> for Relay {
                     let seq = self.next_seq.entry(to).or_default();
                     *seq += 1;
                     let stream = Stream {
-                        from: self.me,
+                        from: self.node.id(),
                         lane: 0,
                         to,
                     };
@@ -249,22 +249,46 @@ impl Handler<RelayOp> for Relay {
 }
 
 /// What a relay has sent, per sink, and how many of those its system's
-/// dead letters returned.
+/// dead letters returned; and its node's statistics.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Sent;
 impl Message for Sent {
-    /// This relay's node run, and per sink: sent, dead-lettered.
-    type Reply = (NodeId, Vec<(ActorId, u64, u64)>);
+    type Reply = SentReport;
+}
+
+/// The answer to [`Sent`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SentReport {
+    /// The relay's node run.
+    pub(crate) run: NodeId,
+    /// Per sink: tells sent, and of those, dead-lettered.
+    pub(crate) sinks: Vec<(ActorId, u64, u64)>,
+    /// The node's [`NodeStats`], by name.
+    pub(crate) stats: Vec<(String, u64)>,
+}
+
+/// A node's statistics by name, for the report.
+pub(crate) fn stats_by_name(stats: &NodeStats) -> Vec<(String, u64)> {
+    [
+        ("tells unsent", stats.tells_unsent),
+        ("frames unsent", stats.frames_unsent),
+        ("asks expired", stats.asks_expired),
+        ("tells to missing actors", stats.tells_to_missing_actors),
+        ("tells unregistered", stats.tells_unregistered),
+        ("tells undecodable", stats.tells_undecodable),
+        ("pauses", stats.pauses),
+        ("links stalled", stats.links_stalled),
+        ("links overloaded", stats.links_overloaded),
+    ]
+    .into_iter()
+    .map(|(name, n)| (name.to_owned(), n))
+    .collect()
 }
 impl RemoteMessage for Sent {
     const TAG: &'static str = "chaos::Sent";
 }
 impl Handler<Sent> for Relay {
-    async fn handle(
-        &mut self,
-        _: Sent,
-        _: &mut Context<Self>,
-    ) -> (NodeId, Vec<(ActorId, u64, u64)>) {
+    async fn handle(&mut self, _: Sent, _: &mut Context<Self>) -> SentReport {
         let dead = self.dead.lock().map(|d| d.clone()).unwrap_or_default();
         let mut sinks: Vec<ActorId> = self.sent.keys().chain(dead.keys()).copied().collect();
         sinks.sort();
@@ -276,7 +300,11 @@ impl Handler<Sent> for Relay {
                 (to, sent, dead.get(&to).copied().unwrap_or(0))
             })
             .collect();
-        (self.me, sinks)
+        SentReport {
+            run: self.node.id(),
+            sinks,
+            stats: stats_by_name(&self.node.stats()),
+        }
     }
 }
 
@@ -332,7 +360,7 @@ pub(crate) async fn serve(
     node.system().spawn_named(
         "relay",
         Relay {
-            me: node.id(),
+            node: node.clone(),
             next_seq: HashMap::new(),
             sent: HashMap::new(),
             dead,
