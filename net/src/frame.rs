@@ -212,6 +212,20 @@ pub enum Frame {
     },
 }
 
+/// The most bytes a frame adds around its payload: the variant index, an
+/// `ActorId`, a correlation id and a tag as varints (at most 9 bytes each)
+/// and the payload's own length prefix; 55 at worst, rounded up.
+const FRAME_OVERHEAD: usize = 64;
+
+/// The largest payload (a message, a reply, spawn arguments) to encode for
+/// frames of at most `max_frame_length` bytes. Encoding payloads to this
+/// limit, not the frame's, makes an unsendable message fail where it is
+/// made, with an error its sender sees, rather than in the link's writer,
+/// which can only end the link.
+pub(crate) fn payload_limit(max_frame_length: usize) -> u64 {
+    max_frame_length.saturating_sub(FRAME_OVERHEAD) as u64
+}
+
 impl Frame {
     /// A short lowercase name of the frame's kind, for logs and metrics.
     pub fn kind(&self) -> &'static str {

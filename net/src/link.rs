@@ -89,6 +89,7 @@ impl Link {
     /// link instead: the peer is not keeping up with what it asks for.
     pub(crate) fn send(&self, frame: Frame) -> bool {
         if self.closed.has_ended() {
+            self.refused(frame);
             return false;
         }
         let weight = frame.weight();

@@ -648,8 +648,11 @@ impl Node {
         if self.shared.registry.spawner(tag).is_none() {
             return Err(NodeError::NotSpawnable(std::any::type_name::<A>()));
         }
-        let args = wire::encode(&args, self.shared.max_frame_length as u64)
-            .map_err(|e| RemoteSpawnError::BadArguments(e.to_string()))?;
+        let args = wire::encode(
+            &args,
+            crate::frame::payload_limit(self.shared.max_frame_length),
+        )
+        .map_err(|e| RemoteSpawnError::BadArguments(e.to_string()))?;
         let args = Bytes::from(args);
         let answer = self
             .query(node, |correlation| Frame::Spawn {

@@ -357,7 +357,8 @@ fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
     let actor = actor
         .downcast::<A>()
         .ok_or_else(|| wrong_actor::<A>(&actor))?;
-    let limit = cx.limit;
+    // `cx.limit` is the frame limit; the reply travels inside a frame.
+    let limit = crate::frame::payload_limit(cx.limit as usize);
     Ok(Box::pin(async move {
         let pending = actor.send_ask(message).await?;
         let reply: EncodedReply = Box::pin(async move {

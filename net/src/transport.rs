@@ -47,7 +47,7 @@ impl NodeShared {
             .registry
             .codec(message.type_id())
             .ok_or(Undeliverable::NotRemote)?;
-        match (codec.encode)(message, self.max_frame_length as u64) {
+        match (codec.encode)(message, crate::frame::payload_limit(self.max_frame_length)) {
             Ok(bytes) => Ok((codec.tag, Bytes::from(bytes))),
             Err(error) => {
                 tracing::warn!(message = message.type_name(), %error, "could not encode a remote message");
