@@ -9,7 +9,9 @@ use std::future::{poll_fn, Future};
 use std::task::Poll;
 use std::time::Duration;
 
-use proscenium::net::{MemberState, NodeEvent};
+use proscenium::net::{
+    MemberState, MembershipConfig, MembershipConfigError, Node, NodeError, NodeEvent,
+};
 use proscenium::prelude::*;
 use support_cluster::cluster::{Add, Collector, Counter, Ping, Ponger, Stall, Values};
 use support_cluster::{
@@ -197,4 +199,84 @@ async fn a_member_declared_down_fails_pending_asks_before_tcp_notices() {
     assert_eq!(p1_state.map(|member| member.state), Some(MemberState::Down));
     paused.resume().await;
     here.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_member_listening_on_all_interfaces_is_reached_at_its_advertised_address() {
+    let here = in_process_node("v0", false, |builder| {
+        builder
+            .listen("0.0.0.0:0".parse().expect("an address"))
+            .advertise("127.0.0.1:0".parse().expect("an address"))
+            .cluster()
+    })
+    .await;
+    let mut events = here.events();
+    let port = here.local_addr().expect("it listens").port();
+    let advertised = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    assert_eq!(here.advertised_addr(), Some(advertised));
+    let mut other = NodeProcess::start_member(
+        "v1",
+        MemberOptions {
+            seeds: vec![advertised],
+            ..MemberOptions::default()
+        },
+    )
+    .await;
+    other.member_event("up", "v0").await;
+    member_event(
+        &mut events,
+        "v1 up",
+        |event| matches!(event, NodeEvent::MemberUp { name, .. } if name == "v1"),
+    )
+    .await;
+    let listed = here.members();
+    let me = listed.iter().find(|member| member.name == "v0");
+    assert_eq!(me.map(|member| member.addr), Some(advertised));
+    assert_eq!(other.members().await, ["v0=up", "v1=up"]);
+    // A link, dialed by whichever has the lower node number, works.
+    let v1 = match here.peers().into_iter().find(|(_, name)| name == "v1") {
+        Some((id, _)) => id,
+        None => node_up(&mut events, "v1").await,
+    };
+    let counter = here
+        .lookup_on::<Counter>(v1, "counter")
+        .await
+        .expect("v1 answers")
+        .expect("v1 has a counter");
+    counter.ask(Add(3)).await.expect("v1's counter answers");
+    here.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_member_listening_on_all_interfaces_without_an_advertised_address_is_refused() {
+    let refused = Node::builder("u0")
+        .secret(support_cluster::cluster::secret())
+        .listen("0.0.0.0:0".parse().expect("an address"))
+        .cluster()
+        .start()
+        .await;
+    assert!(
+        matches!(refused, Err(NodeError::MembershipAddress(addr)) if addr.ip().is_unspecified()),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn unusable_membership_settings_are_refused_at_start() {
+    let refused = Node::builder("c0")
+        .secret(support_cluster::cluster::secret())
+        .listen("127.0.0.1:0".parse().expect("an address"))
+        .cluster()
+        .membership(MembershipConfig::default().suspicion(Duration::ZERO))
+        .start()
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(NodeError::MembershipConfig(MembershipConfigError::Zero(
+                "suspicion"
+            )))
+        ),
+        "{refused:?}"
+    );
 }

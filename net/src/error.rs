@@ -224,7 +224,7 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// Cluster membership needs an address other nodes can reach.
-    #[error("cluster membership needs a concrete listen address, not {0}: listen on the address other nodes reach this one at")]
+    #[error("cluster membership needs an address other nodes can reach, not {0}: listen on a concrete address, or give the routable one with `NodeBuilder::advertise`")]
     MembershipAddress(std::net::SocketAddr),
     /// The membership socket (UDP, on the listen port) could not be opened.
     #[error("could not open the membership socket (UDP) on {addr}: {source}; pick a port free for both TCP and UDP (or port 0)")]
@@ -234,6 +234,9 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The membership settings cannot work together.
+    #[error(transparent)]
+    MembershipConfig(#[from] crate::MembershipConfigError),
     /// Cluster membership was asked for on a node that does not listen.
     #[error("cluster membership needs a listening node: call `NodeBuilder::listen`")]
     MembershipWithoutListen,

@@ -72,7 +72,9 @@ pub mod wire;
 #[doc = include_str!("../docs/protocol.md")]
 pub mod protocol {}
 
-pub use cluster::{GroupError, GroupEvent, Member, MemberState};
+pub use cluster::{
+    GroupError, GroupEvent, Member, MemberState, MembershipConfig, MembershipConfigError,
+};
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
 pub use frame::{Frame, MessageTag};

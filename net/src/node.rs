@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::PendingHandshakes;
-use crate::cluster::{Member, Membership};
+use crate::cluster::{Member, Membership, MembershipConfig};
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
 use crate::shared::{FlowSettings, NodeShared, PendingQuery};
@@ -134,6 +134,8 @@ pub enum NodeEvent {
 pub struct Node {
     shared: Arc<NodeShared>,
     local_addr: Option<SocketAddr>,
+    /// What it tells the cluster its address is.
+    advertised_addr: Option<SocketAddr>,
     /// Set when the node is a cluster member.
     membership: Option<Membership>,
 }
@@ -179,6 +181,10 @@ pub struct NodeBuilder {
     max_watches_per_peer: usize,
     /// Whether to run cluster membership, and the seeds to join through.
     cluster: Option<Vec<SocketAddr>>,
+    /// The address other members reach this one at, if not the listen address.
+    advertise: Option<SocketAddr>,
+    /// The failure detector's timings.
+    membership: MembershipConfig,
 }
 
 impl NodeBuilder {
@@ -190,9 +196,47 @@ impl NodeBuilder {
     }
 
     /// Accepts connections on `addr` (port 0 picks a free port; see
-    /// [`Node::local_addr`]). Without it the node only dials out.
+    /// [`Node::local_addr`]). Without it the node only dials out. A
+    /// cluster member listening on all interfaces (`0.0.0.0` or `[::]`)
+    /// also needs [`advertise`](Self::advertise).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = Some(addr);
+        self
+    }
+
+    /// The address other cluster members reach this node at, when it is
+    /// not the [`listen`](Self::listen) address: a node that listens on
+    /// `0.0.0.0:7000` (all interfaces) advertises `10.0.0.5:7000`, or the
+    /// address a NAT or container port mapping forwards to it. Port 0 means
+    /// the port the node listens on. Members send membership datagrams and
+    /// dial links to this address, and list this node with it in
+    /// [`Node::members`]; the node itself still binds only the listen
+    /// address. Without it, the listen address is advertised, which must
+    /// then be a concrete one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_net::Node;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::builder("a")
+    ///     .secret(b"a cluster secret of 32 bytes ...".to_vec())
+    ///     .listen("0.0.0.0:0".parse()?)
+    ///     .advertise("127.0.0.1:0".parse()?) // in real life: the host's routable address
+    ///     .cluster()
+    ///     .start()
+    ///     .await?;
+    /// let port = node.local_addr().unwrap().port();
+    /// assert_eq!(node.advertised_addr(), Some(([127, 0, 0, 1], port).into()));
+    /// assert_eq!(node.members()[0].addr, ([127, 0, 0, 1], port).into());
+    /// # node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn advertise(mut self, addr: SocketAddr) -> Self {
+        self.advertise = Some(addr);
         self
     }
 
@@ -338,6 +382,36 @@ impl NodeBuilder {
         self
     }
 
+    /// How a cluster member detects failures: probe period, suspicion time
+    /// and the rest (default [`MembershipConfig::default`], tuned for a
+    /// LAN: a killed member is declared down everywhere in about 4 s).
+    /// Every member of a cluster should use the same values. Without
+    /// [`cluster`](Self::cluster) or [`seeds`](Self::seeds) it has no effect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use proscenium_net::{MembershipConfig, Node};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::builder("a")
+    ///     .secret(b"a cluster secret of 32 bytes ...".to_vec())
+    ///     .listen("127.0.0.1:0".parse()?)
+    ///     .cluster()
+    ///     .membership(MembershipConfig::default().suspicion(Duration::from_secs(5)))
+    ///     .start()
+    ///     .await?;
+    /// # node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn membership(mut self, config: MembershipConfig) -> Self {
+        self.membership = config;
+        self
+    }
+
     /// Starts the node's system, and its listener if one was asked for.
     ///
     /// # Errors
@@ -345,10 +419,14 @@ impl NodeBuilder {
     /// [`NodeError::NoSecret`], [`NodeError::Config`] for a bad name or
     /// secret, [`NodeError::TagCollision`], [`NodeError::Bind`]; for a
     /// cluster member [`NodeError::MembershipWithoutListen`],
-    /// [`NodeError::MembershipAddress`], [`NodeError::MembershipBind`].
+    /// [`NodeError::MembershipConfig`], [`NodeError::MembershipAddress`],
+    /// [`NodeError::MembershipBind`].
     pub async fn start(self) -> Result<Node, NodeError> {
-        if self.cluster.is_some() && self.listen.is_none() {
-            return Err(NodeError::MembershipWithoutListen);
+        if self.cluster.is_some() {
+            if self.listen.is_none() {
+                return Err(NodeError::MembershipWithoutListen);
+            }
+            self.membership.check()?;
         }
         self.registry.check().map_err(NodeError::TagCollision)?;
         let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
@@ -379,6 +457,11 @@ impl NodeBuilder {
             None => None,
         };
         let local_addr = listener.as_ref().and_then(|l| l.local_addr().ok());
+        let advertised_addr = local_addr.map(|bound| match self.advertise {
+            Some(addr) if addr.port() == 0 => SocketAddr::new(addr.ip(), bound.port()),
+            Some(addr) => addr,
+            None => bound,
+        });
         let shared = Arc::new(NodeShared {
             system,
             name: self.name,
@@ -402,14 +485,17 @@ impl NodeBuilder {
             spawner: std::sync::Mutex::new(spawner),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
         });
-        let membership = match (self.cluster, local_addr) {
-            (Some(seeds), Some(addr)) => match Membership::start(&shared, addr, seeds).await {
-                Ok(membership) => Some(membership),
-                Err(error) => {
-                    shared.system.shutdown().await;
-                    return Err(error);
+        let membership = match (self.cluster, local_addr, advertised_addr) {
+            (Some(seeds), Some(bound), Some(advertised)) => {
+                let addrs = (bound, advertised);
+                match Membership::start(&shared, addrs, seeds, &self.membership).await {
+                    Ok(membership) => Some(membership),
+                    Err(error) => {
+                        shared.system.shutdown().await;
+                        return Err(error);
+                    }
                 }
-            },
+            }
             _ => None,
         };
         if let Some(listener) = listener {
@@ -421,6 +507,7 @@ impl NodeBuilder {
         Ok(Node {
             shared,
             local_addr,
+            advertised_addr,
             membership,
         })
     }
@@ -502,6 +589,8 @@ impl Node {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_watches_per_peer: DEFAULT_MAX_WATCHES_PER_PEER,
             cluster: None,
+            advertise: None,
+            membership: MembershipConfig::default(),
         }
     }
 
@@ -523,6 +612,13 @@ impl Node {
     /// The address the node listens on, if it listens.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// The address this node gives other cluster members to reach it: the
+    /// one set with [`NodeBuilder::advertise`], else
+    /// [`local_addr`](Self::local_addr); `None` if it does not listen.
+    pub fn advertised_addr(&self) -> Option<SocketAddr> {
+        self.advertised_addr
     }
 
     /// The nodes connected now, with their names.

@@ -49,6 +49,19 @@ pub struct NodeStats {
     pub links_stalled: u64,
     /// Links closed because their outbox went past its hard limit.
     pub links_overloaded: u64,
+    /// Cluster membership datagrams sent (UDP; SWIM probes and gossip,
+    /// group tables, leave notices).
+    pub membership_datagrams_sent: u64,
+    /// Bytes of those datagrams (UDP payload: header, message and MAC;
+    /// the IP and UDP headers, 28 bytes on IPv4, are not counted).
+    pub membership_bytes_sent: u64,
+    /// Membership datagrams received, authentic or not.
+    pub membership_datagrams_received: u64,
+    /// Bytes of those datagrams (UDP payload).
+    pub membership_bytes_received: u64,
+    /// Membership datagrams not sent on purpose, by the fault-injection
+    /// knob [`MembershipConfig::outgoing_loss`](crate::MembershipConfig::outgoing_loss).
+    pub membership_datagrams_dropped: u64,
 }
 
 impl NodeStats {
@@ -73,11 +86,21 @@ pub(crate) struct Counters {
     pub(crate) pauses: AtomicU64,
     pub(crate) links_stalled: AtomicU64,
     pub(crate) links_overloaded: AtomicU64,
+    pub(crate) membership_datagrams_sent: AtomicU64,
+    pub(crate) membership_bytes_sent: AtomicU64,
+    pub(crate) membership_datagrams_received: AtomicU64,
+    pub(crate) membership_bytes_received: AtomicU64,
+    pub(crate) membership_datagrams_dropped: AtomicU64,
 }
 
 /// Adds one to a counter.
 pub(crate) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
+    add(counter, 1);
+}
+
+/// Adds `amount` to a counter.
+pub(crate) fn add(counter: &AtomicU64, amount: u64) {
+    counter.fetch_add(amount, Ordering::Relaxed);
 }
 
 impl Counters {
@@ -93,6 +116,11 @@ impl Counters {
             pauses: read(&self.pauses),
             links_stalled: read(&self.links_stalled),
             links_overloaded: read(&self.links_overloaded),
+            membership_datagrams_sent: read(&self.membership_datagrams_sent),
+            membership_bytes_sent: read(&self.membership_bytes_sent),
+            membership_datagrams_received: read(&self.membership_datagrams_received),
+            membership_bytes_received: read(&self.membership_bytes_received),
+            membership_datagrams_dropped: read(&self.membership_datagrams_dropped),
         }
     }
 }

@@ -8,7 +8,6 @@
 //! that waits on a member declared down or gone.
 
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,16 +22,13 @@ use tokio_util::time::DelayQueue;
 
 use crate::cluster::auth::{Kind, Opener, Sealer};
 use crate::cluster::codec::{SwimCodec, MAX_ITEM};
+use crate::cluster::config::MembershipConfig;
 use crate::cluster::groups::{self, GroupState, GroupTable, SharedGroups};
 use crate::cluster::identity::MemberId;
 use crate::cluster::member::{Change, Member, MemberState, MemberTable};
 use crate::shared::NodeShared;
+use crate::stats::{add, bump};
 use crate::{wire, NodeError, NodeEvent};
-
-/// The cluster size foca's LAN defaults are derived from: how often an
-/// update is repeated and how long a suspicion lasts (4 probe periods
-/// times log10 of the size, at least 1: 4 s here).
-const EXPECTED_CLUSTER_SIZE: NonZeroU32 = NonZeroU32::new(8).unwrap();
 
 /// The first and the longest wait between two rounds of join attempts.
 const JOIN_BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(5));
@@ -68,19 +64,27 @@ enum Command {
 }
 
 impl Membership {
-    /// Binds UDP on `addr` (the node's TCP address) and starts the task,
-    /// which joins through `seeds` (its own address among them is skipped).
+    /// Binds UDP on `bound` (the node's TCP address) and starts the task,
+    /// which gives the cluster `advertised` as this node's address, joins
+    /// through `seeds` (its own address among them is skipped) and detects
+    /// failures as `config` says.
     pub(crate) async fn start(
         shared: &Arc<NodeShared>,
-        addr: SocketAddr,
+        (bound, advertised): (SocketAddr, SocketAddr),
         seeds: Vec<SocketAddr>,
+        config: &MembershipConfig,
     ) -> Result<Self, NodeError> {
-        if addr.ip().is_unspecified() {
-            return Err(NodeError::MembershipAddress(addr));
+        let swim_config = config.to_foca()?;
+        if advertised.ip().is_unspecified() {
+            return Err(NodeError::MembershipAddress(advertised));
         }
-        let socket = UdpSocket::bind(addr)
+        let socket = UdpSocket::bind(bound)
             .await
-            .map_err(|source| NodeError::MembershipBind { addr, source })?;
+            .map_err(|source| NodeError::MembershipBind {
+                addr: bound,
+                source,
+            })?;
+        let addr = advertised;
         let session = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| {
@@ -101,13 +105,12 @@ impl Membership {
         if getrandom::fill(&mut seed).is_err() {
             seed = session.to_le_bytes();
         }
-        let config = foca::Config::new_lan(EXPECTED_CLUSTER_SIZE);
         let driver = Driver {
             shared: Arc::clone(shared),
             socket,
             swim: Foca::new(
                 me.clone(),
-                config,
+                swim_config,
                 SmallRng::seed_from_u64(u64::from_le_bytes(seed)),
                 SwimCodec,
             ),
@@ -117,11 +120,15 @@ impl Membership {
             opener: Opener::new(secret),
             table: Arc::clone(&table),
             groups: Arc::clone(&groups),
-            seeds: seeds.into_iter().filter(|&seed| seed != addr).collect(),
+            seeds: seeds
+                .into_iter()
+                .filter(|&seed| seed != addr && seed != bound)
+                .collect(),
             jitter: SmallRng::seed_from_u64(u64::from_le_bytes(seed).rotate_left(17)),
+            outgoing_loss: config.outgoing_loss_fraction(),
         };
         shared.tasks.spawn(driver.run(requests));
-        tracing::info!(%addr, "membership started");
+        tracing::info!(%addr, %bound, "membership started");
         Ok(Self {
             table,
             groups,
@@ -181,7 +188,10 @@ struct Driver {
     table: Arc<Mutex<MemberTable>>,
     groups: SharedGroups,
     seeds: Vec<SocketAddr>,
+    /// Randomness for backoff jitter and injected loss.
     jitter: SmallRng,
+    /// The fraction of datagrams not sent, to test loss (normally 0).
+    outgoing_loss: f64,
 }
 
 impl Driver {
@@ -203,7 +213,12 @@ impl Driver {
                 request = requests.recv() => request.map_or(Input::Stop, Input::Command),
                 _ = repair.tick() => Input::RepairGroups,
                 received = self.socket.recv_from(&mut buffer) => match received {
-                    Ok((len, _)) => Input::Datagram(len),
+                    Ok((len, _)) => {
+                        let stats = &self.shared.stats;
+                        bump(&stats.membership_datagrams_received);
+                        add(&stats.membership_bytes_received, len as u64);
+                        Input::Datagram(len)
+                    }
                     // ICMP errors of earlier sends surface here: not fatal.
                     Err(error) => {
                         tracing::debug!(%error, "membership receive failed");
@@ -315,10 +330,7 @@ impl Driver {
             }
         };
         for &addr in to {
-            let datagram = self.sealer.seal(Kind::Groups, &payload);
-            if let Err(error) = self.socket.send_to(&datagram, addr).await {
-                tracing::debug!(%addr, %error, "could not send the group table");
-            }
+            self.send(Kind::Groups, &payload, addr).await;
         }
     }
 
@@ -363,10 +375,25 @@ impl Driver {
 
     async fn send_all(&mut self) {
         while let Some((to, data)) = self.runtime.to_send() {
-            let datagram = self.sealer.seal(Kind::Swim, &data);
-            if let Err(error) = self.socket.send_to(&datagram, to.addr).await {
-                tracing::debug!(to = %to.addr, %error, "membership send failed");
+            self.send(Kind::Swim, &data, to.addr).await;
+        }
+    }
+
+    /// Seals `payload` as a datagram of `kind` and sends it to `to`,
+    /// counting it (or dropping it, if loss is injected).
+    async fn send(&mut self, kind: Kind, payload: &[u8], to: SocketAddr) {
+        let stats = &self.shared.stats;
+        if self.outgoing_loss > 0.0 && self.jitter.random_bool(self.outgoing_loss) {
+            bump(&stats.membership_datagrams_dropped);
+            return;
+        }
+        let datagram = self.sealer.seal(kind, payload);
+        match self.socket.send_to(&datagram, to).await {
+            Ok(sent) => {
+                bump(&stats.membership_datagrams_sent);
+                add(&stats.membership_bytes_sent, sent as u64);
             }
+            Err(error) => tracing::debug!(%to, ?kind, %error, "membership send failed"),
         }
     }
 
@@ -432,10 +459,7 @@ impl Driver {
         };
         let live: Vec<SocketAddr> = self.swim.iter_members().map(|m| m.id().addr).collect();
         for addr in live {
-            let datagram = self.sealer.seal(Kind::Leave, &notice);
-            if let Err(error) = self.socket.send_to(&datagram, addr).await {
-                tracing::debug!(%addr, %error, "could not send a leave notice");
-            }
+            self.send(Kind::Leave, &notice, addr).await;
         }
         if let Err(error) = self.swim.leave_cluster(&mut self.runtime) {
             tracing::debug!(%error, "foca could not leave");

@@ -10,17 +10,20 @@
 //! * `identity`: [`MemberId`](identity::MemberId), a node run as SWIM names it;
 //! * `auth`: the MAC and replay window on every membership datagram;
 //! * `codec`: foca's messages in the crate's wire format;
+//! * `config`: [`MembershipConfig`], the failure detector's timings;
 //! * `member`: [`Member`], [`MemberState`] and the table of changes;
 //! * `membership`: the task that drives foca with a socket, timers and seeds;
 //! * `groups`: process groups, each node's table sent to every member.
 
 mod auth;
 mod codec;
+mod config;
 mod groups;
 mod identity;
 mod member;
 mod membership;
 
+pub use config::{MembershipConfig, MembershipConfigError};
 pub use groups::{GroupError, GroupEvent};
 pub use member::{Member, MemberState};
 pub(crate) use membership::Membership;
