@@ -384,7 +384,8 @@ impl NodeBuilder {
 
     /// How a cluster member detects failures: probe period, suspicion time
     /// and the rest (default [`MembershipConfig::default`], tuned for a
-    /// LAN: a killed member is declared down everywhere in about 4 s).
+    /// LAN: see BENCHMARKS.md, "Membership", for how fast a killed
+    /// member is declared down with it).
     /// Every member of a cluster should use the same values. Without
     /// [`cluster`](Self::cluster) or [`seeds`](Self::seeds) it has no effect.
     ///

@@ -20,12 +20,11 @@ use std::time::Duration;
 /// [`gossip_interval`](Self::gossip_interval), to
 /// [`gossip_fanout`](Self::gossip_fanout) members.
 ///
-/// The default is tuned for a LAN (probe every 500 ms, suspicion 3 s): a
-/// process killed with `kill -9` is declared down by every other member in
-/// about 4 s (median; under 6 s at the 99th percentile) in a 20-member
-/// cluster, while a member stopped for 2 s, with 1 % of the datagrams lost,
-/// is never declared down (BENCHMARKS.md, "Membership", has the runs). A
-/// quiet member sends about two datagrams of ~200 bytes per probe period.
+/// The default is tuned for a LAN (probe every 500 ms, suspicion 3 s) so
+/// that a process killed with `kill -9` is declared down by every other
+/// member within seconds, while a member stopped for 2 s, with 1 % of the
+/// datagrams lost, is not declared down; BENCHMARKS.md ("Membership") has
+/// the measurements and the commands that made them.
 ///
 /// The time to declare a dead member down is about one to two probe
 /// periods plus the suspicion; a pause of a live member that is shorter
@@ -273,7 +272,10 @@ mod tests {
                 MembershipConfig::default().indirect_probes(0),
                 "indirect_probes",
             ),
-            (MembershipConfig::default().gossip_fanout(0), "gossip_fanout"),
+            (
+                MembershipConfig::default().gossip_fanout(0),
+                "gossip_fanout",
+            ),
             (
                 MembershipConfig::default().gossip_interval(Duration::ZERO),
                 "gossip_interval",
@@ -311,7 +313,10 @@ mod tests {
                 "{loss}"
             );
         }
-        assert!(MembershipConfig::default().outgoing_loss(1.0).check().is_ok());
+        assert!(MembershipConfig::default()
+            .outgoing_loss(1.0)
+            .check()
+            .is_ok());
     }
 
     #[test]
