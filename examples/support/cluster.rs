@@ -48,7 +48,7 @@ pub struct Counter {
 impl Actor for Counter {}
 
 /// Appends a value.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Add(pub u64);
 impl Message for Add {
     type Reply = ();
@@ -258,7 +258,8 @@ pub async fn serve_node(
 /// answers the stdin command `members` with one line,
 /// `MEMBERS <name>=<state>,...` in name order; `join <group>` puts its
 /// counter into that process group (as a receiver of `Add`) and answers
-/// `JOINED <group>`.
+/// `JOINED <group>`; `stall` tells the counter a `Stall`, so it handles
+/// nothing more and its mailbox grows, and answers `STALLED`.
 pub async fn serve_cluster_node(
     name: &str,
     listen: SocketAddr,
@@ -315,6 +316,10 @@ pub async fn serve_cluster_node(
         match line.trim() {
             "quit" => break,
             "members" => println!("MEMBERS {}", members_line(&node)),
+            "stall" => {
+                counter.tell(Stall).await?;
+                println!("STALLED");
+            }
             command if command.starts_with("join ") => {
                 let group = &command["join ".len()..];
                 node.join_group::<Add, Counter>(group, &counter)?;

@@ -14,10 +14,12 @@
 //! * `inbound`: what a node does with each frame a peer sends;
 //! * `parking`: frames for full local actors, held so one actor never blocks a link;
 //! * `stats`: [`NodeStats`], what a node dropped and why;
+//! * `mailbox_reports`: the mailbox depths other nodes reported for their actors;
 //! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
 //! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
 //! * `cluster`: membership (SWIM, via foca) over authenticated UDP, joined through seeds;
+//!   process groups and [`ClusterPool`]s over them;
 //! * [`protocol`]: the wire protocol, byte by byte (no code).
 //!
 //! # Building a connection
@@ -60,6 +62,7 @@ mod frame;
 pub mod handshake;
 mod inbound;
 mod link;
+mod mailbox_reports;
 mod node;
 mod parking;
 mod registry;
@@ -73,7 +76,8 @@ pub mod wire;
 pub mod protocol {}
 
 pub use cluster::{
-    GroupError, GroupEvent, Member, MemberState, MembershipConfig, MembershipConfigError,
+    ClusterPool, ClusterPoolBuilder, GroupError, GroupEvent, Member, MemberState, MembershipConfig,
+    MembershipConfigError, PoolAskError, PoolTellError,
 };
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};

@@ -484,6 +484,7 @@ impl NodeBuilder {
             cancel: CancellationToken::new(),
             tasks: TaskTracker::new(),
             spawner: std::sync::Mutex::new(spawner),
+            mailbox_reports: Arc::default(),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
         });
         let membership = match (self.cluster, local_addr, advertised_addr) {

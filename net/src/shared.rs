@@ -20,6 +20,7 @@ use crate::admission::{Admitted, PendingHandshakes};
 use crate::handshake::{self, HandshakeConfig};
 use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
+use crate::mailbox_reports::MailboxReports;
 use crate::registry::{DecodeCx, Registry};
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::Counters;
@@ -83,6 +84,8 @@ pub(crate) struct NodeShared {
     /// Parent of the actors other nodes spawn here; replaced if it stops.
     pub(crate) spawner: Mutex<ActorRef<Spawner>>,
     pub(crate) spawn_quota: Arc<SpawnQuota>,
+    /// The mailbox depths other members reported for their actors.
+    pub(crate) mailbox_reports: Arc<MailboxReports>,
 }
 
 impl NodeShared {

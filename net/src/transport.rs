@@ -190,6 +190,12 @@ impl RemoteDelivery for NodeShared {
         Box::pin(async move { rx.await.unwrap_or(StopReason::NodeDown) })
     }
 
+    fn reported_mailbox_len(&self, target: ActorId) -> Option<usize> {
+        self.mailbox_reports
+            .get(target)
+            .map(|reported| reported.depth)
+    }
+
     fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
         let tag = self.registry.codec(message)?.tag;
         let delivery = self.registry.delivery(actor.actor_type(), tag)?;

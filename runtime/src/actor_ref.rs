@@ -139,11 +139,43 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// How many messages wait in the actor's mailbox now; `0` for a remote
-    /// actor. A snapshot, for monitoring and load balancing.
+    /// actor, whose mailbox this process cannot see (see
+    /// [`reported_mailbox_len`](Self::reported_mailbox_len)). A snapshot,
+    /// for monitoring and load balancing.
     pub fn mailbox_len(&self) -> usize {
         match &self.inner {
             Target::Local(cell) => cell.mailbox.len(),
             Target::Remote(_) => 0,
+        }
+    }
+
+    /// How many messages wait in the actor's mailbox, as far as this
+    /// process knows: the length now for a local actor; for an actor on
+    /// another node, the length its node last reported, or `None` if it
+    /// reported none (a network layer reports only some actors, such as
+    /// the members of process groups in a cluster, and only now and then,
+    /// so the value may be a moment old).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, System};
+    ///
+    /// struct Idle;
+    /// impl Actor for Idle {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let idle = system.spawn(Idle)?;
+    /// assert_eq!(idle.reported_mailbox_len(), Some(0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reported_mailbox_len(&self) -> Option<usize> {
+        match &self.inner {
+            Target::Local(cell) => Some(cell.mailbox.len()),
+            Target::Remote(remote) => remote.transport.reported_mailbox_len(remote.id),
         }
     }
 

@@ -52,6 +52,11 @@ impl AnyActorRef {
         self.actor.life().is_alive()
     }
 
+    /// As [`ActorRef::mailbox_len`]: how many messages wait in its mailbox now.
+    pub fn mailbox_len(&self) -> usize {
+        self.actor.mailbox_len()
+    }
+
     /// As [`ActorRef::stop`].
     pub fn stop(&self) {
         self.actor.stop();

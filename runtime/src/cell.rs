@@ -169,6 +169,7 @@ impl Life {
 pub(crate) trait AnyActor: Send + Sync {
     fn id(&self) -> ActorId;
     fn life(&self) -> &Life;
+    fn mailbox_len(&self) -> usize;
     fn stop(&self);
     fn kill(&self);
     fn child_terminated(&self, child: ActorId);
@@ -191,6 +192,10 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn life(&self) -> &Life {
         &self.life
+    }
+
+    fn mailbox_len(&self) -> usize {
+        self.mailbox.len()
     }
 
     fn stop(&self) {

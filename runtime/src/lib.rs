@@ -66,7 +66,8 @@ pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use mailbox::Mailbox;
 pub use pool::{
-    Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Router,
+    Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Routee,
+    Router,
 };
 pub use recipient::Recipient;
 pub use remote::{

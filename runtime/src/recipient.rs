@@ -61,6 +61,7 @@ pub struct Recipient<M: Message> {
 pub(crate) trait MessageTarget<M: Message>: Send + Sync + 'static {
     fn id(&self) -> ActorId;
     fn is_alive(&self) -> bool;
+    fn reported_mailbox_len(&self) -> Option<usize>;
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>>;
     fn tell(&self, message: M) -> BoxFuture<'_, Result<(), SendError<M>>>;
     fn ask(
@@ -86,6 +87,10 @@ impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
 
     fn is_alive(&self) -> bool {
         ActorRef::is_alive(self)
+    }
+
+    fn reported_mailbox_len(&self) -> Option<usize> {
+        ActorRef::reported_mailbox_len(self)
     }
 
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
@@ -130,6 +135,10 @@ impl<M: Message> MessageTarget<M> for RemoteTarget {
 
     fn is_alive(&self) -> bool {
         self.transport.is_alive(self.id)
+    }
+
+    fn reported_mailbox_len(&self) -> Option<usize> {
+        self.transport.reported_mailbox_len(self.id)
     }
 
     fn try_tell(&self, message: M) -> Result<(), TrySendError<M>> {
@@ -196,6 +205,12 @@ impl<M: Message> Recipient<M> {
     /// Whether the actor has not stopped yet.
     pub fn is_alive(&self) -> bool {
         self.target.is_alive()
+    }
+
+    /// As [`ActorRef::reported_mailbox_len`]: the mailbox length now for a
+    /// local actor, the one its node last reported for a remote one.
+    pub fn reported_mailbox_len(&self) -> Option<usize> {
+        self.target.reported_mailbox_len()
     }
 
     /// As [`ActorRef::tell`].

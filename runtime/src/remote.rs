@@ -188,6 +188,14 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
     /// Resolves once the actor has stopped, with the reason.
     fn wait_stopped(&self, target: ActorId) -> RemoteStopped;
 
+    /// The length of `target`'s mailbox as its node last reported it, or
+    /// `None` if it has not (see [`ActorRef::reported_mailbox_len`](crate::ActorRef::reported_mailbox_len)).
+    /// The default knows of no reports.
+    fn reported_mailbox_len(&self, target: ActorId) -> Option<usize> {
+        let _ = target;
+        None
+    }
+
     /// A `Recipient<M>` for `actor`, a live actor of this node whose type
     /// is known only at run time, where `message` is `TypeId::of::<M>()`;
     /// `None` if `actor`'s type is not known to handle `M`.

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! version  u8      DATAGRAM_VERSION
-//! kind     u8      0 = a foca message, 1 = a leave notice, 2 = a group table
+//! kind     u8      0 = a foca message, 1 = a leave notice, 2 = a group table,
+//!                  3 = a load report
 //! sender   u64 BE  the sender's node number
 //! session  u64 BE  the sender process's session (its start time, ns since 1970)
 //! counter  u64 BE  1, 2, 3, ... per session
@@ -56,6 +57,8 @@ pub(crate) enum Kind {
     Leave,
     /// The sender's process-group table.
     Groups,
+    /// A part of the sender's load report: its group members' mailbox depths.
+    Load,
 }
 
 impl Kind {
@@ -64,6 +67,7 @@ impl Kind {
             Self::Swim => 0,
             Self::Leave => 1,
             Self::Groups => 2,
+            Self::Load => 3,
         }
     }
 
@@ -72,6 +76,7 @@ impl Kind {
             0 => Some(Self::Swim),
             1 => Some(Self::Leave),
             2 => Some(Self::Groups),
+            3 => Some(Self::Load),
             _ => None,
         }
     }

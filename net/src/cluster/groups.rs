@@ -121,6 +121,14 @@ impl GroupState {
         }
     }
 
+    /// The local actors in any group, each once (for load reports).
+    pub(crate) fn local_actors(&self) -> Vec<ActorId> {
+        let mut actors: Vec<ActorId> = self.local.iter().map(|l| l.entry.actor).collect();
+        actors.sort();
+        actors.dedup();
+        actors
+    }
+
     fn join(
         &mut self,
         entry: Entry,

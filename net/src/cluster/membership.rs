@@ -25,6 +25,7 @@ use crate::cluster::codec::{SwimCodec, MAX_ITEM};
 use crate::cluster::config::MembershipConfig;
 use crate::cluster::groups::{self, GroupState, GroupTable, SharedGroups};
 use crate::cluster::identity::MemberId;
+use crate::cluster::load::{LoadReport, LoadReporter, LOAD_SAMPLE};
 use crate::cluster::member::{Change, Member, MemberState, MemberTable};
 use crate::shared::NodeShared;
 use crate::stats::{add, bump};
@@ -124,6 +125,7 @@ impl Membership {
                 .into_iter()
                 .filter(|&seed| seed != addr && seed != bound)
                 .collect(),
+            load: LoadReporter::new(),
             jitter: SmallRng::seed_from_u64(u64::from_le_bytes(seed).rotate_left(17)),
             outgoing_loss: config.outgoing_loss_fraction(),
         };
@@ -173,6 +175,7 @@ enum Input {
     Join,
     Command(Command),
     RepairGroups,
+    ReportLoad,
     Stop,
 }
 
@@ -192,12 +195,16 @@ struct Driver {
     jitter: SmallRng,
     /// The fraction of datagrams not sent, to test loss (normally 0).
     outgoing_loss: f64,
+    /// What this node last reported of its group members' mailboxes.
+    load: LoadReporter,
 }
 
 impl Driver {
     async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Command>) {
         let mut buffer = vec![0; RECEIVE_BUFFER];
         let mut repair = tokio::time::interval(GROUP_REPAIR);
+        let mut load = tokio::time::interval(LOAD_SAMPLE);
+        load.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut join_delay = JOIN_BACKOFF.0;
         let mut next_join = Instant::now();
         loop {
@@ -212,6 +219,7 @@ impl Driver {
                 () = self.shared.cancel.cancelled() => Input::Stop,
                 request = requests.recv() => request.map_or(Input::Stop, Input::Command),
                 _ = repair.tick() => Input::RepairGroups,
+                _ = load.tick() => Input::ReportLoad,
                 received = self.socket.recv_from(&mut buffer) => match received {
                     Ok((len, _)) => {
                         let stats = &self.shared.stats;
@@ -252,6 +260,7 @@ impl Driver {
                         self.swim.iter_members().map(|m| m.id().addr).collect();
                     self.send_groups(&live).await;
                 }
+                Input::ReportLoad => self.report_load().await,
                 Input::Stop => return,
             }
             self.flush().await;
@@ -302,6 +311,22 @@ impl Driver {
                 }
                 Err(error) => tracing::debug!(%error, "refused a leave notice"),
             },
+            Kind::Load => match wire::decode::<LoadReport>(opened.payload, MAX_ITEM as u64) {
+                // As for group tables: only a live member's own actors.
+                Ok(report)
+                    if report.owner.node() == opened.sender
+                        && lock(&self.table).is_live_run(report.owner) =>
+                {
+                    let entries = report.entries();
+                    self.shared
+                        .mailbox_reports
+                        .record(report.owner, report.round, &entries);
+                }
+                Ok(_) => {
+                    tracing::debug!("ignored a load report of a node that is not a live member")
+                }
+                Err(error) => tracing::debug!(%error, "refused a load report"),
+            },
             Kind::Groups => match wire::decode::<GroupTable>(opened.payload, MAX_ITEM as u64) {
                 // Only a live member's own table counts: a late one from a
                 // run declared down must not bring its entries back.
@@ -331,6 +356,29 @@ impl Driver {
         };
         for &addr in to {
             self.send(Kind::Groups, &payload, addr).await;
+        }
+    }
+
+    /// Sends a round of this node's load report to every live member, if
+    /// one is due.
+    async fn report_load(&mut self) {
+        let actors = groups::lock(&self.groups).local_actors();
+        let parts = self.load.due(&self.shared.system, &actors, Instant::now());
+        if parts.is_empty() {
+            return;
+        }
+        let live: Vec<SocketAddr> = self.swim.iter_members().map(|m| m.id().addr).collect();
+        for part in parts {
+            let payload = match wire::encode(&part, MAX_ITEM as u64) {
+                Ok(payload) => payload,
+                Err(error) => {
+                    tracing::warn!(%error, "could not encode a load report");
+                    return;
+                }
+            };
+            for &addr in &live {
+                self.send(Kind::Load, &payload, addr).await;
+            }
         }
     }
 
@@ -440,6 +488,7 @@ impl Driver {
             MemberState::Down | MemberState::Left => {
                 self.shared.declare_down(id);
                 groups::lock(&self.groups).drop_node(id);
+                self.shared.mailbox_reports.forget(id);
             }
             _ => {}
         }

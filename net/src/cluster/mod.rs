@@ -13,17 +13,22 @@
 //! * `config`: [`MembershipConfig`], the failure detector's timings;
 //! * `member`: [`Member`], [`MemberState`] and the table of changes;
 //! * `membership`: the task that drives foca with a socket, timers and seeds;
-//! * `groups`: process groups, each node's table sent to every member.
+//! * `groups`: process groups, each node's table sent to every member;
+//! * `load`: load reports, the mailbox depths of each member's group actors;
+//! * `pool`: [`ClusterPool`], the runtime's routers over a group's members.
 
 mod auth;
 mod codec;
 mod config;
 mod groups;
 mod identity;
+mod load;
 mod member;
 mod membership;
+mod pool;
 
 pub use config::{MembershipConfig, MembershipConfigError};
 pub use groups::{GroupError, GroupEvent};
 pub use member::{Member, MemberState};
 pub(crate) use membership::Membership;
+pub use pool::{ClusterPool, ClusterPoolBuilder, PoolAskError, PoolTellError};

@@ -1,7 +1,6 @@
 //! [`Broadcast`]: every worker gets every message.
 
-use super::{Route, Router};
-use crate::{Actor, ActorRef};
+use super::{Route, Routee, Router};
 
 /// Sends a copy of each told message to every worker. An ask goes to every
 /// worker too, and the first reply wins (scatter-gather).
@@ -9,7 +8,7 @@ use crate::{Actor, ActorRef};
 pub struct Broadcast;
 
 impl<M: Clone> Router<M> for Broadcast {
-    fn route<A: Actor>(&self, _: &M, _: &[ActorRef<A>]) -> Route<M> {
+    fn route<W: Routee>(&self, _: &M, _: &[W]) -> Route<M> {
         Route::All(M::clone)
     }
 }

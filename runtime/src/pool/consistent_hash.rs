@@ -2,8 +2,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use super::{Route, Router};
-use crate::{Actor, ActorRef};
+use super::{Route, Routee, Router};
 
 /// A message that names the key a [`ConsistentHash`] pool routes it by.
 ///
@@ -44,7 +43,7 @@ pub trait Keyed {
 pub struct ConsistentHash;
 
 impl<M: Keyed> Router<M> for ConsistentHash {
-    fn route<A: Actor>(&self, message: &M, workers: &[ActorRef<A>]) -> Route<M> {
+    fn route<W: Routee>(&self, message: &M, workers: &[W]) -> Route<M> {
         // `DefaultHasher::new` has fixed keys, so a key maps to the same
         // worker for the life of the process.
         let mut hasher = DefaultHasher::new();

@@ -11,6 +11,10 @@
 //!
 //! Routing happens in the sender's task, so a pool adds no hop: a message
 //! goes straight into the chosen worker's mailbox.
+//!
+//! Routers see workers only as [`Routee`]s (a load to compare), so the
+//! same routers also serve pools whose workers are [`Recipient`](crate::Recipient)s
+//! on other nodes (the network layer's `ClusterPool`).
 
 mod broadcast;
 mod consistent_hash;
@@ -25,4 +29,4 @@ pub use consistent_hash::{ConsistentHash, Keyed};
 pub use handle::{Pool, PoolBuilder};
 pub use least_loaded::LeastLoaded;
 pub use round_robin::RoundRobin;
-pub use router::{Route, Router};
+pub use router::{Route, Routee, Router};

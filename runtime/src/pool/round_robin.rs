@@ -2,8 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Route, Router};
-use crate::{Actor, ActorRef};
+use super::{Route, Routee, Router};
 
 /// Sends each message to the next worker in turn.
 ///
@@ -30,7 +29,7 @@ pub struct RoundRobin {
 }
 
 impl<M> Router<M> for RoundRobin {
-    fn route<A: Actor>(&self, _: &M, workers: &[ActorRef<A>]) -> Route<M> {
+    fn route<W: Routee>(&self, _: &M, workers: &[W]) -> Route<M> {
         Route::One(self.next.fetch_add(1, Ordering::Relaxed) % workers.len())
     }
 }

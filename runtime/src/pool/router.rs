@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::{Actor, ActorRef};
+use crate::{Actor, ActorRef, Message, Recipient};
 
 /// Where a pool sends one message.
 pub enum Route<M> {
@@ -44,5 +44,43 @@ impl<M> fmt::Debug for Route<M> {
 pub trait Router<M>: Send + Sync + 'static {
     /// Picks the route for `message`. `workers` is never empty; an index
     /// past its end is wrapped around.
-    fn route<A: Actor>(&self, message: &M, workers: &[ActorRef<A>]) -> Route<M>;
+    fn route<W: Routee>(&self, message: &M, workers: &[W]) -> Route<M>;
+}
+
+/// Something a [`Router`] routes to: a worker of a local [`Pool`](crate::Pool)
+/// (an [`ActorRef`]), a [`Recipient`], or a network layer's view of a worker
+/// on another node.
+///
+/// Routers see only what this trait says about a worker, so the same
+/// routers serve pools of local actors and pools spread over a cluster.
+pub trait Routee {
+    /// How many messages the worker has waiting, as well as is known here:
+    /// its mailbox length for a local actor; for one on another node, what
+    /// the network layer estimates (`0` when it knows nothing).
+    /// [`LeastLoaded`](crate::LeastLoaded) picks the smallest.
+    fn load(&self) -> usize;
+}
+
+impl<T: Routee + ?Sized> Routee for &T {
+    fn load(&self) -> usize {
+        (**self).load()
+    }
+}
+
+impl<T: Routee + ?Sized> Routee for std::sync::Arc<T> {
+    fn load(&self) -> usize {
+        (**self).load()
+    }
+}
+
+impl<A: Actor> Routee for ActorRef<A> {
+    fn load(&self) -> usize {
+        self.reported_mailbox_len().unwrap_or(0)
+    }
+}
+
+impl<M: Message> Routee for Recipient<M> {
+    fn load(&self) -> usize {
+        self.reported_mailbox_len().unwrap_or(0)
+    }
 }
