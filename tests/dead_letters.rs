@@ -15,6 +15,7 @@ fn letter(to: ActorId, reason: StopReason) -> DeadLetter {
         recipient: to,
         message_type: std::any::type_name::<Record>(),
         reason,
+        possibly_delivered: false,
     }
 }
 

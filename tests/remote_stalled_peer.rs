@@ -1,9 +1,10 @@
 //! A peer that stops reading (its TCP window stays shut) costs bounded
 //! memory and bounded time: the link is closed once the peer has taken no
-//! bytes for the write-stall timeout, or once frames that never wait (asks)
-//! pile past twice the outbox's capacity (at least 1 MiB over it); asks whose asker gave up are not
-//! sent; tells left queued become dead letters; and `Node::shutdown`
-//! returns whatever the peer does.
+//! bytes, or acknowledged no tell, for the write-stall timeout, or once
+//! frames that never wait (asks) pile past twice the outbox's capacity (at
+//! least 1 MiB over it); asks whose asker gave up are not sent; every tell
+//! left queued or unacknowledged becomes a dead letter; and
+//! `Node::shutdown` returns whatever the peer does.
 //!
 //! The stalled peer is a fault proxy on 127.0.0.1 that is frozen: it keeps
 //! both sockets open and reads nothing (zero TCP window).
@@ -48,6 +49,21 @@ impl Handler<Blob> for Sink {
     }
 }
 
+/// A blob that encodes as fast as a copy.
+#[derive(Serialize, Deserialize)]
+struct Chunk(bytes::Bytes);
+impl Message for Chunk {
+    type Reply = ();
+}
+impl RemoteMessage for Chunk {
+    const TAG: &'static str = "tests::stalled::Chunk";
+}
+impl Handler<Chunk> for Sink {
+    async fn handle(&mut self, _: Chunk, _: &mut Context<Self>) {
+        self.blobs += 1;
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Blobs;
 impl Message for Blobs {
@@ -64,7 +80,10 @@ impl Handler<Blobs> for Sink {
 
 fn registry() -> Registry {
     let mut registry = cluster::registry();
-    registry.handler::<Sink, Blob>().handler::<Sink, Blobs>();
+    registry
+        .handler::<Sink, Blob>()
+        .handler::<Sink, Chunk>()
+        .handler::<Sink, Blobs>();
     registry
 }
 
@@ -99,32 +118,53 @@ async fn pair(beta: impl FnOnce(NodeBuilder) -> NodeBuilder) -> Pair {
 /// can run) after which the writer is taken to be stuck on the frozen socket.
 const STUCK: u32 = 200;
 
-/// Tells until beta holds tells back for good: the sockets are full and the
-/// writer waits on them with frames still queued. Returns how many went.
-/// Runs on a worker thread, where a yield lets the link's writer run.
-async fn fill_with_tells(counter: &ActorRef<Counter>) -> u64 {
-    let counter = counter.clone();
-    tokio::spawn(async move { fill(&counter).await })
-        .await
-        .unwrap()
+/// Tells until beta holds tells back for good (its outbox is full of tells
+/// queued or waiting for an acknowledgement), or the link has ended.
+/// Returns how many went. Runs on a worker thread, where a yield lets the
+/// link's writer run.
+async fn fill_with_tells<M, F>(mut tell: F) -> u64
+where
+    M: Send + 'static,
+    F: FnMut(u64) -> Result<(), TrySendError<M>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut accepted = 0;
+        let mut refused_in_a_row = 0;
+        while refused_in_a_row < STUCK {
+            match tell(accepted) {
+                Ok(()) => {
+                    accepted += 1;
+                    refused_in_a_row = 0;
+                }
+                Err(TrySendError::Full(_)) => refused_in_a_row += 1,
+                Err(TrySendError::Send(SendError::NodeDown(_))) => break,
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            assert!(accepted < 10_000_000, "tells were never held back");
+            tokio::task::yield_now().await;
+        }
+        accepted
+    })
+    .await
+    .unwrap()
 }
 
-async fn fill(counter: &ActorRef<Counter>) -> u64 {
-    let mut accepted = 0;
-    let mut refused_in_a_row = 0;
-    while refused_in_a_row < STUCK {
-        match counter.try_tell(Add(accepted)) {
-            Ok(()) => {
-                accepted += 1;
-                refused_in_a_row = 0;
-            }
-            Err(TrySendError::Full(_)) => refused_in_a_row += 1,
-            Err(other) => panic!("unexpected {other:?}"),
+/// Counts `n` dead letters of tells to `to`: (possibly delivered, not delivered).
+async fn dead_letters_to(letters: &mut DeadLetters, to: ActorId, n: u64) -> (u64, u64) {
+    let mut counts = (0, 0);
+    for i in 0..n {
+        let letter = within(&format!("dead letter {i} of {n}"), letters.recv())
+            .await
+            .expect("dead letters");
+        assert_eq!(letter.recipient, to);
+        assert_eq!(letter.reason, StopReason::NodeDown);
+        if letter.possibly_delivered {
+            counts.0 += 1;
+        } else {
+            counts.1 += 1;
         }
-        assert!(accepted < 10_000_000, "tells were never held back");
-        tokio::task::yield_now().await;
     }
-    accepted
+    counts
 }
 
 /// Polls `future` once: a remote ask is queued on its link by then.
@@ -137,7 +177,58 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_peer_that_takes_no_bytes_is_dropped_and_its_queued_tells_are_dead_letters() {
+async fn a_peer_that_takes_no_bytes_is_dropped_and_every_tell_it_was_sent_is_a_dead_letter() {
+    // An outbox far larger than the sockets' buffers: the writer blocks on
+    // the full socket with tells still queued. (A stall timeout long enough
+    // for the sockets to fill first: until then, only missing
+    // acknowledgements would show the stall.)
+    let pair = pair(|node| {
+        node.outbox_bytes(64 * 1024 * 1024)
+            .write_stall_timeout(Duration::from_secs(1))
+    })
+    .await;
+    let sink = within("the lookup", pair.beta.lookup::<Sink>("sink"))
+        .await
+        .expect("the sink on alpha");
+    let mut events = pair.beta.events();
+    let mut dead_letters = pair.beta.system().dead_letters();
+
+    pair.relay.freeze();
+    let blob = bytes::Bytes::from(vec![0; BLOB]);
+    let accepted = fill_with_tells({
+        let sink = sink.clone();
+        move |_| sink.try_tell(Chunk(blob.clone()))
+    })
+    .await;
+    node_down(&mut events, "alpha").await;
+
+    let stats = pair.beta.stats();
+    assert_eq!(stats.links_stalled, 1, "{stats:?}");
+    assert!(stats.tells_unsent > 0, "the outbox held tells: {stats:?}");
+    assert!(
+        stats.tells_unacknowledged > 0,
+        "tells were written: {stats:?}"
+    );
+    assert_eq!(
+        stats.tells_unsent + stats.tells_unacknowledged,
+        accepted,
+        "{stats:?}"
+    );
+    let (possibly_delivered, undelivered) =
+        dead_letters_to(&mut dead_letters, sink.id(), accepted).await;
+    assert_eq!(possibly_delivered, stats.tells_unacknowledged);
+    assert_eq!(undelivered, stats.tells_unsent);
+
+    within("beta's shutdown", pair.beta.shutdown()).await;
+    pair.relay.thaw();
+    within("alpha's shutdown", pair.alpha.shutdown()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_acknowledges_no_tell_is_dropped_and_its_tells_are_dead_letters() {
+    // An outbox the sockets' buffers can hold: every tell is written, and
+    // the writer has nothing left to block on; the missing acknowledgements
+    // show that the peer takes nothing.
     let pair = pair(|node| {
         node.outbox_bytes(4 * 1024)
             .write_stall_timeout(Duration::from_millis(200))
@@ -150,20 +241,22 @@ async fn a_peer_that_takes_no_bytes_is_dropped_and_its_queued_tells_are_dead_let
     let mut dead_letters = pair.beta.system().dead_letters();
 
     pair.relay.freeze();
-    fill_with_tells(&counter).await;
+    let accepted = fill_with_tells({
+        let counter = counter.clone();
+        move |n| counter.try_tell(Add(n))
+    })
+    .await;
     node_down(&mut events, "alpha").await;
 
     let stats = pair.beta.stats();
     assert_eq!(stats.links_stalled, 1, "{stats:?}");
-    assert!(stats.tells_unsent > 0, "the outbox held tells: {stats:?}");
-    for _ in 0..stats.tells_unsent {
-        let letter = within("a dead letter", dead_letters.recv())
-            .await
-            .expect("dead letters");
-        assert_eq!(letter.recipient, counter.id());
-        assert_eq!(letter.reason, StopReason::NodeDown);
-        assert!(letter.message_type.ends_with("Add"), "{letter:?}");
-    }
+    assert_eq!(
+        (stats.tells_unsent, stats.tells_unacknowledged),
+        (0, accepted),
+        "{stats:?}"
+    );
+    let (possibly_delivered, _) = dead_letters_to(&mut dead_letters, counter.id(), accepted).await;
+    assert_eq!(possibly_delivered, accepted);
 
     within("beta's shutdown", pair.beta.shutdown()).await;
     pair.relay.thaw();
@@ -265,11 +358,16 @@ async fn shutdown_returns_while_a_peer_reads_nothing() {
         .expect("the counter on alpha");
 
     pair.relay.freeze();
-    let accepted = fill_with_tells(&counter).await;
+    let accepted = fill_with_tells({
+        let counter = counter.clone();
+        move |n| counter.try_tell(Add(n))
+    })
+    .await;
     within("beta's shutdown", pair.beta.shutdown()).await;
     let stats = pair.beta.stats();
-    assert!(
-        stats.tells_unsent > 0 && stats.tells_unsent <= accepted,
+    assert_eq!(
+        stats.tells_unsent + stats.tells_unacknowledged,
+        accepted,
         "{stats:?}"
     );
 

@@ -157,6 +157,7 @@ async fn kill_finishes_the_current_message_and_skips_the_queue() {
         recipient: actor.id(),
         message_type: std::any::type_name::<Record>(),
         reason: StopReason::Killed,
+        possibly_delivered: false,
     };
     assert_eq!(dead_letters.try_recv(), Some(letter.clone()));
     assert_eq!(dead_letters.try_recv(), Some(letter));

@@ -210,6 +210,14 @@ pub enum Frame {
         /// The actor, on the node that sends this frame.
         actor: ActorId,
     },
+    /// Delivery accounting: the sender of this frame has taken the first
+    /// `tells` [`Frame::Tell`]s it received on this connection (queued each
+    /// for its actor, or counted it as dropped). Cumulative; the receiver
+    /// of the ack stops holding those tells as possibly undelivered.
+    Ack {
+        /// Tells taken, counted from the connection's first.
+        tells: u64,
+    },
 }
 
 /// The most bytes a frame adds around its payload: the variant index, an
@@ -246,6 +254,7 @@ impl Frame {
             Self::Spawned { .. } => "spawned",
             Self::Pause { .. } => "pause",
             Self::Resume { .. } => "resume",
+            Self::Ack { .. } => "ack",
         }
     }
 

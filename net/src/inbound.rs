@@ -5,7 +5,8 @@
 //! tell or ask that finds its actor's mailbox full is parked, with every
 //! later frame for that actor, and the peer is paused for that actor only
 //! (see [`parking`](crate::parking)); an ask's reply is awaited in a task of
-//! its own, so a slow handler never holds up the link.
+//! its own, so a slow handler never holds up the link. The tells taken are
+//! acknowledged to the peer (see [`in_flight`](crate::in_flight)).
 
 use std::collections::HashMap;
 use std::pin::{pin, Pin};
@@ -15,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use proscenium_runtime::{ActorId, AnyActorRef, AskError, StopReason, Watcher};
 
 use crate::link::{FrameStream, Link};
@@ -79,9 +80,16 @@ async fn read_until_end(
     let mut node_stopping = pin!(node.cancel.cancelled());
     let mut silence = SilenceCheck::new(liveness);
     let mut tells = TellTarget::new(node);
+    let mut acks = Acks::default();
     let parking = Parking::new(node.flow.parking_bytes);
+    // A frame read while checking whether another was waiting.
+    let mut ready = None;
     loop {
         if parking.over_budget() {
+            // The parked tells are taken: said before this node stops reading.
+            if acks.owed() > 0 {
+                acks.send(link);
+            }
             // Stop reading: TCP pushes back on the peer until parked frames drain.
             tokio::select! {
                 biased;
@@ -93,18 +101,25 @@ async fn read_until_end(
             silence.heard();
             continue;
         }
-        let next = tokio::select! {
-            biased;
-            () = &mut link_closed => return Ended::Lost,
-            () = &mut node_stopping => return Ended::Lost,
-            next = stream.next() => next,
-            () = silence.tick() => {
-                if silence.expired() {
-                    tracing::warn!(peer = %link.name, silence = ?silence.limit(), "peer silent; closing the connection");
-                    return Ended::Lost;
+        let next = match ready.take() {
+            Some(next) => next,
+            None => tokio::select! {
+                biased;
+                () = &mut link_closed => return Ended::Lost,
+                () = &mut node_stopping => return Ended::Lost,
+                next = stream.next() => next,
+                () = silence.tick() => {
+                    match silence.check() {
+                        Since::TooLong => {
+                            tracing::warn!(peer = %link.name, silence = ?silence.limit(), "peer silent; closing the connection");
+                            return Ended::Lost;
+                        }
+                        Since::Heard => acks.still_reading(link),
+                        Since::Silent => {}
+                    }
+                    continue;
                 }
-                continue;
-            }
+            },
         };
         silence.heard();
         let frame = match next {
@@ -118,7 +133,61 @@ async fn read_until_end(
         if matches!(frame, Frame::Goodbye) {
             return Ended::Goodbye;
         }
+        if matches!(frame, Frame::Tell { .. }) {
+            acks.taken += 1;
+        }
         on_frame(node, link, &mut tells, &parking, held, frame);
+        if acks.owed() > 0 {
+            // Acknowledged once no other frame is waiting (or a batch is
+            // long): one ack per read, not per tell.
+            if acks.owed() >= Acks::BATCH {
+                acks.send(link);
+            } else {
+                match stream.next().now_or_never() {
+                    Some(next) => ready = Some(next),
+                    None => acks.send(link),
+                }
+            }
+        }
+    }
+}
+
+/// The tells taken from one link, and how many of them the peer has been
+/// told about.
+#[derive(Default)]
+struct Acks {
+    /// Tells read from the link so far, each queued for its actor, parked,
+    /// or counted as dropped.
+    taken: u64,
+    /// The count last acknowledged.
+    acked: u64,
+    /// Whether an ack was sent since the last silence check.
+    sent_lately: bool,
+}
+
+impl Acks {
+    /// Tells after which an ack goes out even while more frames wait.
+    const BATCH: u64 = 256;
+
+    fn owed(&self) -> u64 {
+        self.taken - self.acked
+    }
+
+    fn send(&mut self, link: &Link) {
+        link.acknowledge(self.taken);
+        self.acked = self.taken;
+        self.sent_lately = true;
+    }
+
+    /// Called on each silence check that found the peer sending: an ack,
+    /// even with nothing new, unless one went out since the last check. It
+    /// shows the peer that this node reads, when a large or slow frame
+    /// holds back the tells behind it (see the writer's stall check).
+    fn still_reading(&mut self, link: &Link) {
+        if !std::mem::take(&mut self.sent_lately) {
+            link.acknowledge(self.taken);
+            self.acked = self.taken;
+        }
     }
 }
 
@@ -254,20 +323,35 @@ impl SilenceCheck {
         self.heard = true;
     }
 
-    /// Called on each tick: whether the peer has now been silent too long.
-    fn expired(&mut self) -> bool {
+    /// Called on each tick: whether anything arrived since the last, or
+    /// the peer has now been silent too long.
+    fn check(&mut self) -> Since {
         let arrived = self.arrived.swap(false, Ordering::Relaxed);
         if std::mem::take(&mut self.heard) | arrived {
             self.silent_checks = 0;
-        } else {
-            self.silent_checks += 1;
+            return Since::Heard;
         }
-        self.silent_checks >= Self::INTERVALS
+        self.silent_checks += 1;
+        if self.silent_checks >= Self::INTERVALS {
+            Since::TooLong
+        } else {
+            Since::Silent
+        }
     }
 
     fn limit(&self) -> Duration {
         self.heartbeat * Self::INTERVALS
     }
+}
+
+/// What a silence check found since the one before.
+enum Since {
+    /// Bytes or frames arrived.
+    Heard,
+    /// Nothing arrived, but not for long enough to give up.
+    Silent,
+    /// Nothing arrived for the whole silence limit.
+    TooLong,
 }
 
 fn on_frame(
@@ -333,6 +417,7 @@ fn on_frame(
         // Only the peer's own actors can be paused on its link.
         Frame::Pause { actor } if actor.node() == link.peer => link.pause(actor),
         Frame::Resume { actor } if actor.node() == link.peer => link.resume(actor),
+        Frame::Ack { tells } => link.acknowledged(tells),
         Frame::Pause { .. } | Frame::Resume { .. } | Frame::Heartbeat | Frame::Goodbye => {}
     }
 }

@@ -60,6 +60,7 @@ mod codec;
 mod error;
 mod frame;
 pub mod handshake;
+mod in_flight;
 mod inbound;
 mod link;
 mod mailbox_reports;
@@ -95,4 +96,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;

@@ -5,8 +5,11 @@
 //! frame kind: tells wait for room below [`LinkSettings::outbox_bytes`];
 //! other frames (asks, replies, control frames) never wait, so they cannot
 //! deadlock behind tells, but a link whose outbox grows past twice that is
-//! closed as overloaded. Every write races the link's end and a write-stall
-//! deadline, so a peer that stops reading costs a bounded wait.
+//! closed as overloaded. A tell keeps its place in that budget after it is
+//! written, until the peer acknowledges it (see [`in_flight`](crate::in_flight)).
+//! Every write races the link's end and a write-stall deadline, and tells
+//! that wait that long for an acknowledgement end the link too, so a peer
+//! that stops reading costs a bounded wait.
 
 use std::future::Future;
 use std::io;
@@ -25,7 +28,8 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use crate::{Frame, FrameCodec};
+use crate::in_flight::{AckOut, InFlight};
+use crate::{Frame, FrameCodec, MessageTag};
 
 /// How many queued frames the writer encodes before it flushes.
 const MAX_BATCH: usize = 256;
@@ -44,7 +48,8 @@ pub(crate) struct LinkSettings {
     pub(crate) heartbeat: Duration,
     /// Bytes of queued frames at which tells wait; twice this closes the link.
     pub(crate) outbox_bytes: usize,
-    /// How long a write may make no progress before the peer is dropped.
+    /// How long a write may make no progress, or written tells wait for an
+    /// acknowledgement without any coming, before the peer is dropped.
     pub(crate) write_stall: Duration,
 }
 
@@ -55,6 +60,9 @@ pub(crate) trait LinkHooks: Send + Sync + std::fmt::Debug + 'static {
     fn still_wanted(&self, frame: &Frame) -> bool;
     /// A frame that was queued but never written: the link ended first.
     fn unsent(&self, frame: Frame);
+    /// A tell that was written, but the link ended before the peer
+    /// acknowledged it: it may have been delivered or not.
+    fn unacknowledged(&self, to: ActorId, tag: MessageTag);
     /// The peer accepted nothing for the write-stall timeout.
     fn stalled(&self);
     /// The outbox went past its hard limit.
@@ -76,6 +84,10 @@ pub(crate) struct Link {
     room: Arc<Room>,
     /// Actors of the peer whose mailboxes are full: tells to them wait.
     paused: Paused,
+    /// Tells written and not yet acknowledged by the peer.
+    in_flight: Arc<InFlight>,
+    /// The acknowledgement owed to the peer for the tells taken from it.
+    acks: Arc<AckOut>,
     hooks: Arc<dyn LinkHooks>,
     /// Set when the link ends, for any reason; stops both tasks.
     pub(crate) closed: LinkEnd,
@@ -162,6 +174,33 @@ impl Link {
                     () = &mut ended => {}
                 }
             }
+        }
+    }
+
+    /// The peer has taken the first `tells` tells written on this link:
+    /// they no longer hold room in the outbox.
+    pub(crate) fn acknowledged(&self, tells: u64) {
+        let freed = self.in_flight.acknowledged(tells);
+        if freed > 0 {
+            self.room.release(freed);
+        }
+    }
+
+    /// This node has taken the first `tells` tells the peer sent on this
+    /// link (queued each, or counted it as dropped): tells the peer so.
+    pub(crate) fn acknowledge(&self, tells: u64) {
+        if self.acks.record(tells) {
+            // The writer writes the latest count, whatever this one says.
+            self.send(Frame::Ack { tells });
+        }
+    }
+
+    /// The link has ended: reports every tell written on it and not
+    /// acknowledged as possibly delivered. Tells written after this are
+    /// reported as the writer writes them.
+    pub(crate) fn settle_unacknowledged(&self) {
+        for tell in self.in_flight.settle() {
+            self.hooks.unacknowledged(tell.to, tell.tag);
         }
     }
 
@@ -260,6 +299,18 @@ impl Room {
     fn hard_limit(&self) -> usize {
         self.capacity
             .saturating_add(self.capacity.max(HARD_LIMIT_FLOOR))
+    }
+
+    /// Gives back `weight` bytes and wakes the senders waiting for room.
+    fn release(&self, weight: usize) {
+        self.queued.fetch_sub(weight, Ordering::SeqCst);
+        self.wake_waiting();
+    }
+
+    fn wake_waiting(&self) {
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.freed.notify_waiters();
+        }
     }
 }
 
@@ -390,6 +441,8 @@ pub(crate) fn open(
         waiting: AtomicUsize::new(0),
         freed: tokio::sync::Notify::new(),
     });
+    let in_flight = Arc::new(InFlight::default());
+    let acks = Arc::new(AckOut::default());
     let link = Arc::new(Link {
         peer,
         name: name.clone(),
@@ -397,11 +450,18 @@ pub(crate) fn open(
         outbox,
         room: Arc::clone(&room),
         paused: Paused::default(),
+        in_flight: Arc::clone(&in_flight),
+        acks: Arc::clone(&acks),
         hooks: Arc::clone(&hooks),
         closed: closed.clone(),
     });
     let writer = Writer {
-        queue: Outbox { queue, room },
+        queue: Outbox {
+            queue,
+            room,
+            in_flight,
+            acks,
+        },
         closed,
         settings,
         hooks,
@@ -428,10 +488,13 @@ fn metered(
     Framed::from_parts(metered)
 }
 
-/// The writer's end of the outbox: frames, and the fill level it lowers.
+/// The writer's end of the outbox: frames, the fill level it lowers, and
+/// the record of written tells that keeps their room until acknowledged.
 struct Outbox {
     queue: mpsc::UnboundedReceiver<Frame>,
     room: Arc<Room>,
+    in_flight: Arc<InFlight>,
+    acks: Arc<AckOut>,
 }
 
 impl Outbox {
@@ -447,17 +510,37 @@ impl Outbox {
         frame
     }
 
+    /// A frame left the queue: its room is free, but a tell's only once
+    /// acknowledged (see [`ready`](Self::ready)).
     fn taken(&self, frame: Option<&Frame>) {
-        if let Some(frame) = frame {
-            self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+        match frame {
+            Some(Frame::Tell { .. }) | None => {}
+            Some(frame) => {
+                self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// A frame as it is written: a tell is recorded as in flight (or, if
+    /// the link has ended, reported at once), an ack gets the latest count.
+    fn ready(&self, frame: Frame, hooks: &dyn LinkHooks) -> Frame {
+        match &frame {
+            Frame::Tell { to, tag, .. } => {
+                if let Err(late) = self.in_flight.written(*to, *tag, frame.weight()) {
+                    hooks.unacknowledged(late.to, late.tag);
+                }
+                frame
+            }
+            Frame::Ack { .. } => Frame::Ack {
+                tells: self.acks.take(),
+            },
+            _ => frame,
         }
     }
 
     /// Wakes senders waiting for room, after a batch went out.
     fn wake_waiting(&self) {
-        if self.room.waiting.load(Ordering::SeqCst) > 0 {
-            self.room.freed.notify_waiters();
-        }
+        self.room.wake_waiting();
     }
 }
 
@@ -488,12 +571,25 @@ impl Writer {
         let mut ended = pin!(closed.ended());
         let mut idle = tokio::time::interval(self.settings.heartbeat);
         idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut unacknowledged = AckWatch::new(self.settings.write_stall);
         loop {
             let first = tokio::select! {
                 biased;
                 () = &mut ended => break,
                 frame = self.queue.recv() => frame,
                 _ = idle.tick() => Some(Frame::Heartbeat),
+                () = unacknowledged.tick() => {
+                    if unacknowledged.stalled(&self.queue.in_flight) {
+                        tracing::warn!(
+                            peer = %self.peer,
+                            timeout = ?self.settings.write_stall,
+                            "the peer acknowledged no tell for the write-stall timeout; closing the connection"
+                        );
+                        self.hooks.stalled();
+                        break;
+                    }
+                    continue;
+                }
             };
             let Some(first) = first else { break };
             let write = write_batch(&mut sink, &mut self.queue, &*self.hooks, first);
@@ -550,6 +646,56 @@ impl Writer {
     }
 }
 
+/// Tells a peer that takes no tells from one that takes them slowly: the
+/// peer is stalled when tells written to it have waited for the whole
+/// write-stall timeout without a single `Ack` frame from it. A peer that
+/// reads sends one at least once per heartbeat interval while anything
+/// arrives (also in the middle of a large frame), so a slow link is not a
+/// stalled one. Checked four times per timeout: a stalled peer is found
+/// between 1 and 1.25 timeouts after the first tell it did not take.
+struct AckWatch {
+    interval: tokio::time::Interval,
+    /// `Ack` frames heard at the last check.
+    heard: u64,
+    /// Whether tells waited for an ack at the last check.
+    waiting: bool,
+    /// Checks in a row that found tells waiting since the check before,
+    /// and no new ack.
+    quiet_checks: u32,
+}
+
+impl AckWatch {
+    const CHECKS: u32 = 4;
+
+    fn new(timeout: Duration) -> Self {
+        let period = (timeout / Self::CHECKS).max(Duration::from_millis(1));
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            interval,
+            heard: 0,
+            waiting: false,
+            quiet_checks: 0,
+        }
+    }
+
+    async fn tick(&mut self) {
+        self.interval.tick().await;
+    }
+
+    /// Called on each tick: whether the peer has now taken nothing too long.
+    fn stalled(&mut self, in_flight: &InFlight) -> bool {
+        let (heard, waiting) = (in_flight.acks_heard(), in_flight.is_waiting());
+        if heard == self.heard && waiting && self.waiting {
+            self.quiet_checks += 1;
+        } else {
+            self.quiet_checks = 0;
+        }
+        (self.heard, self.waiting) = (heard, waiting);
+        self.quiet_checks >= Self::CHECKS
+    }
+}
+
 /// Runs `write` until it finishes, the link ends, or it makes no progress
 /// (no byte accepted by the socket) for `stall`. The first poll needs no
 /// timer: most batches go out at once, and a timer per batch would cost a
@@ -601,7 +747,9 @@ async fn write_batch(
     while let Some(frame) = next.take() {
         if hooks.still_wanted(&frame) {
             goodbye = matches!(frame, Frame::Goodbye);
-            sink.feed(frame).await?;
+            // Recorded before the write: a tell the write may have put on
+            // the wire even partly is in flight, never silently gone.
+            sink.feed(queue.ready(frame, hooks)).await?;
             if goodbye {
                 break;
             }

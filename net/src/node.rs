@@ -260,7 +260,10 @@ impl NodeBuilder {
     /// returns [`TrySendError::Full`](proscenium_runtime::TrySendError::Full)).
     /// This is what stops a sender faster than the network from growing
     /// memory without bound. Every frame kind counts, by its size in
-    /// memory; asks, replies and control frames are never held back (so
+    /// memory, and a tell keeps counting after it is written, until the
+    /// peer acknowledges it (so this also bounds the tells whose fate a
+    /// broken connection leaves unknown); asks, replies and control frames
+    /// are never held back (so
     /// they cannot deadlock behind tells), but a link whose outbox passes
     /// twice this (and at least 1 MiB more than this) is closed as
     /// overloaded (its pending asks fail with
@@ -281,8 +284,12 @@ impl NodeBuilder {
     }
 
     /// How long a peer may accept no bytes at all while frames wait to be
-    /// written to it (default 10 s) before its link is closed as stalled.
-    /// A slow peer that takes bytes, however few, is not stalled.
+    /// written to it (default 10 s) before its link is closed as stalled;
+    /// also how long tells written to it may wait for an acknowledgement
+    /// while none at all comes (checked four times per timeout). A slow
+    /// peer that takes bytes, however few, is not stalled: it acknowledges
+    /// at least once per heartbeat interval while bytes arrive, so keep
+    /// this longer than the [`heartbeat`](Self::heartbeat).
     pub fn write_stall_timeout(mut self, timeout: Duration) -> Self {
         self.flow.write_stall_timeout = timeout;
         self
@@ -813,7 +820,9 @@ impl Node {
     /// So this returns within the shutdown timeout plus the time the local
     /// actors take to stop, plus, for a connection still in its handshake,
     /// at most the handshake timeout. What was still queued is counted in
-    /// [`stats`](Self::stats) (tells also as dead letters).
+    /// [`stats`](Self::stats) (tells also as dead letters), and so are
+    /// tells written but not yet acknowledged by their peer (as dead
+    /// letters that are possibly delivered).
     pub async fn shutdown(&self) {
         if let Some(membership) = &self.membership {
             membership.leave().await;

@@ -232,6 +232,9 @@ impl NodeShared {
         self.tasks.spawn(async move {
             let ended = crate::inbound::read_frames(&node, &link, stream, liveness).await;
             link.closed.end();
+            // No ack can come now; reported before `NodeDown`, so whoever
+            // sees that event finds them among the dead letters.
+            link.settle_unacknowledged();
             node.link_ended(&link);
             match (redial, ended) {
                 (Some(addr), Ended::Lost) => node.redial(addr, link.peer.node()).await,

@@ -2,11 +2,13 @@
 //! a trace.
 //!
 //! A remote tell is delivered at most once. What the sending node knows it
-//! did not send (tells still queued on a link that ended) goes to its
-//! system's [dead letters](proscenium_runtime::System::dead_letters) as
-//! well as into these counts; what only the receiving node can see (a tell
-//! to an actor that is gone, of a type it does not handle, or that does not
-//! decode) is counted there.
+//! did not send (tells still queued on a link that ended), and what it
+//! sent but never saw acknowledged (the link ended first: they may or may
+//! not have arrived), goes to its system's
+//! [dead letters](proscenium_runtime::System::dead_letters) as well as into
+//! these counts; what only the receiving node can see (a tell to an actor
+//! that is gone, of a type it does not handle, or that does not decode) is
+//! counted there.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -28,6 +30,13 @@ pub struct NodeStats {
     /// written. Each is also a dead letter of this node's system, with
     /// [`StopReason::NodeDown`](proscenium_runtime::StopReason::NodeDown).
     pub tells_unsent: u64,
+    /// Tells written to another node on a link that ended before that node
+    /// acknowledged them: each may have been handled there or not. Each is
+    /// also a dead letter of this node's system, with
+    /// [`StopReason::NodeDown`](proscenium_runtime::StopReason::NodeDown)
+    /// and [`possibly_delivered`](proscenium_runtime::DeadLetter::possibly_delivered)
+    /// set.
+    pub tells_unacknowledged: u64,
     /// Other frames (asks, replies, control frames) queued on a link that
     /// ended before they were written. Their askers and watchers learn of it
     /// as `NodeDown`.
@@ -65,7 +74,9 @@ pub struct NodeStats {
 }
 
 impl NodeStats {
-    /// Every tell this node dropped, as sender or receiver.
+    /// Every tell this node dropped, as sender or receiver; not the
+    /// [unacknowledged](Self::tells_unacknowledged) ones, which may have
+    /// been delivered.
     pub fn tells_dropped(&self) -> u64 {
         self.tells_unsent
             + self.tells_to_missing_actors
@@ -78,6 +89,7 @@ impl NodeStats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) tells_unsent: AtomicU64,
+    pub(crate) tells_unacknowledged: AtomicU64,
     pub(crate) frames_unsent: AtomicU64,
     pub(crate) asks_expired: AtomicU64,
     pub(crate) tells_to_missing_actors: AtomicU64,
@@ -108,6 +120,7 @@ impl Counters {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         NodeStats {
             tells_unsent: read(&self.tells_unsent),
+            tells_unacknowledged: read(&self.tells_unacknowledged),
             frames_unsent: read(&self.frames_unsent),
             asks_expired: read(&self.asks_expired),
             tells_to_missing_actors: read(&self.tells_to_missing_actors),

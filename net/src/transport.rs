@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::link::LinkHooks;
 use crate::shared::{NodeShared, PendingAsk};
 use crate::stats::bump;
-use crate::Frame;
+use crate::{Frame, MessageTag};
 
 /// Ids of watchers that are not actors (the watches `wait_stopped` makes,
 /// and those this node holds for peers); the top bit keeps them apart
@@ -203,6 +203,19 @@ impl RemoteDelivery for NodeShared {
     }
 }
 
+impl NodeShared {
+    /// Reports a remote tell to `to` that the link did not deliver, or (if
+    /// `possibly_delivered`) cannot say whether it did.
+    fn tell_dead_letter(&self, to: ActorId, tag: MessageTag, possibly_delivered: bool) {
+        self.system.publish_dead_letter(DeadLetter {
+            recipient: to,
+            message_type: self.registry.type_name(tag).unwrap_or("<unregistered>"),
+            reason: StopReason::NodeDown,
+            possibly_delivered,
+        });
+    }
+}
+
 impl LinkHooks for NodeShared {
     fn still_wanted(&self, frame: &Frame) -> bool {
         match frame {
@@ -218,16 +231,17 @@ impl LinkHooks for NodeShared {
         match frame {
             Frame::Tell { to, tag, .. } => {
                 bump(&self.stats.tells_unsent);
-                self.system.publish_dead_letter(DeadLetter {
-                    recipient: to,
-                    message_type: self.registry.type_name(tag).unwrap_or("<unregistered>"),
-                    reason: StopReason::NodeDown,
-                });
+                self.tell_dead_letter(to, tag, false);
             }
             // Nothing was lost: there was nothing left to say.
-            Frame::Heartbeat | Frame::Goodbye => {}
+            Frame::Heartbeat | Frame::Goodbye | Frame::Ack { .. } => {}
             _ => bump(&self.stats.frames_unsent),
         }
+    }
+
+    fn unacknowledged(&self, to: ActorId, tag: MessageTag) {
+        bump(&self.stats.tells_unacknowledged);
+        self.tell_dead_letter(to, tag, true);
     }
 
     fn stalled(&self) {

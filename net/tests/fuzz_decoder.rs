@@ -92,6 +92,9 @@ fn frame() -> impl Strategy<Value = Frame> {
         (actor_id(), stop_reason()).prop_map(|(id, reason)| Frame::Terminated { id, reason }),
         Just(Frame::Heartbeat),
         Just(Frame::Goodbye),
+        actor_id().prop_map(|actor| Frame::Pause { actor }),
+        actor_id().prop_map(|actor| Frame::Resume { actor }),
+        any::<u64>().prop_map(|tells| Frame::Ack { tells }),
     ]
 }
 

@@ -264,7 +264,7 @@ fn stop_reason(rng: &mut Rng) -> StopReason {
 fn frame(rng: &mut Rng) -> Frame {
     let tag = MessageTag::new(rng.number());
     let payload = Bytes::from(rng.bytes(32));
-    match rng.below(14) {
+    match rng.below(17) {
         0 => Frame::Tell {
             to: actor_id(rng),
             tag,
@@ -312,6 +312,15 @@ fn frame(rng: &mut Rng) -> Frame {
             correlation: rng.number(),
             actor: tag,
             args: payload,
+        },
+        13 => Frame::Pause {
+            actor: actor_id(rng),
+        },
+        14 => Frame::Resume {
+            actor: actor_id(rng),
+        },
+        15 => Frame::Ack {
+            tells: rng.number(),
         },
         _ => Frame::Spawned {
             correlation: rng.number(),

@@ -5,7 +5,9 @@ use tokio::sync::broadcast;
 use crate::{ActorId, StopReason};
 
 /// A message that was queued for an actor but never handled, e.g. because
-/// the actor was killed or failed with it still in its mailbox.
+/// the actor was killed or failed with it still in its mailbox; or a remote
+/// tell whose connection broke before the other node acknowledged it (see
+/// [`possibly_delivered`](Self::possibly_delivered)).
 ///
 /// Messages refused at send time are not dead letters: the sender gets them
 /// back in the [`SendError`](crate::SendError).
@@ -17,6 +19,12 @@ pub struct DeadLetter {
     pub message_type: &'static str,
     /// Why the recipient did not handle it.
     pub reason: StopReason,
+    /// Whether the message may have been handled after all. Always `false`
+    /// for a local actor; `true` for a remote tell that was already written
+    /// to its connection when the connection broke, before the receiving
+    /// node acknowledged it: it may or may not have arrived, and the
+    /// sending node cannot tell which (delivery is at most once).
+    pub possibly_delivered: bool,
 }
 
 /// A subscription to a system's dead letters; see

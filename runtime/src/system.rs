@@ -407,9 +407,18 @@ impl System {
 
     /// Publishes `letter` to this system's dead letters. For network
     /// layers: a remote tell returns once queued on a connection, so one
-    /// that is then lost (the connection ends first) is reported here.
+    /// that is then lost (the connection ends first) is reported here, with
+    /// [`DeadLetter::possibly_delivered`] set if it was already written.
     pub fn publish_dead_letter(&self, letter: DeadLetter) {
-        self.dead_letter(letter.recipient, letter.message_type, letter.reason);
+        tracing::debug!(
+            recipient = %letter.recipient,
+            message = letter.message_type,
+            reason = %letter.reason,
+            possibly_delivered = letter.possibly_delivered,
+            "dead letter"
+        );
+        // No subscriber is not an error: dead letters are then only logged.
+        let _ = self.inner.dead_letters.send(letter);
     }
 
     /// The number of live actors in this system.
@@ -423,12 +432,11 @@ impl System {
         message_type: &'static str,
         reason: StopReason,
     ) {
-        tracing::debug!(%recipient, message = message_type, %reason, "dead letter");
-        // No subscriber is not an error: dead letters are then only logged.
-        let _ = self.inner.dead_letters.send(DeadLetter {
+        self.publish_dead_letter(DeadLetter {
             recipient,
             message_type,
             reason,
+            possibly_delivered: false,
         });
     }
 

@@ -51,6 +51,9 @@ pub fn every_frame_kind() -> Vec<Frame> {
         },
         Frame::Heartbeat,
         Frame::Goodbye,
+        Frame::Pause { actor: actor(7) },
+        Frame::Resume { actor: actor(7) },
+        Frame::Ack { tells: 300 },
     ]
 }
 
