@@ -7,7 +7,7 @@ mod support_cluster;
 
 use proscenium::net::{ClusterPool, Node, PoolAskError};
 use proscenium::prelude::*;
-use proscenium::{LeastLoaded, NodeId};
+use proscenium::{LeastLoaded, NodeId, Pool};
 use support_cluster::cluster::{Add, Counter, Values};
 use support_cluster::{in_process_node, start_cluster, within, MemberOptions, NodeProcess};
 use tokio::task::JoinSet;
@@ -224,5 +224,47 @@ async fn least_loaded_sends_to_the_node_whose_worker_reports_the_shorter_queue()
     // answer comes after all eight.
     let on_l2 = values_on(&here, "l2").await;
     assert_eq!(on_l2, (0..8).collect::<Vec<_>>());
+    here.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_local_pools_workers_follow_its_resizes_in_the_group() {
+    let here = in_process_node("w0", true, |builder| builder.cluster()).await;
+    let local = Pool::builder(Counter::default)
+        .size(2)
+        .spawn(here.system())
+        .await
+        .expect("a local pool");
+    here.join_pool_to_group::<Add, _, _>("local", &local)
+        .expect("its workers join");
+    let pool = ClusterPool::<Add>::builder("local")
+        .start(&here)
+        .expect("a cluster member");
+    let same_workers = |pool: &ClusterPool<Add>| {
+        let mut ids: Vec<ActorId> = local.workers().iter().map(ActorRef::id).collect();
+        ids.sort();
+        pool.members().iter().map(Recipient::id).collect::<Vec<_>>() == ids
+    };
+    assert!(same_workers(&pool));
+    assert_eq!(pool.size(), 2);
+
+    for size in [4, 1, 3] {
+        local.resize(size).await.expect("resized");
+        within(&format!("{size} workers in the group"), async {
+            pool.wait_until(|pool| pool.size() == size && same_workers(pool))
+                .await;
+        })
+        .await;
+    }
+    for n in 0..6 {
+        pool.ask(Add(n)).await.expect("a worker answers");
+    }
+
+    local.stop();
+    local.wait_stopped().await;
+    within("the stopped pool's workers to leave", async {
+        pool.wait_until(|pool| pool.size() == 0).await;
+    })
+    .await;
     here.shutdown().await;
 }

@@ -147,6 +147,37 @@ impl<A: Actor, R> Pool<A, R> {
         self.workers.snapshot().to_vec()
     }
 
+    /// Follows the pool's workers: the receiver holds the set now (in
+    /// routing order) and sees each new one a resize or a replacement
+    /// publishes, and an empty set once the pool stops. For code that
+    /// mirrors the workers elsewhere, such as the network layer putting
+    /// them in a process group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, Pool, System};
+    ///
+    /// #[derive(Default)]
+    /// struct Worker;
+    /// impl Actor for Worker {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let pool = Pool::builder(Worker::default).size(2).spawn(&system).await?;
+    /// let mut workers = pool.watch_workers();
+    /// assert_eq!(workers.borrow_and_update().len(), 2);
+    /// pool.resize(3).await?;
+    /// workers.changed().await?;
+    /// assert_eq!(workers.borrow_and_update().len(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn watch_workers(&self) -> tokio::sync::watch::Receiver<Arc<[ActorRef<A>]>> {
+        self.workers.subscribe()
+    }
+
     /// Grows or shrinks the pool to `size` workers (at least one). Returns
     /// once new workers are routed to; retired workers finish their queued
     /// messages in the background.

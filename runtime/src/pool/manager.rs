@@ -1,32 +1,40 @@
 //! The actor behind a pool: owns the workers as supervised children,
 //! resizes the set, and replaces workers that stop for good.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use crate::{
     Actor, ActorError, ActorRef, ChildSpec, Context, Handler, Message, SpawnError, StopReason,
     SupervisorStrategy, Terminated,
 };
 
-/// The workers a pool routes to now, shared by its handles and its manager.
+/// The workers a pool routes to now, shared by its handles and its manager,
+/// and watched by whoever follows the pool's changes.
 pub(crate) struct WorkerSet<A: Actor> {
-    current: RwLock<Arc<[ActorRef<A>]>>,
+    current: watch::Sender<Arc<[ActorRef<A>]>>,
 }
 
 impl<A: Actor> WorkerSet<A> {
     pub(crate) fn new() -> Self {
         Self {
-            current: RwLock::new(Arc::from(Vec::new())),
+            current: watch::channel(Arc::from(Vec::new())).0,
         }
     }
 
     /// The workers now; cheap (one reference count), never blocks for long.
     pub(crate) fn snapshot(&self) -> Arc<[ActorRef<A>]> {
-        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.current.borrow())
+    }
+
+    /// A receiver of every set published from now on.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<[ActorRef<A>]>> {
+        self.current.subscribe()
     }
 
     fn publish(&self, workers: &[ActorRef<A>]) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::from(workers);
+        self.current.send_replace(Arc::from(workers));
     }
 }
 
