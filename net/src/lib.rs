@@ -15,6 +15,7 @@
 //! * `parking`: frames for full local actors, held so one actor never blocks a link;
 //! * `stats`: [`NodeStats`], what a node dropped and why;
 //! * `mailbox_reports`: the mailbox depths other nodes reported for their actors;
+//! * `sys`: the one seam to the OS: sockets and the clock (simulated under turmoil);
 //! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
 //! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
@@ -70,6 +71,7 @@ mod registry;
 mod shared;
 mod spawner;
 mod stats;
+mod sys;
 mod transport;
 pub mod wire;
 

@@ -23,12 +23,12 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use proscenium_runtime::{ActorId, NodeId};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::in_flight::{AckOut, InFlight};
+use crate::sys::Stream;
 use crate::{Frame, FrameCodec, MessageTag};
 
 /// How many queued frames the writer encodes before it flushes.
@@ -357,8 +357,8 @@ impl Paused {
     }
 }
 
-pub(crate) type FrameSink = SplitSink<Framed<Metered<TcpStream>, FrameCodec>, Frame>;
-pub(crate) type FrameStream = SplitStream<Framed<Metered<TcpStream>, FrameCodec>>;
+pub(crate) type FrameSink = SplitSink<Framed<Metered<Stream>, FrameCodec>, Frame>;
+pub(crate) type FrameStream = SplitStream<Framed<Metered<Stream>, FrameCodec>>;
 
 /// A stream that counts the bytes written to it, so the writer can tell a
 /// slow peer (bytes trickle) from a stalled one (none for a whole timeout).
@@ -422,7 +422,7 @@ impl<S> Metered<S> {
 
 /// Builds a link over an established connection and starts its writer.
 pub(crate) fn open(
-    framed: Framed<TcpStream, FrameCodec>,
+    framed: Framed<Stream, FrameCodec>,
     peer: NodeId,
     name: String,
     initiator: u64,
@@ -474,9 +474,9 @@ pub(crate) fn open(
 
 /// The same connection, its buffers kept, over a [`Metered`] stream.
 fn metered(
-    framed: Framed<TcpStream, FrameCodec>,
+    framed: Framed<Stream, FrameCodec>,
     written: Arc<AtomicU64>,
-) -> Framed<Metered<TcpStream>, FrameCodec> {
+) -> Framed<Metered<Stream>, FrameCodec> {
     let parts = framed.into_parts();
     let io = Metered {
         io: parts.io,

@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use dashmap::DashMap;
 use proscenium_runtime::{Actor, ActorRef, NodeId, RemoteDelivery, SupervisorStrategy, System};
-use tokio::net::TcpListener;
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +19,7 @@ use crate::registry::{Registry, RemoteSpawn};
 use crate::shared::{FlowSettings, NodeShared, PendingQuery};
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::{Counters, NodeStats};
+use crate::sys::{Entropy, Listener};
 use crate::{wire, Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
 
 /// A change in the set of connected nodes.
@@ -179,6 +179,8 @@ pub struct NodeBuilder {
     max_pending_handshakes: usize,
     connect_timeout: Duration,
     max_watches_per_peer: usize,
+    /// Seeds the node's random choices instead of the OS (simulation only).
+    rng_seed: Option<u64>,
     /// Whether to run cluster membership, and the seeds to join through.
     cluster: Option<Vec<SocketAddr>>,
     /// The address other members reach this one at, if not the listen address.
@@ -369,6 +371,18 @@ impl NodeBuilder {
         self
     }
 
+    /// Seeds the node's random choices (its run's incarnation, the order
+    /// in which membership probes members, the jitter of redials and join
+    /// attempts) with `seed` instead of the OS's randomness, so that a
+    /// deterministic simulation repeats from its seed. Only with the
+    /// `simulation` feature: every real node must draw its own. Handshake
+    /// nonces always come from the OS.
+    #[cfg(feature = "simulation")]
+    pub fn rng_seed(mut self, seed: u64) -> Self {
+        self.rng_seed = Some(seed);
+        self
+    }
+
     /// Makes the node a cluster member: it runs SWIM membership over UDP
     /// on its listen port (which it must have, see [`listen`](Self::listen))
     /// and lists the members in [`Node::members`]. Without
@@ -438,11 +452,12 @@ impl NodeBuilder {
         }
         self.registry.check().map_err(NodeError::TagCollision)?;
         let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
+        let entropy = self.rng_seed.map_or_else(Entropy::from_os, Entropy::seeded);
         // The node number comes from the name, so a restarted node keeps it;
-        // the incarnation is new on every start.
+        // the incarnation is new on every start (never 0, which no run has).
         let node = NodeId::new(
             MessageTag::from_name(&self.name).get(),
-            NodeId::local().incarnation(),
+            entropy.next_u64().max(1),
         );
         let handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
             .with_timeout(self.handshake_timeout)
@@ -458,7 +473,7 @@ impl NodeBuilder {
             .map_err(|_| NodeError::ShutDown)?;
         let listener = match self.listen {
             Some(addr) => Some(
-                TcpListener::bind(addr)
+                Listener::bind(addr)
                     .await
                     .map_err(|source| NodeError::Bind { addr, source })?,
             ),
@@ -493,6 +508,7 @@ impl NodeBuilder {
             spawner: std::sync::Mutex::new(spawner),
             mailbox_reports: Arc::default(),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
+            entropy,
         });
         let membership = match (self.cluster, local_addr, advertised_addr) {
             (Some(seeds), Some(bound), Some(advertised)) => {
@@ -543,7 +559,7 @@ fn bare_type_name(full: &str) -> String {
 }
 
 /// Accepts connections until the node shuts down, backing off when accept fails.
-async fn accept_loop(node: Arc<NodeShared>, listener: TcpListener) {
+async fn accept_loop(node: Arc<NodeShared>, listener: Listener) {
     let mut backoff = Duration::from_millis(10);
     loop {
         let accepted = tokio::select! {
@@ -597,6 +613,7 @@ impl Node {
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_watches_per_peer: DEFAULT_MAX_WATCHES_PER_PEER,
+            rng_seed: None,
             cluster: None,
             advertise: None,
             membership: MembershipConfig::default(),

@@ -11,7 +11,6 @@ use proscenium_runtime::{
     ActorId, ActorRef, AnyReply, AskError, Backoff, NodeId, RemoteDelivery, StopReason,
     SupervisorStrategy, System, Watcher,
 };
-use tokio::net::TcpStream;
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -24,6 +23,7 @@ use crate::mailbox_reports::MailboxReports;
 use crate::registry::{DecodeCx, Registry};
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::Counters;
+use crate::sys::{Entropy, Stream};
 use crate::{Frame, FrameCodec, NodeError, NodeEvent};
 
 /// How a node's links bound memory and time; see the `NodeBuilder` options
@@ -86,6 +86,8 @@ pub(crate) struct NodeShared {
     pub(crate) spawn_quota: Arc<SpawnQuota>,
     /// The mailbox depths other members reported for their actors.
     pub(crate) mailbox_reports: Arc<MailboxReports>,
+    /// The node's random choices: incarnation, probe order, jitter.
+    pub(crate) entropy: Entropy,
 }
 
 impl NodeShared {
@@ -144,7 +146,7 @@ impl NodeShared {
     /// Dials `addr`, runs the handshake and starts the link.
     pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
         let timeout = self.connect_timeout;
-        let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        let stream = match tokio::time::timeout(timeout, Stream::connect(addr)).await {
             Ok(connected) => connected.map_err(|source| NodeError::Connect { addr, source })?,
             Err(_) => return Err(NodeError::ConnectTimeout { addr, timeout }),
         };
@@ -166,7 +168,7 @@ impl NodeShared {
     /// the pending handshakes (see [`crate::admission`]).
     pub(crate) async fn accept(
         self: Arc<Self>,
-        stream: TcpStream,
+        stream: Stream,
         from: SocketAddr,
         admitted: Admitted,
     ) {
@@ -195,7 +197,7 @@ impl NodeShared {
 
     fn start_link(
         self: &Arc<Self>,
-        established: handshake::Established<TcpStream>,
+        established: handshake::Established<Stream>,
         arrived: Arc<AtomicBool>,
         initiator: u64,
         redial: Option<SocketAddr>,
@@ -335,7 +337,7 @@ impl NodeShared {
     /// link to it appears, or the node shuts down.
     async fn redial(self: &Arc<Self>, addr: SocketAddr, node: u64) {
         for attempt in 1.. {
-            let delay = redial_delay(attempt);
+            let delay = redial_delay(attempt, &self.entropy);
             tokio::select! {
                 () = self.cancel.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
@@ -359,10 +361,11 @@ impl NodeShared {
 /// 100 ms doubling to 5 s, each stretched at random by up to half, so that
 /// nodes that lost a peer at the same moment do not all dial it (or a
 /// restarted peer its old peers) at the same instants.
-fn redial_delay(attempt: u32) -> Duration {
+fn redial_delay(attempt: u32, entropy: &Entropy) -> Duration {
     Backoff::exponential(Duration::from_millis(100), Duration::from_secs(5))
-        .with_jitter(0.5)
+        .with_jitter(0.0)
         .delay(attempt)
+        .mul_f64(1.0 + 0.5 * entropy.unit())
 }
 
 #[cfg(test)]
@@ -371,10 +374,12 @@ mod tests {
     use std::time::Duration;
 
     use super::redial_delay;
+    use crate::sys::Entropy;
 
     #[test]
     fn redial_delays_grow_and_are_jittered() {
-        let third: HashSet<Duration> = (0..32).map(|_| redial_delay(3)).collect();
+        let entropy = Entropy::from_os();
+        let third: HashSet<Duration> = (0..32).map(|_| redial_delay(3, &entropy)).collect();
         assert!(
             third.len() > 1,
             "every node that lost a peer would dial it at the same instants"
@@ -384,6 +389,6 @@ mod tests {
             third.iter().all(|d| (base..=stretched).contains(d)),
             "{third:?}"
         );
-        assert!((0..32).all(|_| redial_delay(40) <= Duration::from_millis(7500)));
+        assert!((0..32).all(|_| redial_delay(40, &entropy) <= Duration::from_millis(7500)));
     }
 }

@@ -9,13 +9,12 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, Timer};
 use futures_util::StreamExt;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::time::DelayQueue;
@@ -29,6 +28,7 @@ use crate::cluster::load::{LoadReport, LoadReporter, LOAD_SAMPLE};
 use crate::cluster::member::{Change, Member, MemberState, MemberTable};
 use crate::shared::NodeShared;
 use crate::stats::{add, bump};
+use crate::sys::Datagram;
 use crate::{wire, NodeError, NodeEvent};
 
 /// The first and the longest wait between two rounds of join attempts.
@@ -79,18 +79,14 @@ impl Membership {
         if advertised.ip().is_unspecified() {
             return Err(NodeError::MembershipAddress(advertised));
         }
-        let socket = UdpSocket::bind(bound)
+        let socket = Datagram::bind(bound)
             .await
             .map_err(|source| NodeError::MembershipBind {
                 addr: bound,
                 source,
             })?;
         let addr = advertised;
-        let session = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-            });
+        let session = u64::try_from(crate::sys::since_epoch().as_nanos()).unwrap_or(u64::MAX);
         let me = MemberId {
             name: shared.name.clone(),
             node: shared.node_id(),
@@ -102,10 +98,7 @@ impl Membership {
         let (commands, requests) = mpsc::unbounded_channel();
         let groups = Arc::new(Mutex::new(GroupState::new(me.node)));
         let secret = shared.handshake.secret().clone();
-        let mut seed = [0; 8];
-        if getrandom::fill(&mut seed).is_err() {
-            seed = session.to_le_bytes();
-        }
+        let seed = shared.entropy.next_u64().to_le_bytes();
         let driver = Driver {
             shared: Arc::clone(shared),
             socket,
@@ -181,7 +174,7 @@ enum Input {
 
 struct Driver {
     shared: Arc<NodeShared>,
-    socket: UdpSocket,
+    socket: Datagram,
     swim: Swim,
     /// Collects what foca asks for during one call, drained right after.
     runtime: AccumulatingRuntime<MemberId>,
