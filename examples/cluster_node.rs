@@ -9,7 +9,9 @@
 //! It listens (on `127.0.0.1:0` by default), connects to every node given
 //! with `--connect`, is a cluster member with `--cluster` (the first one)
 //! or `--seed` (joining through that node; printing a `MEMBER ...` line per
-//! membership change and answering `members` on stdin), serves a `counter`, a `ponger` and a `relay` actor,
+//! membership change and answering `members`, `join <group>`,
+//! `register <name>`, `whereis <name>` and `stop <name>` on stdin; see
+//! `serve_cluster_node` in `support/cluster.rs`), serves a `counter`, a `ponger` and a `relay` actor,
 //! prints `READY <address>`, and runs until its standard input says `quit`
 //! or closes. `ping_pong_cluster` and the multi-process tests start it; the
 //! cluster secret comes from `PROSCENIUM_SECRET`.

@@ -6,7 +6,11 @@
 
 use std::net::SocketAddr;
 
-use proscenium::net::{MemberState, Node, NodeEvent, Registry, RemoteMessage, RemoteSpawn};
+use std::collections::HashMap;
+
+use proscenium::net::{
+    MemberState, NameEvent, Node, NodeEvent, Registry, RemoteMessage, RemoteSpawn,
+};
 use proscenium::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -258,8 +262,18 @@ pub async fn serve_node(
 /// answers the stdin command `members` with one line,
 /// `MEMBERS <name>=<state>,...` in name order; `join <group>` puts its
 /// counter into that process group (as a receiver of `Add`) and answers
-/// `JOINED <group>`; `stall` tells the counter a `Stall`, so it handles
-/// nothing more and its mailbox grows, and answers `STALLED`.
+/// `JOINED <group>`; `join-many <prefix> <n>` puts it into the groups
+/// `<prefix>-0` to `<prefix>-<n-1>` and answers `JOINED-MANY <prefix> <n>`;
+/// `stall` tells the counter a `Stall`, so it handles nothing more and its
+/// mailbox grows, and answers `STALLED`.
+///
+/// Cluster-wide names: `register <name>` spawns a new counter and registers
+/// it under `name`, answering `REGISTERED <name> <actor id>` or
+/// `NOT-REGISTERED <name> <why>`; `stop <name>` stops that counter and
+/// answers `STOPPED <name>`; `whereis <name>` answers `WHEREIS <name>
+/// <actor id>` or `WHEREIS <name> none`. Each name change is printed as
+/// `NAME registered <name> <id>`, `NAME unregistered <name> <id>` or
+/// `NAME conflict <name> <winner id> <loser id>`.
 pub async fn serve_cluster_node(
     name: &str,
     listen: SocketAddr,
@@ -282,6 +296,7 @@ pub async fn serve_cluster_node(
     // Subscribed first, then the members so far: no change is missed
     // (one may be printed twice).
     let mut events = node.events();
+    print_name_events(&node);
     for member in node.members().iter().filter(|m| m.name != name) {
         println!(
             "MEMBER {} {} {}",
@@ -311,25 +326,75 @@ pub async fn serve_cluster_node(
     }
     let addr = node.local_addr().ok_or("the node is not listening")?;
     println!("READY {addr}");
+    let mut named: HashMap<String, ActorRef<Counter>> = HashMap::new();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines.next_line().await? {
-        match line.trim() {
-            "quit" => break,
-            "members" => println!("MEMBERS {}", members_line(&node)),
-            "stall" => {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words[..] {
+            ["quit"] => break,
+            ["members"] => println!("MEMBERS {}", members_line(&node)),
+            ["stall"] => {
                 counter.tell(Stall).await?;
                 println!("STALLED");
             }
-            command if command.starts_with("join ") => {
-                let group = &command["join ".len()..];
+            ["join", group] => {
                 node.join_group::<Add, Counter>(group, &counter)?;
                 println!("JOINED {group}");
             }
+            ["join-many", prefix, n] => {
+                let n: usize = n.parse()?;
+                for i in 0..n {
+                    node.join_group::<Add, Counter>(&format!("{prefix}-{i}"), &counter)?;
+                }
+                println!("JOINED-MANY {prefix} {n}");
+            }
+            ["register", name] => {
+                let holder = node.system().spawn(Counter::default())?;
+                match node.register_global(name, &holder) {
+                    Ok(()) => {
+                        println!("REGISTERED {name} {}", holder.id());
+                        named.insert(name.to_owned(), holder);
+                    }
+                    Err(error) => println!("NOT-REGISTERED {name} {error}"),
+                }
+            }
+            ["stop", name] => {
+                if let Some(holder) = named.remove(name) {
+                    holder.stop();
+                    holder.wait_stopped().await;
+                }
+                println!("STOPPED {name}");
+            }
+            ["whereis", name] => match node.lookup_global::<Counter>(name) {
+                Some(holder) => println!("WHEREIS {name} {}", holder.id()),
+                None => println!("WHEREIS {name} none"),
+            },
             _ => {}
         }
     }
     node.shutdown().await;
     Ok(())
+}
+
+/// Prints each cluster-wide name change as a `NAME ...` line.
+fn print_name_events(node: &Node) {
+    let mut names = node.name_events();
+    tokio::spawn(async move {
+        while let Ok(event) = names.recv().await {
+            match event {
+                NameEvent::Registered { name, actor } => println!("NAME registered {name} {actor}"),
+                NameEvent::Unregistered { name, actor } => {
+                    println!("NAME unregistered {name} {actor}")
+                }
+                NameEvent::Conflict {
+                    name,
+                    winner,
+                    loser,
+                } => println!("NAME conflict {name} {winner} {loser}"),
+                _ => {}
+            }
+        }
+    });
 }
 
 /// `a=up,b=down,...`: the node's members by name.

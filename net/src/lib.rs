@@ -20,7 +20,7 @@
 //! * `spawner`: [`Spawner`], the local parent of remotely spawned actors;
 //! * `error`: every error type, each naming what to do about it;
 //! * `cluster`: membership (SWIM, via foca) over authenticated UDP, joined through seeds;
-//!   process groups and [`ClusterPool`]s over them;
+//!   process groups, cluster-wide names and [`ClusterPool`]s over them;
 //! * [`protocol`]: the wire protocol, byte by byte (no code).
 //!
 //! # Building a connection
@@ -80,7 +80,7 @@ pub mod protocol {}
 
 pub use cluster::{
     ClusterPool, ClusterPoolBuilder, GroupError, GroupEvent, Member, MemberState, MembershipConfig,
-    MembershipConfigError, PoolAskError, PoolTellError,
+    MembershipConfigError, NameError, NameEvent, PoolAskError, PoolTellError,
 };
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};

@@ -540,7 +540,7 @@ impl NodeBuilder {
 
 /// `a::b::Counter<x::Y>` becomes `Counter<Y>`: the type's own name, generics
 /// included, without module paths.
-fn bare_type_name(full: &str) -> String {
+pub(crate) fn bare_type_name(full: &str) -> String {
     let mut bare = String::with_capacity(full.len());
     let mut segment_start = 0;
     for (i, c) in full.char_indices() {
@@ -792,7 +792,7 @@ impl Node {
         }
     }
 
-    fn remote_ref<A: Actor>(&self, id: proscenium_runtime::ActorId) -> ActorRef<A> {
+    pub(crate) fn remote_ref<A: Actor>(&self, id: proscenium_runtime::ActorId) -> ActorRef<A> {
         let transport: Arc<dyn RemoteDelivery> =
             Arc::clone(&self.shared) as Arc<dyn RemoteDelivery>;
         ActorRef::remote(id, transport, self.system().ask_timeout())

@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! version  u8      DATAGRAM_VERSION
-//! kind     u8      0 = a foca message, 1 = a leave notice, 2 = a group table,
-//!                  3 = a load report
+//! kind     u8      0 = a foca message, 1 = a leave notice, 2 = a table chunk,
+//!                  3 = a load report, 4 = a table digest, 5 = a table pull
 //! sender   u64 BE  the sender's node number
 //! session  u64 BE  the sender process's session (its start time, ns since 1970)
 //! counter  u64 BE  1, 2, 3, ... per session
@@ -36,7 +36,7 @@ use crate::handshake::ClusterSecret;
 const DOMAIN: &[u8] = b"proscenium/membership/v1\0";
 
 /// The layout version; the first byte of every datagram.
-pub(crate) const DATAGRAM_VERSION: u8 = 1;
+pub(crate) const DATAGRAM_VERSION: u8 = 2;
 
 /// Bytes before the payload.
 pub(crate) const HEADER_LEN: usize = 1 + 1 + 8 + 8 + 8;
@@ -55,10 +55,14 @@ pub(crate) enum Kind {
     Swim,
     /// The sender is leaving the cluster; the payload is its identity.
     Leave,
-    /// The sender's process-group table.
-    Groups,
+    /// A chunk of one of the sender's replicated tables (groups, names).
+    Table,
     /// A part of the sender's load report: its group members' mailbox depths.
     Load,
+    /// The versions of the sender's replicated tables.
+    Digest,
+    /// The sender asks for some of the receiver's tables again.
+    Pull,
 }
 
 impl Kind {
@@ -66,8 +70,10 @@ impl Kind {
         match self {
             Self::Swim => 0,
             Self::Leave => 1,
-            Self::Groups => 2,
+            Self::Table => 2,
             Self::Load => 3,
+            Self::Digest => 4,
+            Self::Pull => 5,
         }
     }
 
@@ -75,8 +81,10 @@ impl Kind {
         match byte {
             0 => Some(Self::Swim),
             1 => Some(Self::Leave),
-            2 => Some(Self::Groups),
+            2 => Some(Self::Table),
             3 => Some(Self::Load),
+            4 => Some(Self::Digest),
+            5 => Some(Self::Pull),
             _ => None,
         }
     }

@@ -1,23 +1,24 @@
 //! Process groups, like Erlang's `pg`: named sets of actors across the
 //! cluster, each entry typed by the message it receives.
 //!
-//! Each node owns its own entries (only its local actors join) and sends
-//! its whole table, versioned, to every live member: on each change, to a
-//! member that comes up, and every few seconds to repair lost datagrams.
-//! A node keeps the newest table of each other member and drops it when
-//! that member goes down or leaves. Membership is eventually consistent:
-//! two nodes may briefly disagree.
+//! Each node owns its own entries (only its local actors join) in a
+//! [`Replica`] table that it sends, versioned and in chunks, to every live
+//! member: on each change, to a member that comes up, and on request when
+//! a periodic digest shows a member is behind. A node keeps the newest
+//! table of each other member and drops it when that member goes down or
+//! leaves. Membership is eventually consistent: two nodes may briefly
+//! disagree.
 
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use proscenium_runtime::{ActorId, ActorRef, Handler, NodeId, Recipient, RemoteDelivery};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::cluster::codec::MAX_ITEM;
-use crate::{wire, MessageTag, Node, RemoteMessage};
+use crate::cluster::replica::{Chunk, ChunkError, Replica, TableError, TableKind, MAX_TABLE_BYTES};
+use crate::{MessageTag, Node, RemoteMessage};
 
 /// A change to a process group, as this node sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +50,12 @@ pub enum GroupError {
     /// Only actors of this node can be put in a group here.
     #[error("actor {0} is not on this node: join it to the group on its own node")]
     NotLocal(ActorId),
-    /// The node's entries would not fit in one membership datagram.
-    #[error("this node's group entries would exceed {MAX_ITEM} bytes: use fewer or shorter-named groups")]
+    /// This node's group entries would outgrow the most one node may own.
+    #[error("this node's group entries would exceed {MAX_TABLE_BYTES} bytes: use fewer or shorter-named groups")]
     TooMany,
+    /// The group's name is too long for one membership datagram.
+    #[error("group name of {} bytes is too long: use one under 1 KB", .0.len())]
+    NameTooLong(String),
 }
 
 /// One entry as it crosses the wire.
@@ -62,35 +66,20 @@ pub(crate) struct Entry {
     actor: ActorId,
 }
 
-/// A node's whole table, as it sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct GroupTable {
-    pub(crate) owner: NodeId,
-    version: u64,
-    entries: BTreeSet<Entry>,
-}
-
-/// A local entry: the typed recipient behind it, for `group_members`.
-struct LocalEntry {
-    entry: Entry,
-    recipient: Box<dyn Any + Send + Sync>,
-}
-
 /// This node's groups and the newest table of each other member.
 pub(crate) struct GroupState {
-    me: NodeId,
-    local: Vec<LocalEntry>,
-    version: u64,
-    remote: HashMap<u64, GroupTable>,
+    table: Replica<Entry>,
+    /// The typed recipient behind each local entry, for `group_members`.
+    recipients: BTreeMap<Entry, Box<dyn Any + Send + Sync>>,
     events: broadcast::Sender<GroupEvent>,
 }
 
 impl std::fmt::Debug for GroupState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupState")
-            .field("local", &self.local.len())
-            .field("remote", &self.remote.len())
-            .finish()
+            .field("local", &self.recipients.len())
+            .field("version", &self.table.version())
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,26 +93,20 @@ pub(crate) fn lock(groups: &Mutex<GroupState>) -> MutexGuard<'_, GroupState> {
 impl GroupState {
     pub(crate) fn new(me: NodeId) -> Self {
         Self {
-            me,
-            local: Vec::new(),
-            version: 0,
-            remote: HashMap::new(),
+            table: Replica::new(TableKind::Groups, me),
+            recipients: BTreeMap::new(),
             events: broadcast::channel(256).0,
         }
     }
 
-    /// This node's table as it goes on the wire.
-    pub(crate) fn table(&self) -> GroupTable {
-        GroupTable {
-            owner: self.me,
-            version: self.version,
-            entries: self.local.iter().map(|l| l.entry.clone()).collect(),
-        }
+    /// This node's table and the other members'.
+    pub(crate) fn table(&self) -> &Replica<Entry> {
+        &self.table
     }
 
     /// The local actors in any group, each once (for load reports).
     pub(crate) fn local_actors(&self) -> Vec<ActorId> {
-        let mut actors: Vec<ActorId> = self.local.iter().map(|l| l.entry.actor).collect();
+        let mut actors: Vec<ActorId> = self.recipients.keys().map(|entry| entry.actor).collect();
         actors.sort();
         actors.dedup();
         actors
@@ -134,19 +117,15 @@ impl GroupState {
         entry: Entry,
         recipient: Box<dyn Any + Send + Sync>,
     ) -> Result<(), GroupError> {
-        if self.local.iter().any(|l| l.entry == entry) {
-            return Ok(());
+        match self.table.insert(entry.clone()) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(TableError::EntryTooLarge { .. }) => {
+                return Err(GroupError::NameTooLong(entry.group));
+            }
+            Err(TableError::Full) => return Err(GroupError::TooMany),
         }
-        self.local.push(LocalEntry {
-            entry: entry.clone(),
-            recipient,
-        });
-        let fits = wire::encode(&self.table(), MAX_ITEM as u64 - 64).is_ok();
-        if !fits {
-            self.local.pop();
-            return Err(GroupError::TooMany);
-        }
-        self.version += 1;
+        self.recipients.insert(entry.clone(), recipient);
         self.announce(GroupEvent::Joined {
             group: entry.group,
             actor: entry.actor,
@@ -157,62 +136,44 @@ impl GroupState {
     /// Removes `actor`'s local entries (of `group`, or of every group);
     /// whether any was removed.
     fn leave(&mut self, group: Option<&str>, actor: ActorId) -> bool {
-        let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local)
-            .into_iter()
-            .partition(|l| l.entry.actor == actor && group.is_none_or(|g| l.entry.group == g));
-        self.local = kept;
-        if gone.is_empty() {
-            return false;
+        let gone = self
+            .table
+            .remove_where(|e| e.actor == actor && group.is_none_or(|g| e.group == g));
+        for entry in &gone {
+            self.recipients.remove(entry);
         }
-        self.version += 1;
-        for l in gone {
-            self.announce(GroupEvent::Left {
-                group: l.entry.group,
-                actor,
-            });
-        }
-        true
+        let any = !gone.is_empty();
+        self.announce_left(gone);
+        any
     }
 
-    /// Takes in another member's table if it is newer than the one held.
-    pub(crate) fn apply_remote(&mut self, table: GroupTable) {
-        let number = table.owner.node();
-        let empty = BTreeSet::new();
-        let old = match self.remote.get(&number) {
-            Some(held) if held.owner == table.owner && held.version >= table.version => return,
-            Some(held) if held.owner == table.owner => &held.entries,
-            _ => &empty,
-        };
-        let left: Vec<Entry> = old.difference(&table.entries).cloned().collect();
-        let joined: Vec<Entry> = table.entries.difference(old).cloned().collect();
-        self.remote.insert(number, table);
-        for entry in left {
-            self.announce(GroupEvent::Left {
-                group: entry.group,
-                actor: entry.actor,
-            });
-        }
-        for entry in joined {
-            self.announce(GroupEvent::Joined {
-                group: entry.group,
-                actor: entry.actor,
-            });
-        }
-    }
-
-    /// Node run `node` is down or gone: its entries vanish.
-    pub(crate) fn drop_node(&mut self, node: NodeId) {
-        let held = self.remote.get(&node.node()).map(|t| t.owner);
-        if held != Some(node) {
-            return;
-        }
-        if let Some(table) = self.remote.remove(&node.node()) {
-            for entry in table.entries {
-                self.announce(GroupEvent::Left {
+    /// Takes in a chunk of another member's table; announces what changed
+    /// once a newer version is complete.
+    pub(crate) fn receive(&mut self, chunk: Chunk) -> Result<(), ChunkError> {
+        if let Some(diff) = self.table.receive(chunk)? {
+            self.announce_left(diff.left);
+            for entry in diff.joined {
+                self.announce(GroupEvent::Joined {
                     group: entry.group,
                     actor: entry.actor,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Node run `node` is down or gone: its entries vanish.
+    pub(crate) fn drop_node(&mut self, node: NodeId) {
+        let gone = self.table.drop_node(node);
+        self.announce_left(gone);
+    }
+
+    fn announce_left(&self, entries: Vec<Entry>) {
+        for entry in entries {
+            self.announce(GroupEvent::Left {
+                group: entry.group,
+                actor: entry.actor,
+            });
         }
     }
 
@@ -233,7 +194,8 @@ impl Node {
     ///
     /// [`GroupError::NotClustered`] if this node is not a cluster member,
     /// [`GroupError::NotLocal`] for an actor of another node,
-    /// [`GroupError::TooMany`] if this node's entries outgrow a datagram.
+    /// [`GroupError::TooMany`] if this node's entries outgrow 256 KiB,
+    /// [`GroupError::NameTooLong`] for a group name over about 1 KB.
     pub fn join_group<M, A>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), GroupError>
     where
         M: RemoteMessage,
@@ -249,7 +211,7 @@ impl Node {
             actor: actor.id(),
         };
         lock(membership.groups()).join(entry, Box::new(actor.recipient::<M>()))?;
-        membership.publish_groups();
+        membership.publish(TableKind::Groups);
         let (shared, actor, groups) = (self.shared(), actor.clone(), membership.clone());
         let cancel = shared.cancel.clone();
         shared.tasks.spawn(async move {
@@ -257,7 +219,7 @@ impl Node {
                 () = cancel.cancelled() => {}
                 _ = actor.wait_stopped() => {
                     if lock(groups.groups()).leave(None, actor.id()) {
-                        groups.publish_groups();
+                        groups.publish(TableKind::Groups);
                     }
                 }
             }
@@ -269,7 +231,7 @@ impl Node {
     pub fn leave_group<A: proscenium_runtime::Actor>(&self, group: &str, actor: &ActorRef<A>) {
         if let Some(membership) = self.membership() {
             if lock(membership.groups()).leave(Some(group), actor.id()) {
-                membership.publish_groups();
+                membership.publish(TableKind::Groups);
             }
         }
     }
@@ -283,16 +245,15 @@ impl Node {
         let tag = MessageTag::from_name(M::TAG);
         let state = lock(membership.groups());
         let local = state
-            .local
+            .recipients
             .iter()
-            .filter(|l| l.entry.group == group)
-            .filter_map(|l| l.recipient.downcast_ref::<Recipient<M>>().cloned());
+            .filter(|(entry, _)| entry.group == group)
+            .filter_map(|(_, recipient)| recipient.downcast_ref::<Recipient<M>>().cloned());
         let transport: Arc<dyn RemoteDelivery> = self.shared().clone();
         let timeout = self.system().ask_timeout();
         let remote = state
-            .remote
-            .values()
-            .flat_map(|table| table.entries.iter())
+            .table
+            .remote()
             .filter(|entry| entry.group == group && entry.tag == tag)
             .map(|entry| Recipient::remote(entry.actor, Arc::clone(&transport), timeout));
         local.chain(remote).collect()
@@ -313,19 +274,32 @@ impl Node {
 mod tests {
     use super::*;
 
-    fn entry(group: &str, actor: u64) -> Entry {
+    fn entry(group: &str, node: NodeId, actor: u64) -> Entry {
         Entry {
             group: group.into(),
             tag: MessageTag::new(1),
-            actor: ActorId::new(NodeId::new(2, 2), actor),
+            actor: ActorId::new(node, actor),
         }
     }
 
-    fn table(owner: NodeId, version: u64, entries: &[Entry]) -> GroupTable {
-        GroupTable {
-            owner,
-            version,
-            entries: entries.iter().cloned().collect(),
+    /// Version `version` of `owner`'s table, holding `actors` in group "g".
+    fn table(owner: NodeId, version: u64, actors: &[u64]) -> Vec<Chunk> {
+        let mut table = Replica::new(TableKind::Groups, owner);
+        for &actor in actors {
+            table.insert(entry("g", owner, actor)).expect("fits");
+        }
+        while table.version() < version {
+            table
+                .insert(entry("bump", owner, table.version()))
+                .expect("fits");
+            table.remove_where(|e| e.group == "bump");
+        }
+        table.chunks()
+    }
+
+    fn receive(state: &mut GroupState, chunks: Vec<Chunk>) {
+        for chunk in chunks {
+            state.receive(chunk).expect("a valid chunk");
         }
     }
 
@@ -338,10 +312,10 @@ mod tests {
         let mut state = GroupState::new(NodeId::new(1, 1));
         let mut events = state.events.subscribe();
         let other = NodeId::new(2, 2);
-        state.apply_remote(table(other, 1, &[entry("g", 1), entry("g", 2)]));
-        state.apply_remote(table(other, 2, &[entry("g", 2), entry("g", 3)]));
+        receive(&mut state, table(other, 2, &[1, 2]));
+        receive(&mut state, table(other, 4, &[2, 3]));
         // A late, older table changes nothing.
-        state.apply_remote(table(other, 1, &[entry("g", 1)]));
+        receive(&mut state, table(other, 3, &[1]));
         let actor = |n| ActorId::new(other, n);
         let joined = |n| GroupEvent::Joined {
             group: "g".into(),
@@ -355,14 +329,14 @@ mod tests {
             drain(&mut events),
             [joined(1), joined(2), left(1), joined(3)]
         );
-        assert_eq!(state.remote[&2].entries.len(), 2);
+        assert_eq!(state.table.remote().count(), 2);
     }
 
     #[test]
     fn a_node_that_goes_down_takes_its_entries_along() {
         let mut state = GroupState::new(NodeId::new(1, 1));
         let other = NodeId::new(2, 2);
-        state.apply_remote(table(other, 1, &[entry("g", 1)]));
+        receive(&mut state, table(other, 1, &[1]));
         let mut events = state.events.subscribe();
         // Another run of that node going down is not this one.
         state.drop_node(NodeId::new(2, 3));
@@ -375,42 +349,46 @@ mod tests {
                 actor: ActorId::new(other, 1)
             }]
         );
-        assert!(state.remote.is_empty());
-    }
-
-    #[test]
-    fn a_restarted_node_starts_a_fresh_table() {
-        let mut state = GroupState::new(NodeId::new(1, 1));
-        state.apply_remote(table(NodeId::new(2, 2), 9, &[entry("g", 1)]));
-        let restarted = NodeId::new(2, 3);
-        state.apply_remote(table(restarted, 1, &[]));
-        assert_eq!(state.remote[&2].owner, restarted);
+        assert_eq!(state.table.remote().count(), 0);
     }
 
     #[test]
     fn local_entries_come_and_go_with_versions() {
-        let mut state = GroupState::new(NodeId::new(1, 1));
-        let id = ActorId::new(NodeId::new(1, 1), 5);
-        let local = Entry {
-            actor: id,
-            ..entry("g", 0)
-        };
+        let me = NodeId::new(1, 1);
+        let mut state = GroupState::new(me);
+        let id = ActorId::new(me, 5);
+        let local = entry("g", me, 5);
         state.join(local.clone(), Box::new(())).expect("fits");
         state
             .join(local, Box::new(()))
             .expect("joining twice is one entry");
-        assert_eq!((state.table().entries.len(), state.version), (1, 1));
+        assert_eq!((state.table.local().count(), state.table.version()), (1, 1));
         assert!(state.leave(None, id));
         assert!(!state.leave(None, id));
-        assert_eq!((state.table().entries.len(), state.version), (0, 2));
+        assert_eq!((state.table.local().count(), state.table.version()), (0, 2));
+        assert!(state.recipients.is_empty());
     }
 
     #[test]
-    fn a_table_too_large_for_a_datagram_is_refused() {
-        let mut state = GroupState::new(NodeId::new(1, 1));
-        let long = "x".repeat(MAX_ITEM);
-        let refused = state.join(entry(&long, 1), Box::new(()));
-        assert_eq!(refused, Err(GroupError::TooMany));
-        assert!(state.table().entries.is_empty());
+    fn a_group_name_too_long_for_a_datagram_is_refused() {
+        let me = NodeId::new(1, 1);
+        let mut state = GroupState::new(me);
+        let long = "x".repeat(crate::cluster::codec::MAX_ITEM);
+        let refused = state.join(entry(&long, me, 1), Box::new(()));
+        assert_eq!(refused, Err(GroupError::NameTooLong(long)));
+        assert_eq!(state.table.local().count(), 0);
+    }
+
+    #[test]
+    fn more_entries_than_one_datagram_holds_are_accepted() {
+        let me = NodeId::new(1, 1);
+        let mut state = GroupState::new(me);
+        for i in 0..200 {
+            let group = format!("group-with-a-long-name-{i:04}");
+            state
+                .join(entry(&group, me, i), Box::new(()))
+                .expect("a table may span datagrams");
+        }
+        assert!(state.table.chunks().len() > 3);
     }
 }

@@ -22,10 +22,13 @@ use tokio_util::time::DelayQueue;
 use crate::cluster::auth::{Kind, Opener, Sealer};
 use crate::cluster::codec::{SwimCodec, MAX_ITEM};
 use crate::cluster::config::MembershipConfig;
-use crate::cluster::groups::{self, GroupState, GroupTable, SharedGroups};
+use crate::cluster::groups::{self, GroupState};
 use crate::cluster::identity::MemberId;
 use crate::cluster::load::{LoadReport, LoadReporter, LOAD_SAMPLE};
 use crate::cluster::member::{Change, Member, MemberState, MemberTable};
+use crate::cluster::names::NameState;
+use crate::cluster::replica::TableKind;
+use crate::cluster::tables::{Outgoing, Tables};
 use crate::shared::NodeShared;
 use crate::stats::{add, bump};
 use crate::sys::Datagram;
@@ -37,9 +40,9 @@ const JOIN_BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration
 /// The first and the longest wait between two dials of a member's link.
 const DIAL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
-/// How often a node sends its group table to every member even if it did
-/// not change, so a lost datagram is repaired.
-const GROUP_REPAIR: Duration = Duration::from_secs(5);
+/// How often a node sends the versions of its tables (groups, names) to
+/// every member, so one that missed a chunk pulls the table again.
+const TABLE_REPAIR: Duration = Duration::from_secs(5);
 
 /// A receive buffer larger than any datagram: longer ones are cut and
 /// then fail authentication.
@@ -51,7 +54,7 @@ type Swim = Foca<MemberId, SwimCodec, SmallRng, NoCustomBroadcast>;
 #[derive(Debug, Clone)]
 pub(crate) struct Membership {
     table: Arc<Mutex<MemberTable>>,
-    groups: SharedGroups,
+    tables: Tables,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -60,8 +63,8 @@ pub(crate) struct Membership {
 enum Command {
     /// Leave the cluster, then say so.
     Leave(oneshot::Sender<()>),
-    /// This node's group table changed: send it to every member.
-    PublishGroups,
+    /// One of this node's tables changed: send it to every member.
+    Publish(TableKind),
 }
 
 impl Membership {
@@ -96,7 +99,7 @@ impl Membership {
         };
         let table = Arc::new(Mutex::new(MemberTable::new(&me)));
         let (commands, requests) = mpsc::unbounded_channel();
-        let groups = Arc::new(Mutex::new(GroupState::new(me.node)));
+        let tables = Tables::new(me.node);
         let secret = shared.handshake.secret().clone();
         let seed = shared.entropy.next_u64().to_le_bytes();
         let driver = Driver {
@@ -113,7 +116,8 @@ impl Membership {
             sealer: Sealer::new(secret.clone(), me.node.node(), session),
             opener: Opener::new(secret),
             table: Arc::clone(&table),
-            groups: Arc::clone(&groups),
+            tables: tables.clone(),
+            outbox: Vec::new(),
             seeds: seeds
                 .into_iter()
                 .filter(|&seed| seed != addr && seed != bound)
@@ -126,19 +130,24 @@ impl Membership {
         tracing::info!(%addr, %bound, "membership started");
         Ok(Self {
             table,
-            groups,
+            tables,
             commands,
         })
     }
 
     /// This node's process groups and those other members sent.
     pub(crate) fn groups(&self) -> &Mutex<GroupState> {
-        &self.groups
+        &self.tables.groups
     }
 
-    /// Has the task send this node's group table to every member.
-    pub(crate) fn publish_groups(&self) {
-        let _ = self.commands.send(Command::PublishGroups);
+    /// This node's cluster-wide names and those other members sent.
+    pub(crate) fn names(&self) -> &Mutex<NameState> {
+        &self.tables.names
+    }
+
+    /// Has the task send this node's table `kind` to every member.
+    pub(crate) fn publish(&self, kind: TableKind) {
+        let _ = self.commands.send(Command::Publish(kind));
     }
 
     /// This node and every member it knows, by name.
@@ -163,11 +172,11 @@ fn lock(table: &Mutex<MemberTable>) -> MutexGuard<'_, MemberTable> {
 
 /// What woke the task.
 enum Input {
-    Datagram(usize),
+    Datagram(usize, SocketAddr),
     Timer(Timer<MemberId>),
     Join,
     Command(Command),
-    RepairGroups,
+    RepairTables,
     ReportLoad,
     Stop,
 }
@@ -182,7 +191,9 @@ struct Driver {
     sealer: Sealer,
     opener: Opener,
     table: Arc<Mutex<MemberTable>>,
-    groups: SharedGroups,
+    tables: Tables,
+    /// Table datagrams to send at the next flush.
+    outbox: Vec<Outgoing>,
     seeds: Vec<SocketAddr>,
     /// Randomness for backoff jitter and injected loss.
     jitter: SmallRng,
@@ -195,7 +206,9 @@ struct Driver {
 impl Driver {
     async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Command>) {
         let mut buffer = vec![0; RECEIVE_BUFFER];
-        let mut repair = tokio::time::interval(GROUP_REPAIR);
+        let mut repair = tokio::time::interval(TABLE_REPAIR);
+        // A command taken while gathering a burst of publishes.
+        let mut held: Option<Command> = None;
         let mut load = tokio::time::interval(LOAD_SAMPLE);
         load.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut join_delay = JOIN_BACKOFF.0;
@@ -208,31 +221,35 @@ impl Driver {
                 join_delay = JOIN_BACKOFF.0;
                 next_join = Instant::now();
             }
-            let input = tokio::select! {
-                () = self.shared.cancel.cancelled() => Input::Stop,
-                request = requests.recv() => request.map_or(Input::Stop, Input::Command),
-                _ = repair.tick() => Input::RepairGroups,
-                _ = load.tick() => Input::ReportLoad,
-                received = self.socket.recv_from(&mut buffer) => match received {
-                    Ok((len, _)) => {
-                        let stats = &self.shared.stats;
-                        bump(&stats.membership_datagrams_received);
-                        add(&stats.membership_bytes_received, len as u64);
-                        Input::Datagram(len)
+            let input = if let Some(command) = held.take() {
+                Input::Command(command)
+            } else {
+                tokio::select! {
+                    () = self.shared.cancel.cancelled() => Input::Stop,
+                    request = requests.recv() => request.map_or(Input::Stop, Input::Command),
+                    _ = repair.tick() => Input::RepairTables,
+                    _ = load.tick() => Input::ReportLoad,
+                    received = self.socket.recv_from(&mut buffer) => match received {
+                        Ok((len, from)) => {
+                            let stats = &self.shared.stats;
+                            bump(&stats.membership_datagrams_received);
+                            add(&stats.membership_bytes_received, len as u64);
+                            Input::Datagram(len, from)
+                        }
+                        // ICMP errors of earlier sends surface here: not fatal.
+                        Err(error) => {
+                            tracing::debug!(%error, "membership receive failed");
+                            continue;
+                        }
+                    },
+                    Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
+                        Input::Timer(expired.into_inner())
                     }
-                    // ICMP errors of earlier sends surface here: not fatal.
-                    Err(error) => {
-                        tracing::debug!(%error, "membership receive failed");
-                        continue;
-                    }
-                },
-                Some(expired) = self.timers.next(), if !self.timers.is_empty() => {
-                    Input::Timer(expired.into_inner())
+                    () = tokio::time::sleep_until(next_join), if joining => Input::Join,
                 }
-                () = tokio::time::sleep_until(next_join), if joining => Input::Join,
             };
             match input {
-                Input::Datagram(len) => self.receive(&buffer[..len]),
+                Input::Datagram(len, from) => self.receive(&buffer[..len], from),
                 Input::Timer(timer) => {
                     if let Err(error) = self.swim.handle_timer(timer, &mut self.runtime) {
                         tracing::debug!(%error, "membership timer failed");
@@ -248,10 +265,27 @@ impl Driver {
                     let _ = done.send(());
                     return;
                 }
-                Input::Command(Command::PublishGroups) | Input::RepairGroups => {
-                    let live: Vec<SocketAddr> =
-                        self.swim.iter_members().map(|m| m.id().addr).collect();
-                    self.send_groups(&live).await;
+                Input::Command(Command::Publish(kind)) => {
+                    // A burst of changes goes out once.
+                    let mut kinds = std::collections::BTreeSet::from([kind]);
+                    while let Ok(next) = requests.try_recv() {
+                        match next {
+                            Command::Publish(kind) => {
+                                kinds.insert(kind);
+                            }
+                            other => {
+                                held = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    let live = self.live_addrs();
+                    self.outbox.extend(self.tables.publish(kinds, &live));
+                }
+                Input::RepairTables => {
+                    let live = self.live_addrs();
+                    let me = self.shared.node_id();
+                    self.outbox.extend(self.tables.digests(me, &live));
                 }
                 Input::ReportLoad => self.report_load().await,
                 Input::Stop => return,
@@ -275,7 +309,12 @@ impl Driver {
         }
     }
 
-    fn receive(&mut self, datagram: &[u8]) {
+    /// The addresses of the members foca lists as live.
+    fn live_addrs(&self) -> Vec<SocketAddr> {
+        self.swim.iter_members().map(|m| m.id().addr).collect()
+    }
+
+    fn receive(&mut self, datagram: &[u8], from: SocketAddr) {
         let opened = match self.opener.open(datagram) {
             Ok(opened) => opened,
             Err(error) => {
@@ -320,42 +359,36 @@ impl Driver {
                 }
                 Err(error) => tracing::debug!(%error, "refused a load report"),
             },
-            Kind::Groups => match wire::decode::<GroupTable>(opened.payload, MAX_ITEM as u64) {
-                // Only a live member's own table counts: a late one from a
-                // run declared down must not bring its entries back.
-                Ok(table)
-                    if table.owner.node() == opened.sender
-                        && lock(&self.table).is_live_run(table.owner) =>
-                {
-                    groups::lock(&self.groups).apply_remote(table);
-                }
-                Ok(_) => {
-                    tracing::debug!("ignored a group table of a node that is not a live member")
-                }
-                Err(error) => tracing::debug!(%error, "refused a group table"),
-            },
+            Kind::Table | Kind::Digest | Kind::Pull => {
+                // Only a live member's own tables count: a late chunk from
+                // a run declared down must not bring its entries back.
+                let members = lock(&self.table);
+                let live = self.live_addrs();
+                let out = self.tables.receive(
+                    opened.kind,
+                    opened.sender,
+                    from,
+                    opened.payload,
+                    |run| members.is_live_run(run),
+                    &live,
+                );
+                drop(members);
+                self.outbox.extend(out);
+            }
         }
     }
 
-    /// Sends this node's group table to the members at `to`.
-    async fn send_groups(&mut self, to: &[SocketAddr]) {
-        let table = groups::lock(&self.groups).table();
-        let payload = match wire::encode(&table, MAX_ITEM as u64) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::warn!(%error, "could not encode this node's group table");
-                return;
-            }
-        };
-        for &addr in to {
-            self.send(Kind::Groups, &payload, addr).await;
+    /// Sends the table datagrams gathered since the last flush.
+    async fn send_outbox(&mut self) {
+        for (kind, payload, addr) in std::mem::take(&mut self.outbox) {
+            self.send(kind, &payload, addr).await;
         }
     }
 
     /// Sends a round of this node's load report to every live member, if
     /// one is due.
     async fn report_load(&mut self) {
-        let actors = groups::lock(&self.groups).local_actors();
+        let actors = groups::lock(&self.tables.groups).local_actors();
         let parts = self.load.due(&self.shared.system, &actors, Instant::now());
         if parts.is_empty() {
             return;
@@ -408,10 +441,11 @@ impl Driver {
             }
             self.apply(change);
         }
-        // A member that came up learns this node's groups at once.
+        // A member that came up learns this node's tables at once.
         if !came_up.is_empty() {
-            self.send_groups(&came_up).await;
+            self.outbox.extend(self.tables.publish_all(&came_up));
         }
+        self.send_outbox().await;
     }
 
     async fn send_all(&mut self) {
@@ -480,7 +514,7 @@ impl Driver {
             }
             MemberState::Down | MemberState::Left => {
                 self.shared.declare_down(id);
-                groups::lock(&self.groups).drop_node(id);
+                self.tables.drop_node(id);
                 self.shared.mailbox_reports.forget(id);
             }
             _ => {}

@@ -13,7 +13,10 @@
 //! * `config`: [`MembershipConfig`], the failure detector's timings;
 //! * `member`: [`Member`], [`MemberState`] and the table of changes;
 //! * `membership`: the task that drives foca with a socket, timers and seeds;
-//! * `groups`: process groups, each node's table sent to every member;
+//! * `replica`: a table each node owns and sends to every member, in chunks;
+//! * `tables`: the node's replicated tables and the datagrams that sync them;
+//! * `groups`: process groups, one replicated table;
+//! * `names`: cluster-wide names, another, with the conflict rule;
 //! * `load`: load reports, the mailbox depths of each member's group actors;
 //! * `pool`: [`ClusterPool`], the runtime's routers over a group's members.
 
@@ -25,10 +28,14 @@ mod identity;
 mod load;
 mod member;
 mod membership;
+mod names;
 mod pool;
+mod replica;
+mod tables;
 
 pub use config::{MembershipConfig, MembershipConfigError};
 pub use groups::{GroupError, GroupEvent};
 pub use member::{Member, MemberState};
 pub(crate) use membership::Membership;
+pub use names::{NameError, NameEvent};
 pub use pool::{ClusterPool, ClusterPoolBuilder, PoolAskError, PoolTellError};
