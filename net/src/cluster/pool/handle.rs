@@ -218,8 +218,9 @@ impl<M: RemoteMessage, R> ClusterPool<M, R> {
     }
 
     /// Waits until `ready(self)` holds, checking it now and after every
-    /// change of the members or of a reported depth. Wrap it in a timeout
-    /// if the change may never come.
+    /// change of the members, of a reported depth, or of a link to a node
+    /// (which makes its members reachable or not). Wrap it in a timeout if
+    /// the change may never come.
     ///
     /// # Cancel safety
     ///

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::GroupEvent;
 use crate::mailbox_reports::MailboxReports;
-use crate::{Node, RemoteMessage};
+use crate::{Node, NodeEvent, RemoteMessage};
 
 /// One member of the pool's group.
 pub(crate) struct PoolMember<M: RemoteMessage> {
@@ -78,7 +78,8 @@ impl<M: RemoteMessage> Routee for PoolMember<M> {
 pub(crate) struct MemberSet<M: RemoteMessage> {
     pub(crate) group: String,
     current: RwLock<Arc<[Arc<PoolMember<M>>]>>,
-    /// Bumped after each change of the members or of a reported depth.
+    /// Bumped after each change of the members, of a reported depth, or of
+    /// a link (which makes members reachable or not).
     changes: watch::Sender<u64>,
     /// Cancelled when the last pool handle goes: ends the follower task.
     closed: CancellationToken,
@@ -148,6 +149,7 @@ pub(crate) fn follow<M: RemoteMessage>(node: &Node, group: &str) -> Arc<MemberSe
     });
     // Subscribed before the first read: no change falls in between.
     let events = node.group_events();
+    let links = node.events();
     let loads = reports.subscribe();
     set.refresh(node, &reports);
     let task = Follower {
@@ -157,7 +159,7 @@ pub(crate) fn follow<M: RemoteMessage>(node: &Node, group: &str) -> Arc<MemberSe
         closed: set.closed.clone(),
         reports,
     };
-    node.shared().tasks.spawn(task.run(events, loads));
+    node.shared().tasks.spawn(task.run(events, links, loads));
     set
 }
 
@@ -174,6 +176,7 @@ impl<M: RemoteMessage> Follower<M> {
     async fn run(
         self,
         mut events: broadcast::Receiver<GroupEvent>,
+        mut links: broadcast::Receiver<NodeEvent>,
         mut loads: watch::Receiver<u64>,
     ) {
         let cancel = self.node.shared().cancel.clone();
@@ -191,6 +194,17 @@ impl<M: RemoteMessage> Follower<M> {
                     Err(broadcast::error::RecvError::Lagged(_)) => true,
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
+                // A link that comes or goes makes members reachable or
+                // not: those waiting on the pool look again.
+                event = links.recv() => {
+                    if matches!(event, Err(broadcast::error::RecvError::Closed)) {
+                        return;
+                    }
+                    if let Some(set) = self.set.upgrade() {
+                        set.bump();
+                    }
+                    false
+                }
                 changed = loads.changed() => {
                     if changed.is_err() {
                         return;
