@@ -38,9 +38,14 @@ pub async fn within<T>(what: &str, future: impl std::future::Future<Output = T>)
     }
 }
 
-/// The `cluster_node` example binary next to this test binary:
-/// `target/<profile>/deps/<test>` → `target/<profile>/examples/cluster_node`.
+/// The `cluster_node` example binary next to this test binary.
 fn node_binary() -> PathBuf {
+    example_binary("cluster_node")
+}
+
+/// Example `name`'s binary next to this test binary:
+/// `target/<profile>/deps/<test>` → `target/<profile>/examples/<name>`.
+pub fn example_binary(name: &str) -> PathBuf {
     let test_binary = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_binary
         .parent()
@@ -48,10 +53,10 @@ fn node_binary() -> PathBuf {
         .expect("the test binary lives in target/<profile>/deps");
     let binary = profile_dir
         .join("examples")
-        .join(format!("cluster_node{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         binary.is_file(),
-        "the node binary {} is missing; run `cargo build --examples` (with the same profile) first",
+        "the example binary {} is missing; run `cargo build --examples` (with the same profile) first",
         binary.display()
     );
     binary
