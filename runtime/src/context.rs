@@ -5,15 +5,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
 use crate::signal::Watcher;
-use crate::supervision::{PendingChild, Supervision};
+use crate::supervision::{brutal_kill, PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
 use crate::{
-    Actor, ActorId, ActorRef, ChildSpec, Handler, Message, RestartPolicy, SpawnError,
+    Actor, ActorId, ActorRef, ChildSpec, Handler, Message, RestartPolicy, Shutdown, SpawnError,
     SupervisorStrategy, System, Terminated,
 };
 
@@ -52,13 +53,30 @@ pub struct Context<A: Actor> {
 pub(crate) struct Child {
     pub(crate) actor: Arc<dyn AnyActor>,
     pub(crate) policy: RestartPolicy,
+    pub(crate) shutdown: Shutdown,
+    /// Its task, to kill it without waiting when its shutdown runs out.
+    pub(crate) task: AbortHandle,
 }
 
 impl Child {
     /// The entry for a child just spawned (always a local actor).
-    pub(crate) fn of<C: Actor>(child: &ActorRef<C>, policy: RestartPolicy) -> Option<Self> {
+    pub(crate) fn of<C: Actor>(
+        (child, task): (&ActorRef<C>, AbortHandle),
+        policy: RestartPolicy,
+        shutdown: Shutdown,
+    ) -> Option<Self> {
         let actor = Arc::clone(child.cell()?) as Arc<dyn AnyActor>;
-        Some(Self { actor, policy })
+        Some(Self {
+            actor,
+            policy,
+            shutdown,
+            task,
+        })
+    }
+
+    /// Kills it at once: see [`Shutdown`].
+    pub(crate) fn brutal_kill(&self) {
+        brutal_kill(&*self.actor, &self.task);
     }
 }
 
@@ -113,7 +131,8 @@ impl<A: Actor> Context<A> {
     /// [`Permanent`](RestartPolicy::Permanent) policy. A restart keeps its
     /// state and runs [`Actor::on_restart`]; use [`spawn_with`](Self::spawn_with)
     /// and a [`ChildSpec`] for a fresh state on each restart. Children are
-    /// stopped (and waited for) before this actor restarts or stops.
+    /// stopped (and waited for, each up to the default [`Shutdown`] for its
+    /// type, then killed) before this actor restarts or stops.
     ///
     /// The ref comes back at once and the child starts in its own task,
     /// alongside this actor and its other children; await
@@ -130,7 +149,7 @@ impl<A: Actor> Context<A> {
             factory: None,
             policy: RestartPolicy::Permanent,
         };
-        self.spawn_child(child, spec)
+        self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
 
     /// Like [`spawn`](Self::spawn), and registers the child under `name`
@@ -150,7 +169,7 @@ impl<A: Actor> Context<A> {
             factory: None,
             policy: RestartPolicy::Permanent,
         };
-        self.spawn_child(child, spec)
+        self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
 
     /// Spawns a supervised child from `spec`: its state comes from the
@@ -163,6 +182,7 @@ impl<A: Actor> Context<A> {
         let ChildSpec {
             factory,
             policy,
+            shutdown,
             name,
         } = spec;
         let child = factory();
@@ -174,6 +194,7 @@ impl<A: Actor> Context<A> {
                 factory: Some(factory),
                 policy,
             },
+            shutdown,
         )
     }
 
@@ -181,11 +202,12 @@ impl<A: Actor> Context<A> {
         &mut self,
         child: C,
         mut spec: SpawnSpec<C>,
+        shutdown: Shutdown,
     ) -> Result<ActorRef<C>, SpawnError> {
         let policy = spec.policy;
         spec.parent = Some(self.own_cell());
-        let child = self.system.spawn_inner(child, spec)?;
-        if let Some(entry) = Child::of(&child, policy) {
+        let (child, task) = self.system.spawn_child(child, spec)?;
+        if let Some(entry) = Child::of((&child, task), policy, shutdown) {
             self.children.insert(child.id(), entry);
         }
         Ok(child)

@@ -76,7 +76,7 @@ pub use remote::{
 };
 pub use signal::Watcher;
 pub use supervision::{
-    Backoff, ChildSpec, RestartPolicy, RestartStrategy, Supervisor, SupervisorStrategy,
+    Backoff, ChildSpec, RestartPolicy, RestartStrategy, Shutdown, Supervisor, SupervisorStrategy,
     WhichChildren,
 };
 pub use system::{System, SystemBuilder};

@@ -62,9 +62,6 @@ pub(crate) struct Bookkeeping<A: Actor> {
     /// Children that failed while this actor was failed itself; decided
     /// about when this actor restarts or stops, which stops its children.
     pub(crate) failed_children: Vec<(ActorId, StopReason)>,
-    /// `on_stop` has run for the current state (the actor was taken down
-    /// for a sibling's restart), so a final stop does not run it again.
-    stopped_hook_ran: bool,
 }
 
 impl<A: Actor> Default for Bookkeeping<A> {
@@ -74,7 +71,6 @@ impl<A: Actor> Default for Bookkeeping<A> {
             deferred: Vec::new(),
             postponed: VecDeque::new(),
             failed_children: Vec::new(),
-            stopped_hook_ran: false,
         }
     }
 }
@@ -85,9 +81,6 @@ pub(crate) enum Exit {
     Stop(StopReason),
     /// Report to the supervisor and wait for its decision.
     Fail(StopReason),
-    /// The supervisor restarts this actor, which was serving, after the
-    /// delay. (A failed actor hears it while it waits for the decision.)
-    Restart(Duration, StopReason),
     /// The supervisor restarts this actor along with a failed sibling:
     /// go down cleanly, then wait for its decision.
     TakeDown(StopReason),
@@ -175,15 +168,12 @@ impl<A: Actor> Lifecycle<A> {
     #[allow(clippy::manual_async_fn)]
     fn end(mut self, mut exit: Exit) -> impl Future<Output = ()> + Send {
         async move {
+            // `on_stop` has run for the current state (it was taken down for
+            // a sibling's restart), so the final stop does not run it again.
+            let mut on_stop_ran = false;
             let reason = loop {
                 exit = match exit {
                     Exit::Stop(reason) => break reason,
-                    Exit::Restart(delay, reason) => {
-                        match Box::pin(self.back_off(delay, reason)).await {
-                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                            Directive::Stop(reason) => Exit::Stop(reason),
-                        }
-                    }
                     Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
@@ -192,7 +182,10 @@ impl<A: Actor> Lifecycle<A> {
                         Box::pin(self.take_down(&reason)).await;
                         match Box::pin(self.supervise(reason)).await {
                             Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                            Directive::Stop(reason) => Exit::Stop(reason),
+                            Directive::Stop(reason) => {
+                                on_stop_ran = true;
+                                Exit::Stop(reason)
+                            }
                         }
                     }
                     Exit::RestartGroup(child, reason) => {
@@ -203,7 +196,7 @@ impl<A: Actor> Lifecycle<A> {
                     }
                 };
             };
-            let reason = self.finish(reason).await;
+            let reason = self.finish(reason, on_stop_ran).await;
             self.notify_stopped(reason);
         }
     }
@@ -283,7 +276,6 @@ impl<A: Actor> Lifecycle<A> {
             // queued ones are handled.
             Signal::Stop | Signal::Dismiss => self.cell.mailbox.close_and_drain(),
             Signal::Kill => return Err(Exit::Stop(StopReason::Killed)),
-            Signal::Restart(delay, reason) => return Err(Exit::Restart(delay, reason)),
             Signal::TakeDown(reason) => return Err(Exit::TakeDown(reason)),
             Signal::ChildFailed(child, reason) => {
                 if let Some(exit) = self.on_child_failed(child, reason) {
@@ -323,7 +315,9 @@ impl<A: Actor> Lifecycle<A> {
                 self.books().failed_children.push((child, reason));
             }
             // Only a group restart waits for a child's restart; a take-down
-            // reaching an actor that is down already has nothing to do.
+            // reaching an actor that is down already, or a restart one that
+            // is serving (only a failed actor is told to restart), has
+            // nothing to do.
             Signal::Stop
             | Signal::Dismiss
             | Signal::Kill
@@ -346,7 +340,7 @@ impl<A: Actor> Lifecycle<A> {
                 None => Some(self.cell.signals.recv().await),
             };
             match signal {
-                Some(Signal::Restart(delay, _)) => return self.back_off(delay, reason).await,
+                Some(Signal::Restart(delay)) => return self.back_off(delay, reason).await,
                 // A graceful stop still handles what was queued: refuse new
                 // messages now and drain after the supervisor's restart.
                 Some(Signal::Stop) => self.cell.mailbox.close_and_drain(),
@@ -395,7 +389,6 @@ impl<A: Actor> Lifecycle<A> {
             // It is restarted anyway: a fresh start is the cure for that too.
             tracing::error!(panic = %panic, "on_stop panicked while taken down for a restart");
         }
-        self.books().stopped_hook_ran = true;
     }
 
     /// Restarts in place: same id, same mailbox, queued messages kept.
@@ -403,9 +396,6 @@ impl<A: Actor> Lifecycle<A> {
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
         self.ctx.restarts += 1;
-        if let Some(books) = &mut self.books {
-            books.stopped_hook_ran = false;
-        }
         if let Some(factory) = &self.factory {
             match catch_panic_sync(|| factory()) {
                 Ok(fresh) => self.actor = fresh,
@@ -469,17 +459,13 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Stops children, runs `on_stop`, then tells everyone who needs to know.
     /// Returns the final reason (a panicking `on_stop` turns a normal stop
-    /// into a failure).
-    async fn finish(&mut self, mut reason: StopReason) -> StopReason {
+    /// into a failure). `on_stop_ran`: this state, taken down for a
+    /// sibling's restart, has had its `on_stop` already.
+    async fn finish(&mut self, mut reason: StopReason, on_stop_ran: bool) -> StopReason {
         self.reject_queued(&reason);
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
-        // A state taken down for a sibling's restart has had its `on_stop`.
-        let ran = self
-            .books
-            .as_ref()
-            .is_some_and(|books| books.stopped_hook_ran);
-        let stopped = if ran {
+        let stopped = if on_stop_ran {
             Ok(())
         } else {
             catch_panic(self.actor.on_stop(&mut self.ctx, &reason)).await
@@ -517,7 +503,7 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Publishes the final reason, notifies watchers and the parent, frees
     /// names, and wakes `wait_stopped`.
-    fn notify_stopped(mut self, reason: StopReason) {
+    fn notify_stopped(&mut self, reason: StopReason) {
         let id = self.ctx.id();
         let cell = self.ctx.actor_ref().cell().cloned();
         let Some(cell) = cell else { return };
@@ -540,6 +526,27 @@ impl<A: Actor> Lifecycle<A> {
         }
         self.ctx.system().forget(id, cell.life.is_named());
         cell.life.finish();
+    }
+}
+
+/// The end of an actor its parent killed without waiting (see
+/// [`Shutdown`](crate::Shutdown)): its task was aborted wherever it was
+/// waiting, and dropping its future runs the cleanup it never reached.
+/// Anything else that drops the task (the tokio runtime shutting down)
+/// leaves the actor as it was.
+impl<A: Actor> Drop for Lifecycle<A> {
+    fn drop(&mut self) {
+        if !self.cell.life.is_abandoned_unfinished() {
+            return;
+        }
+        tracing::warn!(actor = %self.ctx.id(), "killed by its parent without waiting");
+        // Its children go the same way, without waiting either.
+        for child in std::mem::take(&mut self.ctx.children).values() {
+            child.brutal_kill();
+        }
+        self.ctx.cancel_timers();
+        self.reject_queued(&StopReason::Killed);
+        self.notify_stopped(StopReason::Killed);
     }
 }
 

@@ -21,8 +21,9 @@ pub(crate) enum Signal<A: Actor> {
     /// A child of this actor has failed (or, if permanent, stopped itself)
     /// and waits for a [`Signal::Restart`] or a [`Signal::Stop`].
     ChildFailed(ActorId, StopReason),
-    /// Restart in place after the delay; the reason is handed to `on_restart`.
-    Restart(Duration, StopReason),
+    /// Restart in place after the delay. The reason handed to `on_restart`
+    /// is the failure the actor reported.
+    Restart(Duration),
     /// A child of this actor has restarted (its `on_restart` and, for a
     /// supervisor, its children's starts completed).
     ChildStarted(ActorId),

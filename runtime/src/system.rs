@@ -10,6 +10,7 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use tokio::runtime::Handle;
 use tokio::sync::broadcast;
+use tokio::task::{AbortHandle, JoinHandle};
 use tracing::Instrument;
 
 use crate::any_ref::AnyActorRef;
@@ -278,6 +279,25 @@ impl System {
         actor: A,
         spec: SpawnSpec<A>,
     ) -> Result<ActorRef<A>, SpawnError> {
+        Ok(self.spawn_task(actor, spec)?.0)
+    }
+
+    /// Spawns a child, and hands back the handle that lets its parent kill
+    /// it without waiting for anything it does ([`Shutdown`](crate::Shutdown)).
+    pub(crate) fn spawn_child<A: Actor>(
+        &self,
+        actor: A,
+        spec: SpawnSpec<A>,
+    ) -> Result<(ActorRef<A>, AbortHandle), SpawnError> {
+        let (actor_ref, task) = self.spawn_task(actor, spec)?;
+        Ok((actor_ref, task.abort_handle()))
+    }
+
+    fn spawn_task<A: Actor>(
+        &self,
+        actor: A,
+        spec: SpawnSpec<A>,
+    ) -> Result<(ActorRef<A>, JoinHandle<()>), SpawnError> {
         let SpawnSpec {
             name,
             parent,
@@ -316,10 +336,11 @@ impl System {
         let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
         let lifecycle = Lifecycle::new(actor, ctx, cell, factory, policy);
         let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
-        self.inner
+        let task = self
+            .inner
             .runtime
             .spawn(asker.scope(lifecycle.run()).instrument(span));
-        Ok(actor_ref)
+        Ok((actor_ref, task))
     }
 
     /// Registers `actor` under `name` until it stops.

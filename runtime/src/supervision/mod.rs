@@ -23,7 +23,7 @@
 //! A [`Supervisor`] also keeps Erlang/OTP's order: it starts its children
 //! one at a time in list order (each `on_start` completes before the next
 //! child is spawned), is up only once they all are, and stops them one at
-//! a time, the last started first. A one-for-all or rest-for-one restart
+//! a time, the last started first, each within its [`Shutdown`] timeout. A one-for-all or rest-for-one restart
 //! takes the affected siblings down the same way (each waited for, its
 //! `on_stop` run), then starts them again in start order, each `on_restart`
 //! completing before the next begins. Children an actor spawns itself
@@ -31,12 +31,16 @@
 
 mod child_spec;
 mod restart;
+mod shutdown;
 mod start;
 mod stop;
 mod strategy;
 mod supervisor;
+mod wait;
 
 pub use child_spec::ChildSpec;
+pub(crate) use shutdown::brutal_kill;
+pub use shutdown::Shutdown;
 pub(crate) use start::PendingChild;
 pub(crate) use strategy::Supervision;
 pub use strategy::{Backoff, RestartPolicy, RestartStrategy, SupervisorStrategy};

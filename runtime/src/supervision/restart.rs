@@ -5,6 +5,7 @@
 //! completing before the next begins.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,7 +59,7 @@ impl<A: Actor> Lifecycle<A> {
                     failed.dismiss();
                     return Some(Exit::Fail(intensity_exceeded(self, child, &reason)));
                 };
-                failed.restart(delay, reason);
+                failed.restart(delay);
                 None
             }
             RestartStrategy::OneForAll | RestartStrategy::RestForOne => {
@@ -122,12 +123,7 @@ impl<A: Actor> Lifecycle<A> {
                     member.actor.dismiss();
                     continue;
                 }
-                let why = if member.id == failed {
-                    reason.clone()
-                } else {
-                    sibling.clone()
-                };
-                member.actor.restart(delay.take().unwrap_or_default(), why);
+                member.actor.restart(delay.take().unwrap_or_default());
                 match self.await_restart(member).await {
                     Waited::Done | Waited::Gone => {}
                     Waited::Failed(why) => {
@@ -187,44 +183,40 @@ impl<A: Actor> Lifecycle<A> {
         } else {
             member.actor.take_down(reason.clone());
         }
-        let mut stopped = std::pin::pin!(member.actor.life().wait());
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stopped => return Waited::Gone,
-                signal = self.cell.signals.recv() => match signal {
-                    // A temporary member that fails while it drains ends there.
-                    Signal::ChildFailed(id, _) if id == member.id && temporary => member.actor.dismiss(),
-                    // Down: taken down, or failed on its own just before.
-                    Signal::ChildFailed(id, _) if id == member.id => return Waited::Done,
-                    // Another member that failed on its own is down already.
-                    Signal::ChildFailed(id, _) if group.iter().any(|m| m.id == id) => {
-                        down.insert(id);
-                    }
-                    Signal::Kill => return Waited::Killed,
-                    other => self.books().postponed.push_back(other),
-                },
+        let stopped = member.actor.life().wait();
+        let waited = self.wait_reading_signals(stopped, |this, signal| match signal {
+            // A temporary member that fails while it drains ends there.
+            Signal::ChildFailed(id, _) if id == member.id && temporary => {
+                member.actor.dismiss();
+                ControlFlow::Continue(())
             }
-        }
+            // Down: taken down, or failed on its own just before.
+            Signal::ChildFailed(id, _) if id == member.id => ControlFlow::Break(Waited::Done),
+            // Another member that failed on its own is down already.
+            Signal::ChildFailed(id, _) if group.iter().any(|m| m.id == id) => {
+                down.insert(id);
+                ControlFlow::Continue(())
+            }
+            Signal::Kill => ControlFlow::Break(Waited::Killed),
+            other => this.postpone(other),
+        });
+        waited.await.err().unwrap_or(Waited::Gone)
     }
 
     /// Waits until `member`, told to restart, is up again (or failed).
     async fn await_restart(&mut self, member: &Member) -> Waited {
-        let mut stopped = std::pin::pin!(member.actor.life().wait());
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stopped => return Waited::Gone,
-                signal = self.cell.signals.recv() => match signal {
-                    Signal::ChildStarted(id) if id == member.id => return Waited::Done,
-                    Signal::ChildFailed(id, why) if id == member.id => return Waited::Failed(why),
-                    Signal::Kill => return Waited::Killed,
-                    // A member up again that fails anew is decided about
-                    // once this restart is over.
-                    other => self.books().postponed.push_back(other),
-                },
+        let stopped = member.actor.life().wait();
+        let waited = self.wait_reading_signals(stopped, |this, signal| match signal {
+            Signal::ChildStarted(id) if id == member.id => ControlFlow::Break(Waited::Done),
+            Signal::ChildFailed(id, why) if id == member.id => {
+                ControlFlow::Break(Waited::Failed(why))
             }
-        }
+            Signal::Kill => ControlFlow::Break(Waited::Killed),
+            // A member up again that fails anew is decided about once this
+            // restart is over.
+            other => this.postpone(other),
+        });
+        waited.await.err().unwrap_or(Waited::Gone)
     }
 
     /// Past the intensity: the failed child is stopped, the others that

@@ -2,7 +2,9 @@
 //! Erlang/OTP's `start_link` does: each child's `on_start` completes before
 //! the next child is spawned, and the supervisor is up once they all are.
 
+use std::convert::Infallible;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::cell::AnyActor;
@@ -26,6 +28,7 @@ impl PendingChild {
             let ChildSpec {
                 factory,
                 policy,
+                shutdown,
                 name,
             } = spec;
             let spawn = SpawnSpec {
@@ -34,8 +37,8 @@ impl PendingChild {
                 factory: Some(Arc::clone(&factory)),
                 policy,
             };
-            let child = system.spawn_inner(factory(), spawn)?;
-            Ok(Child::of(&child, policy))
+            let (child, task) = system.spawn_child(factory(), spawn)?;
+            Ok(Child::of((&child, task), policy, shutdown))
         }))
     }
 }
@@ -102,35 +105,26 @@ impl<A: Actor> Lifecycle<A> {
 
     /// Waits for `child`'s first start to end.
     async fn await_start(&mut self, child: &Arc<dyn AnyActor>) -> Started {
-        let mut started = std::pin::pin!(child.life().wait_started());
-        loop {
-            tokio::select! {
-                biased;
-                outcome = &mut started => return match outcome {
-                    Ok(()) => Started::Up,
-                    Err(why) => Started::Failed(why),
-                },
-                signal = self.cell.signals.recv() => match signal {
-                    Signal::Kill => return Started::Killed,
-                    // Its own report of a failed start says what the outcome
-                    // above says; a failure after it started is decided
-                    // about once serving begins.
-                    other => self.books().postponed.push_back(other),
-                },
-            }
+        let started = child.life().wait_started();
+        let waited = self.wait_reading_signals(started, |this, signal| match signal {
+            Signal::Kill => ControlFlow::Break(()),
+            // Its own report of a failed start says what the outcome says;
+            // a failure after it started is decided about once serving begins.
+            other => this.postpone(other),
+        });
+        match waited.await {
+            Ok(Ok(())) => Started::Up,
+            Ok(Err(why)) => Started::Failed(why),
+            Err(()) => Started::Killed,
         }
     }
 
     /// Waits until `child`, told to stop, has stopped; signals are postponed.
     async fn await_stop(&mut self, child: &Arc<dyn AnyActor>) {
-        let mut stopped = std::pin::pin!(child.life().wait());
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut stopped => return,
-                signal = self.cell.signals.recv() => self.books().postponed.push_back(signal),
-            }
-        }
+        let stopped = child.life().wait();
+        let waited =
+            self.wait_reading_signals(stopped, |this, signal| this.postpone::<Infallible>(signal));
+        let Ok(_) = waited.await;
     }
 
     /// Stops the children started so far, last first, and returns the

@@ -1,61 +1,106 @@
 //! Stopping an actor's children before it restarts or stops: all at once
 //! for children spawned one by one, one at a time and last started first
 //! for children a supervisor started in order, as Erlang/OTP's supervisor
-//! shuts its children down.
+//! shuts its children down, each within its [`Shutdown`](crate::Shutdown)
+//! timeout, after which it is killed.
 
-use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
+use crate::cell::Life;
 use crate::context::Child;
 use crate::lifecycle::Lifecycle;
 use crate::signal::Signal;
-use crate::{Actor, ActorId, StopReason};
+use crate::{Actor, ActorId, Shutdown, StopReason};
 
 use super::restart::restarts;
 
 impl<A: Actor> Lifecycle<A> {
-    /// Stops every child (kills them if this actor was killed) and waits for them.
+    /// Stops every child (kills them if this actor was killed) and waits for
+    /// each, up to its shutdown timeout; one still running then is killed
+    /// without waiting for what it does (see [`Shutdown`]).
     ///
     /// A child stopped gracefully may fail while it drains its mailbox and
     /// then wait for this actor's decision, so the wait keeps reading the
     /// signal lane: such a child is restarted in place to finish draining
     /// (if its policy restarts it and the restart intensity allows) or
     /// dismissed with its failure. Other signals are postponed.
+    ///
+    /// The children stay in the context until they have all stopped, so
+    /// that if this actor is itself killed meanwhile, they are killed with it.
     pub(crate) async fn stop_children(&mut self, reason: &StopReason) {
-        let children = std::mem::take(&mut self.ctx.children);
         let ordered = self.ctx.supervision.as_ref().is_some_and(|s| s.ordered);
+        let mut in_order: Vec<ActorId> = self.ctx.children.keys().copied().collect();
+        let told_at = Instant::now();
         if !ordered {
-            for child in children.values() {
+            for child in self.ctx.children.values() {
                 tell_to_stop(child, reason);
             }
         }
         // A failed child waits for a decision even when told to stop, so
         // that its queue can drain after a restart: give every one its answer.
         for (id, why) in self.waiting_failures() {
-            self.decide_while_stopping(&children, id, &why, reason);
+            self.decide_while_stopping(id, &why, reason);
         }
-        let mut in_order: Vec<&Child> = children.values().collect();
         if ordered {
             in_order.reverse();
         }
-        for child in in_order {
+        for id in in_order {
+            let Some(child) = self.ctx.children.get(&id) else {
+                continue;
+            };
+            let (actor, shutdown) = (Arc::clone(&child.actor), child.shutdown);
+            // Children stopped all at once have been counting since then.
+            let mut since = told_at;
             if ordered {
                 tell_to_stop(child, reason);
+                since = Instant::now();
             }
-            let mut stopped = std::pin::pin!(child.actor.life().wait());
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = &mut stopped => break,
-                    signal = self.cell.signals.recv() => match signal {
-                        Signal::ChildFailed(id, why) => {
-                            self.decide_while_stopping(&children, id, &why, reason);
-                        }
-                        other => self.books().postponed.push_back(other),
-                    },
+            let deadline = shutdown.grace().map(|grace| since + grace);
+            let stopped = self.await_child_stop(actor.life(), deadline, reason).await;
+            if !stopped {
+                if let Some(child) = self.ctx.children.get(&id) {
+                    tracing::warn!(child = %id, ?shutdown, "a child did not stop within its shutdown timeout; killing it");
+                    child.brutal_kill();
                 }
+                self.await_child_stop(actor.life(), None, reason).await;
             }
         }
+        self.ctx.children.clear();
+    }
+
+    /// Waits until the child whose life this is has stopped, or `deadline`
+    /// passes (`false`), deciding about children that fail meanwhile.
+    async fn await_child_stop(
+        &mut self,
+        life: &Life,
+        deadline: Option<Instant>,
+        reason: &StopReason,
+    ) -> bool {
+        let stopped = async {
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, life.wait()).await.is_ok(),
+                None => {
+                    life.wait().await;
+                    true
+                }
+            }
+        };
+        let waited = self
+            .wait_reading_signals(stopped, |this, signal| match signal {
+                Signal::ChildFailed(id, why) => {
+                    this.decide_while_stopping(id, &why, reason);
+                    ControlFlow::<Infallible>::Continue(())
+                }
+                other => this.postpone(other),
+            })
+            .await;
+        let Ok(stopped) = waited;
+        stopped
     }
 
     /// Failed children still waiting for a decision: those that failed
@@ -81,35 +126,37 @@ impl<A: Actor> Lifecycle<A> {
     /// would otherwise be restarted forever and the stop never end). Any
     /// other child is dismissed and ends with its failure; this actor does
     /// not escalate, it is stopping anyway.
-    fn decide_while_stopping(
-        &mut self,
-        children: &BTreeMap<ActorId, Child>,
-        id: ActorId,
-        why: &StopReason,
-        reason: &StopReason,
-    ) {
-        let Some(failed) = children.get(&id) else {
+    fn decide_while_stopping(&mut self, id: ActorId, why: &StopReason, reason: &StopReason) {
+        let Some(failed) = self.ctx.children.get(&id) else {
             return;
         };
         tell_to_stop(failed, reason);
-        if matches!(reason, StopReason::Killed) || !restarts(failed.policy, why) {
-            failed.actor.dismiss();
+        if failed.shutdown == Shutdown::BrutalKill {
+            return;
+        }
+        let (failed, policy) = (Arc::clone(&failed.actor), failed.policy);
+        if matches!(reason, StopReason::Killed) || !restarts(policy, why) {
+            failed.dismiss();
             return;
         }
         // No backoff: the delay would only hold up the stop.
         if self.ctx.supervision().admit_restart().is_some() {
             tracing::info!(child = %id, reason = %why, "restarting to drain before it stops");
-            failed.actor.restart(Duration::ZERO, why.clone());
+            failed.restart(Duration::ZERO);
         } else {
             tracing::warn!(child = %id, reason = %why, "restart intensity exceeded while stopping; the child ends with its failure");
-            failed.actor.dismiss();
+            failed.dismiss();
         }
     }
 }
 
+/// Tells `child` to stop as `reason` and its [`Shutdown`] say: a kill if
+/// this actor was killed, a graceful stop, or, for
+/// [`Shutdown::BrutalKill`], a kill that waits for nothing.
 fn tell_to_stop(child: &Child, reason: &StopReason) {
-    match reason {
-        StopReason::Killed => child.actor.kill(),
+    match (child.shutdown, reason) {
+        (Shutdown::BrutalKill, _) => child.brutal_kill(),
+        (_, StopReason::Killed) => child.actor.kill(),
         _ => child.actor.stop(),
     }
 }
