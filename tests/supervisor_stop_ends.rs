@@ -332,3 +332,32 @@ async fn a_killed_child_takes_its_own_stuck_children_with_it() {
     );
     assert_eq!(drain(&mut lines), ["on_stop grandchild"]);
 }
+
+/// Fails its start, then hangs in `on_stop`.
+struct FailsThenHangs;
+
+impl Actor for FailsThenHangs {
+    async fn on_start(&mut self, _: &mut Context<Self>) -> Result<(), ActorError> {
+        Err("cannot start".into())
+    }
+
+    async fn on_stop(&mut self, _: &mut Context<Self>, _: &StopReason) {
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_that_fails_to_start_and_hangs_in_on_stop_does_not_stall_the_start() {
+    let system = System::new();
+    let (log, mut lines) = mpsc::unbounded_channel();
+    let supervisor = Supervisor::new(SupervisorStrategy::one_for_one())
+        .child(Stubborn::spec("first", false, &log))
+        .child(ChildSpec::new(|| FailsThenHangs).shutdown(SHORT));
+    let supervisor = system.spawn(supervisor).unwrap();
+    match within("the supervisor's start", supervisor.wait_started()).await {
+        Err(StartError::Failed { reason }) => assert!(reason.contains("cannot start"), "{reason}"),
+        other => panic!("the start ended with {other:?}"),
+    }
+    // The failed child was killed, then the one started before it stopped.
+    assert_eq!(drain(&mut lines), ["on_stop first"]);
+}

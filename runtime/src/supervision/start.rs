@@ -13,6 +13,9 @@ use crate::lifecycle::{Exit, Lifecycle};
 use crate::panic::catch_panic_sync;
 use crate::signal::Signal;
 use crate::system::SpawnSpec;
+use tokio::time::Instant;
+
+use super::stop::stopped_by;
 use crate::{Actor, ChildSpec, SpawnError, StopReason, System};
 
 /// A child queued by a start hook: spawns it, under `parent`, when its turn comes.
@@ -91,9 +94,10 @@ impl<A: Actor> Lifecycle<A> {
                 Started::Up => {}
                 Started::Failed(why) => {
                     // It waits for this actor's decision: it is not restarted.
-                    self.ctx.children.remove(&actor.id());
-                    actor.dismiss();
-                    self.await_stop(&actor).await;
+                    if let Some(child) = self.ctx.children.remove(&actor.id()) {
+                        actor.dismiss();
+                        self.await_dismissed(&child).await;
+                    }
                     let reason = format!("child {} failed to start ({why})", actor.id());
                     return Err(self.abandon_start(reason).await);
                 }
@@ -119,11 +123,23 @@ impl<A: Actor> Lifecycle<A> {
         }
     }
 
-    /// Waits until `child`, told to stop, has stopped; signals are postponed.
-    async fn await_stop(&mut self, child: &Arc<dyn AnyActor>) {
-        let stopped = child.life().wait();
-        let waited =
-            self.wait_reading_signals(stopped, |this, signal| this.postpone::<Infallible>(signal));
+    /// Waits until `child`, dismissed, has stopped, up to its shutdown
+    /// timeout, after which it is killed; signals are postponed.
+    async fn await_dismissed(&mut self, child: &Child) {
+        let life = child.actor.life();
+        let deadline = child.shutdown.grace().map(|grace| Instant::now() + grace);
+        let waited = self.wait_reading_signals(stopped_by(life, deadline), |this, signal| {
+            this.postpone::<Infallible>(signal)
+        });
+        let Ok(in_time) = waited.await;
+        if in_time {
+            return;
+        }
+        tracing::warn!(child = %child.actor.id(), "a child that failed to start did not stop within its shutdown timeout; killing it");
+        child.brutal_kill();
+        let waited = self.wait_reading_signals(life.wait(), |this, signal| {
+            this.postpone::<Infallible>(signal)
+        });
         let Ok(_) = waited.await;
     }
 

@@ -81,17 +81,8 @@ impl<A: Actor> Lifecycle<A> {
         deadline: Option<Instant>,
         reason: &StopReason,
     ) -> bool {
-        let stopped = async {
-            match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, life.wait()).await.is_ok(),
-                None => {
-                    life.wait().await;
-                    true
-                }
-            }
-        };
         let waited = self
-            .wait_reading_signals(stopped, |this, signal| match signal {
+            .wait_reading_signals(stopped_by(life, deadline), |this, signal| match signal {
                 Signal::ChildFailed(id, why) => {
                     this.decide_while_stopping(id, &why, reason);
                     ControlFlow::<Infallible>::Continue(())
@@ -146,6 +137,18 @@ impl<A: Actor> Lifecycle<A> {
         } else {
             tracing::warn!(child = %id, reason = %why, "restart intensity exceeded while stopping; the child ends with its failure");
             failed.dismiss();
+        }
+    }
+}
+
+/// Waits until the actor whose life this is has stopped (`true`), or
+/// `deadline` passes (`false`).
+pub(super) async fn stopped_by(life: &Life, deadline: Option<Instant>) -> bool {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, life.wait()).await.is_ok(),
+        None => {
+            life.wait().await;
+            true
         }
     }
 }
