@@ -60,7 +60,11 @@ impl<A: Actor> Lifecycle<A> {
                 tell_to_stop(child, reason);
                 since = Instant::now();
             }
-            let deadline = shutdown.grace().map(|grace| since + grace);
+            // A brutal kill was done when it was told: wait for its cleanup.
+            let deadline = match shutdown {
+                Shutdown::BrutalKill => None,
+                _ => shutdown.grace().map(|grace| since + grace),
+            };
             let stopped = self.await_child_stop(actor.life(), deadline, reason).await;
             if !stopped {
                 if let Some(child) = self.ctx.children.get(&id) {
