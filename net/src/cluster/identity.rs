@@ -39,6 +39,12 @@ impl MemberId {
         }
     }
 
+    /// Whether `other` is this same process run, perhaps under a renewed
+    /// identity (another `generation`).
+    pub(crate) fn same_run(&self, other: &Self) -> bool {
+        self.node == other.node && self.session == other.session && self.addr == other.addr
+    }
+
     fn recency(&self) -> (u64, u32, u64) {
         (self.session, self.generation, self.node.incarnation())
     }

@@ -122,6 +122,17 @@ impl MemberTable {
                         changes.push(member(id, state));
                     }
                 }
+                // The same run under a renewed identity: it never stopped,
+                // so it is no new member and was not declared down here.
+                // foca renews a member's identity when told "you are down",
+                // which foca 2.0 also tells a member that refuted its
+                // suspicion in time (its suspicion timer sends the notice
+                // even when the member is no longer suspect).
+                Some((old, old_state)) if is_live(old_state) && old.same_run(id) => {
+                    if old_state != state {
+                        changes.push(member(id, state));
+                    }
+                }
                 Some((old, old_state)) => {
                     if is_live(old_state) {
                         let gone = if self.leaving.contains(&old) {
@@ -229,6 +240,38 @@ mod tests {
         );
         assert_eq!((changes[0].id, changes[1].id), (old.node, new.node));
         assert_eq!(table.members().len(), 2, "no ghost of the earlier run");
+    }
+
+    #[test]
+    fn a_live_run_that_renews_its_identity_is_not_declared_down() {
+        let mut table = MemberTable::new(&id("me", 1, 1));
+        let old = id("b", 2, 1);
+        let renewed = MemberId {
+            generation: 1,
+            ..old.clone()
+        };
+        table.sync([(&old, State::Suspect)].into_iter());
+        let changes = table.sync([(&renewed, State::Alive)].into_iter());
+        assert_eq!(states(&changes), [("b".into(), MemberState::Up)]);
+        assert!(table.sync([(&renewed, State::Alive)].into_iter()).is_empty());
+        assert_eq!(table.members().len(), 2);
+        // Declared down under its renewed identity: that is a down.
+        let down = table.sync([(&renewed, State::Down)].into_iter());
+        assert_eq!(states(&down), [("b".into(), MemberState::Down)]);
+    }
+
+    #[test]
+    fn a_run_declared_down_that_rejoins_renewed_is_up_again() {
+        let mut table = MemberTable::new(&id("me", 1, 1));
+        let old = id("b", 2, 1);
+        let renewed = MemberId {
+            generation: 1,
+            ..old.clone()
+        };
+        table.sync([(&old, State::Alive)].into_iter());
+        table.sync([(&old, State::Down)].into_iter());
+        let changes = table.sync([(&renewed, State::Alive)].into_iter());
+        assert_eq!(states(&changes), [("b".into(), MemberState::Up)]);
     }
 
     #[test]

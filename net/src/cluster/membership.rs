@@ -419,9 +419,11 @@ impl Driver {
             match notification {
                 OwnedNotification::Active => tracing::info!("joined the cluster"),
                 OwnedNotification::Idle => tracing::info!("no other member is up"),
-                OwnedNotification::Rejoin(id) => tracing::warn!(
+                // foca also says so to a member that refuted a suspicion
+                // in time (see `MemberTable::sync`): not worth a warning.
+                OwnedNotification::Rejoin(id) => tracing::info!(
                     generation = id.generation,
-                    "this node was declared down by the cluster; rejoined"
+                    "told this node was declared down; rejoined under a renewed identity"
                 ),
                 OwnedNotification::Defunct => {
                     tracing::warn!("this node was declared down by the cluster");
