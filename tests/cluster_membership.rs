@@ -280,3 +280,30 @@ async fn unusable_membership_settings_are_refused_at_start() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn a_member_joins_through_an_address_its_seed_source_finds_later() {
+    let mut first = NodeProcess::start_member("f1", MemberOptions::default()).await;
+    let (found, source) = tokio::sync::mpsc::unbounded_channel::<std::net::SocketAddr>();
+    let source = futures_util::stream::unfold(source, |mut source| async move {
+        source.recv().await.map(|addr| (addr, source))
+    });
+    let here = in_process_node("f0", true, |builder| builder.seed_source(source)).await;
+    let mut events = here.events();
+    // Its own address first: skipped, not announced to.
+    found
+        .send(here.advertised_addr().expect("it listens"))
+        .expect("the source is read");
+    found.send(first.addr).expect("the source is read");
+    member_event(
+        &mut events,
+        "f1 up",
+        |event| matches!(event, NodeEvent::MemberUp { name, .. } if name == "f1"),
+    )
+    .await;
+    first.member_event("up", "f0").await;
+    assert_eq!(first.members().await, ["f0=up", "f1=up"]);
+    let listed: Vec<_> = here.members().into_iter().map(|m| m.name).collect();
+    assert_eq!(listed, ["f0", "f1"]);
+    here.shutdown().await;
+}

@@ -237,6 +237,10 @@ pub enum NodeError {
     /// The membership settings cannot work together.
     #[error(transparent)]
     MembershipConfig(#[from] crate::MembershipConfigError),
+    /// The mDNS responder for LAN discovery could not start.
+    #[cfg(feature = "mdns")]
+    #[error("could not start mDNS discovery: {0}; check that multicast is allowed, or join through `NodeBuilder::seeds` instead")]
+    Mdns(String),
     /// Cluster membership was asked for on a node that does not listen.
     #[error("cluster membership needs a listening node: call `NodeBuilder::listen`")]
     MembershipWithoutListen,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use proscenium_runtime::{Actor, ActorRef, NodeId, RemoteDelivery, SupervisorStrategy, System};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -163,6 +164,16 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Inbound connections in handshake at once, unless configured.
 const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 128;
 
+/// The seed sources given to a builder.
+#[derive(Default)]
+struct SeedSources(Vec<BoxStream<'static, SocketAddr>>);
+
+impl std::fmt::Debug for SeedSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} seed sources", self.0.len())
+    }
+}
+
 /// Configures a [`Node`]; made by [`Node::builder`].
 #[derive(Debug)]
 pub struct NodeBuilder {
@@ -185,6 +196,11 @@ pub struct NodeBuilder {
     cluster: Option<Vec<SocketAddr>>,
     /// The address other members reach this one at, if not the listen address.
     advertise: Option<SocketAddr>,
+    /// Where more seeds come from while the node runs.
+    seed_sources: SeedSources,
+    /// The cluster label to find other members by on the LAN (mDNS).
+    #[cfg(feature = "mdns")]
+    mdns: Option<String>,
     /// The failure detector's timings.
     membership: MembershipConfig,
 }
@@ -394,6 +410,75 @@ impl NodeBuilder {
     }
 
     /// Makes the node a cluster member (see [`cluster`](Self::cluster))
+    /// that also joins through the addresses `source` yields while the
+    /// node runs: a DNS name re-resolved now and then, a service
+    /// registry's watch, LAN discovery ([`mdns`](Self::mdns) is one). Each
+    /// address that is not already a live member is announced to at once
+    /// and kept, like the [`seeds`](Self::seeds), for later join attempts
+    /// (up to 64 of them, the oldest forgotten first). A seed source only
+    /// finds members: whether a member is up or down is always SWIM's
+    /// call. Several sources may be given; each ends when it ends or the
+    /// node shuts down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use proscenium_net::Node;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let secret = b"a cluster secret of 32 bytes ...".to_vec();
+    /// let first = Node::builder("first").secret(secret.clone())
+    ///     .listen("127.0.0.1:0".parse()?).cluster().start().await?;
+    /// // Found later, by whatever means: here, a channel.
+    /// let (found, source) = tokio::sync::mpsc::unbounded_channel::<SocketAddr>();
+    /// let source = futures_util::stream::unfold(source, |mut source| async move {
+    ///     source.recv().await.map(|addr| (addr, source))
+    /// });
+    /// let second = Node::builder("second").secret(secret)
+    ///     .listen("127.0.0.1:0".parse()?).seed_source(source).start().await?;
+    /// let mut events = second.events();
+    /// found.send(first.advertised_addr().unwrap())?;
+    /// while !matches!(events.recv().await?, proscenium_net::NodeEvent::MemberUp { .. }) {}
+    /// assert_eq!(second.members().len(), 2);
+    /// # second.shutdown().await;
+    /// # first.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn seed_source<S>(mut self, source: S) -> Self
+    where
+        S: Stream<Item = SocketAddr> + Send + 'static,
+    {
+        self.cluster.get_or_insert_with(Vec::new);
+        self.seed_sources.0.push(source.boxed());
+        self
+    }
+
+    /// Makes the node a cluster member (see [`cluster`](Self::cluster))
+    /// that finds other members on the local network by multicast DNS
+    /// (feature `mdns`): it publishes itself as a `_proscenium._udp.local.`
+    /// service labeled with `cluster` at its
+    /// [advertised address](Self::advertise), and joins through every
+    /// node of the same label it finds, as a [seed
+    /// source](Self::seed_source). Discovery only finds members; failure
+    /// detection stays SWIM's, over the membership datagrams. Nodes of
+    /// other clusters on the LAN are not joined (another label), and a
+    /// node without the cluster secret could not join anyway.
+    ///
+    /// mDNS needs multicast on the LAN (most office and home networks;
+    /// rarely in clouds or between containers): elsewhere use
+    /// [`seeds`](Self::seeds). The mDNS responder runs on its own thread
+    /// (the `mdns-sd` crate) on UDP port 5353 of every interface.
+    #[cfg(feature = "mdns")]
+    pub fn mdns(mut self, cluster: impl Into<String>) -> Self {
+        self.cluster.get_or_insert_with(Vec::new);
+        self.mdns = Some(cluster.into());
+        self
+    }
+
+    /// Makes the node a cluster member (see [`cluster`](Self::cluster))
     /// that joins through these seeds: it announces itself to all of them,
     /// again with backoff and jitter until one answers (and again whenever
     /// it knows no other member). Its own address among them is skipped,
@@ -510,9 +595,22 @@ impl NodeBuilder {
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
             entropy,
         });
+        #[cfg_attr(not(feature = "mdns"), allow(unused_mut))]
+        let mut seed_sources = self.seed_sources.0;
+        #[cfg(feature = "mdns")]
+        if let (Some(label), Some(advertised)) = (&self.mdns, advertised_addr) {
+            match crate::cluster::mdns::discover(label, &shared.name, advertised) {
+                Ok(found) => seed_sources.push(found),
+                Err(error) => {
+                    shared.system.shutdown().await;
+                    return Err(error);
+                }
+            }
+        }
         let membership = match (self.cluster, local_addr, advertised_addr) {
             (Some(seeds), Some(bound), Some(advertised)) => {
                 let addrs = (bound, advertised);
+                let seeds = (seeds, seed_sources);
                 match Membership::start(&shared, addrs, seeds, &self.membership).await {
                     Ok(membership) => Some(membership),
                     Err(error) => {
@@ -616,6 +714,9 @@ impl Node {
             rng_seed: None,
             cluster: None,
             advertise: None,
+            seed_sources: SeedSources::default(),
+            #[cfg(feature = "mdns")]
+            mdns: None,
             membership: MembershipConfig::default(),
         }
     }

@@ -253,7 +253,9 @@ mod tests {
         table.sync([(&old, State::Suspect)].into_iter());
         let changes = table.sync([(&renewed, State::Alive)].into_iter());
         assert_eq!(states(&changes), [("b".into(), MemberState::Up)]);
-        assert!(table.sync([(&renewed, State::Alive)].into_iter()).is_empty());
+        assert!(table
+            .sync([(&renewed, State::Alive)].into_iter())
+            .is_empty());
         assert_eq!(table.members().len(), 2);
         // Declared down under its renewed identity: that is a down.
         let down = table.sync([(&renewed, State::Down)].into_iter());

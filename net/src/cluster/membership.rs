@@ -7,11 +7,13 @@
 //! actions on the net layer: dial a member that came up, fail everything
 //! that waits on a member declared down or gone.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use foca::{AccumulatingRuntime, Foca, NoCustomBroadcast, OwnedNotification, Timer};
+use futures_util::stream::{self, BoxStream, SelectAll};
 use futures_util::StreamExt;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -44,6 +46,9 @@ const DIAL_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration
 /// every member, so one that missed a chunk pulls the table again.
 const TABLE_REPAIR: Duration = Duration::from_secs(5);
 
+/// How many addresses found by seed sources are kept for join attempts.
+const MAX_DISCOVERED_SEEDS: usize = 64;
+
 /// A receive buffer larger than any datagram: longer ones are cut and
 /// then fail authentication.
 const RECEIVE_BUFFER: usize = 2048;
@@ -70,12 +75,13 @@ enum Command {
 impl Membership {
     /// Binds UDP on `bound` (the node's TCP address) and starts the task,
     /// which gives the cluster `advertised` as this node's address, joins
-    /// through `seeds` (its own address among them is skipped) and detects
-    /// failures as `config` says.
+    /// through `seeds` (its own address among them is skipped) and the
+    /// addresses the seed `sources` find, and detects failures as `config`
+    /// says.
     pub(crate) async fn start(
         shared: &Arc<NodeShared>,
         (bound, advertised): (SocketAddr, SocketAddr),
-        seeds: Vec<SocketAddr>,
+        (seeds, sources): (Vec<SocketAddr>, Vec<BoxStream<'static, SocketAddr>>),
         config: &MembershipConfig,
     ) -> Result<Self, NodeError> {
         let swim_config = config.to_foca()?;
@@ -123,6 +129,11 @@ impl Membership {
                 .filter(|&seed| seed != addr && seed != bound)
                 .collect(),
             load: LoadReporter::new(),
+            discovered: Discovered {
+                sources: (!sources.is_empty()).then(|| stream::select_all(sources)),
+                seeds: VecDeque::new(),
+                own: [addr, bound],
+            },
             jitter: SmallRng::seed_from_u64(u64::from_le_bytes(seed).rotate_left(17)),
             outgoing_loss: config.outgoing_loss_fraction(),
         };
@@ -175,6 +186,7 @@ enum Input {
     Datagram(usize, SocketAddr),
     Timer(Timer<MemberId>),
     Join,
+    Discovered(Option<SocketAddr>),
     Command(Command),
     RepairTables,
     ReportLoad,
@@ -195,6 +207,7 @@ struct Driver {
     /// Table datagrams to send at the next flush.
     outbox: Vec<Outgoing>,
     seeds: Vec<SocketAddr>,
+    discovered: Discovered,
     /// Randomness for backoff jitter and injected loss.
     jitter: SmallRng,
     /// The fraction of datagrams not sent, to test loss (normally 0).
@@ -216,7 +229,8 @@ impl Driver {
         loop {
             // Joining while no other member is known: at start, and again
             // if every member went away.
-            let joining = !self.seeds.is_empty() && self.swim.num_members() == 0;
+            let joining = (!self.seeds.is_empty() || !self.discovered.seeds.is_empty())
+                && self.swim.num_members() == 0;
             if !joining {
                 join_delay = JOIN_BACKOFF.0;
                 next_join = Instant::now();
@@ -246,6 +260,9 @@ impl Driver {
                         Input::Timer(expired.into_inner())
                     }
                     () = tokio::time::sleep_until(next_join), if joining => Input::Join,
+                    found = self.discovered.next(), if self.discovered.sources.is_some() => {
+                        Input::Discovered(found)
+                    }
                 }
             };
             match input {
@@ -260,6 +277,8 @@ impl Driver {
                     next_join = Instant::now() + self.jittered(join_delay);
                     join_delay = (join_delay * 2).min(JOIN_BACKOFF.1);
                 }
+                Input::Discovered(Some(addr)) => self.discover(addr),
+                Input::Discovered(None) => self.discovered.sources = None,
                 Input::Command(Command::Leave(done)) => {
                     self.leave().await;
                     let _ = done.send(());
@@ -301,11 +320,33 @@ impl Driver {
     }
 
     fn announce_to_seeds(&mut self) {
-        tracing::debug!(seeds = ?self.seeds, "announcing to the seeds");
-        for &seed in &self.seeds {
-            if let Err(error) = self.swim.announce(MemberId::seed(seed), &mut self.runtime) {
-                tracing::debug!(%seed, %error, "could not announce");
-            }
+        tracing::debug!(seeds = ?self.seeds, discovered = ?self.discovered.seeds, "announcing to the seeds");
+        let seeds: Vec<SocketAddr> = self
+            .seeds
+            .iter()
+            .chain(&self.discovered.seeds)
+            .copied()
+            .collect();
+        for seed in seeds {
+            self.announce(seed);
+        }
+    }
+
+    fn announce(&mut self, seed: SocketAddr) {
+        if let Err(error) = self.swim.announce(MemberId::seed(seed), &mut self.runtime) {
+            tracing::debug!(%seed, %error, "could not announce");
+        }
+    }
+
+    /// A seed source found `addr`: keep it for join attempts, and announce
+    /// to it now unless it is a live member already.
+    fn discover(&mut self, addr: SocketAddr) {
+        if !self.discovered.keep(addr, &self.seeds) {
+            return;
+        }
+        if lock(&self.table).live(addr).is_none() {
+            tracing::debug!(%addr, "announcing to a discovered node");
+            self.announce(addr);
         }
     }
 
@@ -547,6 +588,41 @@ impl Driver {
     }
 }
 
+/// What seed sources found: the addresses, and the sources still running.
+struct Discovered {
+    sources: Option<SelectAll<BoxStream<'static, SocketAddr>>>,
+    /// Found addresses, oldest first, at most [`MAX_DISCOVERED_SEEDS`].
+    seeds: VecDeque<SocketAddr>,
+    /// This node's advertised and bound addresses, never a seed.
+    own: [SocketAddr; 2],
+}
+
+impl Discovered {
+    /// The next address a source found; `None` once every source ended.
+    async fn next(&mut self) -> Option<SocketAddr> {
+        match &mut self.sources {
+            Some(sources) => sources.next().await,
+            None => None,
+        }
+    }
+
+    /// Keeps `addr` (unless it is this node's or a configured seed), the
+    /// most recently found last; whether it is worth announcing to.
+    fn keep(&mut self, addr: SocketAddr, configured: &[SocketAddr]) -> bool {
+        if self.own.contains(&addr) {
+            return false;
+        }
+        if !configured.contains(&addr) {
+            self.seeds.retain(|&seed| seed != addr);
+            if self.seeds.len() == MAX_DISCOVERED_SEEDS {
+                self.seeds.pop_front();
+            }
+            self.seeds.push_back(addr);
+        }
+        true
+    }
+}
+
 /// Dials `member` until a link to its run exists, it is no longer live,
 /// or the node shuts down.
 async fn dial(shared: Arc<NodeShared>, table: Arc<Mutex<MemberTable>>, member: Member) {
@@ -565,5 +641,58 @@ async fn dial(shared: Arc<NodeShared>, table: Arc<Mutex<MemberTable>>, member: M
             () = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(DIAL_BACKOFF.1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn discovered() -> Discovered {
+        Discovered {
+            sources: None,
+            seeds: VecDeque::new(),
+            own: [addr(1), addr(2)],
+        }
+    }
+
+    #[test]
+    fn found_addresses_are_kept_once_and_the_oldest_go_first() {
+        let mut found = discovered();
+        assert!(!found.keep(addr(1), &[]), "its own address");
+        assert!(!found.keep(addr(2), &[]), "its bound address");
+        assert!(found.keep(addr(10), &[addr(10)]), "a configured seed");
+        assert!(
+            found.seeds.is_empty(),
+            "configured seeds are not kept twice"
+        );
+        for port in 100..100 + MAX_DISCOVERED_SEEDS as u16 {
+            assert!(found.keep(addr(port), &[]));
+        }
+        assert!(found.keep(addr(100), &[]), "found again: moved last");
+        assert_eq!(found.seeds.back(), Some(&addr(100)));
+        assert!(found.keep(addr(9999), &[]));
+        assert_eq!(found.seeds.len(), MAX_DISCOVERED_SEEDS);
+        assert_eq!(found.seeds.front(), Some(&addr(102)), "101 was the oldest");
+        assert!(!found.seeds.contains(&addr(101)));
+    }
+
+    #[tokio::test]
+    async fn every_source_is_read_until_all_end() {
+        let mut found = discovered();
+        found.sources = Some(stream::select_all([
+            stream::iter([addr(7), addr(8)]).boxed(),
+            stream::iter([addr(9)]).boxed(),
+        ]));
+        let mut all = Vec::new();
+        while let Some(next) = found.next().await {
+            all.push(next);
+        }
+        all.sort();
+        assert_eq!(all, [addr(7), addr(8), addr(9)]);
     }
 }

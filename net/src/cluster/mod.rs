@@ -13,6 +13,7 @@
 //! * `config`: [`MembershipConfig`], the failure detector's timings;
 //! * `member`: [`Member`], [`MemberState`] and the table of changes;
 //! * `membership`: the task that drives foca with a socket, timers and seeds;
+//! * `mdns` (feature `mdns`): finding members on the LAN, a seed source;
 //! * `replica`: a table each node owns and sends to every member, in chunks;
 //! * `tables`: the node's replicated tables and the datagrams that sync them;
 //! * `groups`: process groups, one replicated table;
@@ -26,6 +27,8 @@ mod config;
 mod groups;
 mod identity;
 mod load;
+#[cfg(feature = "mdns")]
+pub(crate) mod mdns;
 mod member;
 mod membership;
 mod names;

@@ -384,7 +384,11 @@ async fn join(cluster: &mut Cluster) -> Result<(), String> {
         cluster.start(index, &[seed])?;
     }
     cluster
-        .until("the members to see each other", deadline, Cluster::converged)
+        .until(
+            "the members to see each other",
+            deadline,
+            Cluster::converged,
+        )
         .await?;
     println!(
         "join: {} members converged (each sees all up) {:.2} s after {} of them started at once",
@@ -445,7 +449,9 @@ async fn detect_kills(
             .await;
         let victim = rng.random_range(0..members);
         let name = name_of(victim);
-        let run = cluster.runs[victim].clone().ok_or("the victim has no run")?;
+        let run = cluster.runs[victim]
+            .clone()
+            .ok_or("the victim has no run")?;
         let seen_before = cluster.downs.len();
         let killed_ns = now_ns();
         if let Some(mut process) = cluster.processes[victim].take() {
@@ -474,7 +480,9 @@ async fn detect_kills(
             .collect();
         missed += observers.saturating_sub(noticed(cluster));
         if waited.is_err() {
-            eprintln!("kill {round}: {name} not declared down by every member in {DETECT_DEADLINE:?}");
+            eprintln!(
+                "kill {round}: {name} not declared down by every member in {DETECT_DEADLINE:?}"
+            );
         }
         let slowest = times.iter().copied().fold(0.0, f64::max);
         println!(
@@ -483,10 +491,7 @@ async fn detect_kills(
         );
         every.extend(times);
         last.push(slowest);
-        let seeds: Vec<SocketAddr> = cluster
-            .live()
-            .filter_map(|i| cluster.addrs[i])
-            .collect();
+        let seeds: Vec<SocketAddr> = cluster.live().filter_map(|i| cluster.addrs[i]).collect();
         cluster.start(victim, &seeds)?;
         cluster
             .until(
@@ -515,7 +520,11 @@ async fn detect_kills(
 
 /// Stops a random member for [`STOP_FOR`], `rounds` times, and counts the
 /// members declared down meanwhile (false downs: none died).
-async fn soak(cluster: &mut Cluster, options: &Options, rng: &mut SmallRng) -> Result<bool, String> {
+async fn soak(
+    cluster: &mut Cluster,
+    options: &Options,
+    rng: &mut SmallRng,
+) -> Result<bool, String> {
     let members = cluster.processes.len();
     let downs_before = cluster.downs.len();
     let suspects_before = cluster.suspects;

@@ -69,9 +69,7 @@ impl Tuning {
             "--probe-timeout-ms" => self.probe_timeout = Some(millis()?),
             "--suspicion-ms" => self.suspicion = Some(millis()?),
             "--loss" => {
-                self.loss = value
-                    .parse()
-                    .map_err(|e| format!("--loss {value}: {e}"))?;
+                self.loss = value.parse().map_err(|e| format!("--loss {value}: {e}"))?;
             }
             _ => return Ok(false),
         }

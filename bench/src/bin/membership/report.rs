@@ -46,7 +46,11 @@ impl Samples {
 /// says, or why not.
 pub(crate) fn load_average() -> String {
     match std::fs::read_to_string("/proc/loadavg") {
-        Ok(text) => text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        Ok(text) => text
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
         Err(error) => format!("unknown ({error})"),
     }
 }
