@@ -6,18 +6,29 @@
 //! per stream the soak knows how many were accepted for delivery (the
 //! driver counts its own; a relay reports its), how many the sink
 //! received (the sink reports), and how many came back to the sender's
-//! dead letters (the driver's subscription, or the relay's report). What
-//! is left over is *lost in a crash* when either end's process was killed
-//! with SIGKILL during the soak (at-most-once delivery cannot say more:
-//! the sink's last report may predate the kill, and a killed relay's
-//! last report may predate its last sends), and *unaccounted* otherwise.
+//! dead letters (the driver's subscription, or the relay's report), in two
+//! kinds: *unsent* (never written: certainly not delivered) and *possibly
+//! undelivered* (written, but the link ended before the sink's node
+//! acknowledged them: each may have been delivered or not).
+//!
+//! Per (sender, sink) pair: the received and the unsent tells are distinct
+//! tells, so together they may not exceed those sent (else
+//! *over-delivered*). What is left, sent but neither received nor unsent,
+//! must be covered by possibly-undelivered reports: those cover as many as
+//! they number, and the rest of them were delivered after all (delivered
+//! and reported: counted once, as delivered, never as lost). Left-over tells
+//! not covered are *lost in a crash* when either end's process was killed
+//! with SIGKILL during the soak (at-most-once delivery cannot say more: the
+//! sink's last report may predate the kill, and a killed relay's last
+//! report may predate its last sends), and *unaccounted* otherwise. More
+//! dead letters than tells sent is *over-reported*.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use proscenium_runtime::{ActorId, AskError, NodeId};
 
-use crate::node::Stream;
+use crate::node::{DeadRecords, Stream};
 
 /// The outcomes of one kind of ask.
 #[derive(Debug, Default, Clone)]
@@ -47,7 +58,7 @@ struct StreamCounts {
     sent: u64,
     received: u64,
     out_of_order: u64,
-    dead: u64,
+    dead: DeadRecords,
 }
 
 /// Everything the soak counts.
@@ -84,8 +95,9 @@ impl Ledger {
         self.streams.entry(stream).or_default().sent += 1;
     }
 
-    /// The driver's dead letters returned a tell to `to`.
-    pub(crate) fn driver_dead(&mut self, driver: NodeId, to: ActorId) {
+    /// The driver's dead letters returned a tell to `to`, as unsent or
+    /// (`possibly_delivered`) as written but unacknowledged.
+    pub(crate) fn driver_dead(&mut self, driver: NodeId, to: ActorId, possibly_delivered: bool) {
         // Dead letters do not say which lane sent them: a lane of their own
         // (the verdict sums the driver's lanes per sink).
         let stream = Stream {
@@ -93,7 +105,12 @@ impl Ledger {
             lane: u32::MAX,
             to,
         };
-        self.streams.entry(stream).or_default().dead += 1;
+        let dead = &mut self.streams.entry(stream).or_default().dead;
+        if possibly_delivered {
+            dead.doubtful += 1;
+        } else {
+            dead.unsent += 1;
+        }
     }
 
     /// A sink's report: everything it has received, per stream.
@@ -124,7 +141,7 @@ impl Ledger {
     }
 
     /// A relay's report: per sink, what it sent and what came back dead.
-    pub(crate) fn relay_report(&mut self, relay: NodeId, sinks: Vec<(ActorId, u64, u64)>) {
+    pub(crate) fn relay_report(&mut self, relay: NodeId, sinks: Vec<(ActorId, u64, DeadRecords)>) {
         for (to, sent, dead) in sinks {
             let stream = Stream {
                 from: relay,
@@ -133,7 +150,8 @@ impl Ledger {
             };
             let counts = self.streams.entry(stream).or_default();
             counts.sent = counts.sent.max(sent);
-            counts.dead = counts.dead.max(dead);
+            counts.dead.unsent = counts.dead.unsent.max(dead.unsent);
+            counts.dead.doubtful = counts.dead.doubtful.max(dead.doubtful);
         }
     }
 
@@ -146,17 +164,31 @@ impl Ledger {
         for (stream, counts) in &self.streams {
             totals.sent += counts.sent;
             totals.delivered += counts.received;
-            totals.dead_lettered += counts.dead;
+            totals.dead_lettered += counts.dead.unsent;
+            totals.possibly_undelivered += counts.dead.doubtful;
             totals.out_of_order += counts.out_of_order;
             let pair = per_pair.entry((stream.from, stream.to)).or_default();
             pair.sent += counts.sent;
             pair.received += counts.received;
-            pair.dead += counts.dead;
+            pair.dead.unsent += counts.dead.unsent;
+            pair.dead.doubtful += counts.dead.doubtful;
         }
         for ((from, to), counts) in per_pair {
-            let left = counts.sent as i128 - counts.received as i128 - counts.dead as i128;
+            let DeadRecords { unsent, doubtful } = counts.dead;
+            // Received and unsent tells are distinct tells.
+            let left = counts.sent as i128 - counts.received as i128 - unsent as i128;
+            // What possibly-undelivered reports cover of the rest; the
+            // others among them were delivered after all.
+            let covered = left.clamp(0, doubtful as i128);
+            totals.reported_lost += covered as u64;
+            totals.reported_delivered += doubtful - covered as u64;
+            let uncovered = left - covered;
             let crashed = self.killed.contains(&from) || self.killed.contains(&to.node());
-            match (crashed, left) {
+            if !crashed {
+                let over_reported = (unsent + doubtful).saturating_sub(counts.sent);
+                totals.over_reported += over_reported;
+            }
+            match (crashed, uncovered) {
                 (true, left) if left > 0 => totals.lost_in_crash += left as u64,
                 (true, left) => totals.reported_late += (-left) as u64,
                 (false, left) if left > 0 => {
@@ -195,16 +227,27 @@ pub(crate) struct TellTotals {
     pub(crate) sent: u64,
     /// Received by their sink.
     pub(crate) delivered: u64,
-    /// Returned to their sender's dead letters.
+    /// Returned to their sender's dead letters as never sent.
     pub(crate) dead_lettered: u64,
+    /// Returned to their sender's dead letters as possibly undelivered
+    /// (written, never acknowledged).
+    pub(crate) possibly_undelivered: u64,
+    /// Of those, how many were not delivered (by the counts per pair).
+    pub(crate) reported_lost: u64,
+    /// Of those, how many were delivered after all: counted as delivered.
+    pub(crate) reported_delivered: u64,
     /// Left over on streams whose sender or sink was killed with SIGKILL.
     pub(crate) lost_in_crash: u64,
     /// Received or dead-lettered beyond what a killed sender last reported sending.
     pub(crate) reported_late: u64,
     /// Left over on streams whose ends both lived: must be 0.
     pub(crate) unaccounted: u64,
-    /// Received or dead-lettered more often than sent, both ends alive: must be 0.
+    /// Received, or received and dead-lettered as unsent, more often than
+    /// sent, both ends alive: must be 0.
     pub(crate) over_delivered: u64,
+    /// Dead-lettered (of either kind) more often than sent, both ends
+    /// alive: must be 0.
+    pub(crate) over_reported: u64,
     /// Received with a number not above the stream's last one.
     pub(crate) out_of_order: u64,
     /// A few streams with unaccounted tells.
@@ -253,8 +296,29 @@ mod tests {
         }
     }
 
+    fn unsent(unsent: u64) -> DeadRecords {
+        DeadRecords {
+            unsent,
+            doubtful: 0,
+        }
+    }
+
+    fn doubtful(doubtful: u64) -> DeadRecords {
+        DeadRecords {
+            unsent: 0,
+            doubtful,
+        }
+    }
+
     /// `sent` by relay `from` to sink `to`, `received` there.
-    fn exchange(ledger: &mut Ledger, from: u64, to: u64, sent: u64, dead: u64, received: u64) {
+    fn exchange(
+        ledger: &mut Ledger,
+        from: u64,
+        to: u64,
+        sent: u64,
+        dead: DeadRecords,
+        received: u64,
+    ) {
         ledger.relay_report(run(from), vec![(sink(to), sent, dead)]);
         ledger.sink_report(sink(to), vec![(stream(from, to), received, 0)]);
     }
@@ -262,7 +326,7 @@ mod tests {
     #[test]
     fn what_is_left_between_live_runs_is_unaccounted() {
         let mut ledger = Ledger::default();
-        exchange(&mut ledger, 1, 2, 10, 3, 6);
+        exchange(&mut ledger, 1, 2, 10, unsent(3), 6);
         let tells = ledger.tells(run(0));
         assert_eq!(
             (tells.sent, tells.delivered, tells.dead_lettered),
@@ -275,8 +339,8 @@ mod tests {
     #[test]
     fn what_is_left_on_a_killed_runs_streams_is_lost_in_a_crash() {
         let mut ledger = Ledger::default();
-        exchange(&mut ledger, 1, 2, 10, 0, 6);
-        exchange(&mut ledger, 3, 1, 5, 0, 7);
+        exchange(&mut ledger, 1, 2, 10, unsent(0), 6);
+        exchange(&mut ledger, 3, 1, 5, unsent(0), 7);
         ledger.killed.insert(run(1));
         let tells = ledger.tells(run(0));
         assert_eq!(tells.unaccounted, 0);
@@ -290,8 +354,52 @@ mod tests {
     #[test]
     fn more_delivered_than_sent_between_live_runs_is_over_delivered() {
         let mut ledger = Ledger::default();
-        exchange(&mut ledger, 1, 2, 4, 0, 5);
+        exchange(&mut ledger, 1, 2, 4, unsent(0), 5);
         assert_eq!(ledger.tells(run(0)).over_delivered, 1);
+    }
+
+    #[test]
+    fn a_tell_received_and_reported_possibly_undelivered_counts_once() {
+        let mut ledger = Ledger::default();
+        exchange(&mut ledger, 1, 2, 10, doubtful(3), 10);
+        let tells = ledger.tells(run(0));
+        assert_eq!((tells.unaccounted, tells.over_delivered), (0, 0));
+        assert_eq!((tells.reported_delivered, tells.reported_lost), (3, 0));
+        assert_eq!(tells.over_reported, 0);
+    }
+
+    #[test]
+    fn possibly_undelivered_reports_cover_only_as_many_as_they_number() {
+        let mut ledger = Ledger::default();
+        // 10 sent: 5 received, 1 unsent, 4 left; 3 reports cover 3 of them.
+        let dead = DeadRecords {
+            unsent: 1,
+            doubtful: 3,
+        };
+        exchange(&mut ledger, 1, 2, 10, dead, 5);
+        let tells = ledger.tells(run(0));
+        assert_eq!(tells.unaccounted, 1, "a real loss is still found");
+        assert_eq!((tells.reported_lost, tells.reported_delivered), (3, 0));
+    }
+
+    #[test]
+    fn received_and_unsent_together_beyond_what_was_sent_is_over_delivered() {
+        let mut ledger = Ledger::default();
+        exchange(&mut ledger, 1, 2, 4, unsent(2), 3);
+        assert_eq!(ledger.tells(run(0)).over_delivered, 1);
+    }
+
+    #[test]
+    fn more_dead_letters_than_tells_sent_is_over_reported() {
+        let mut ledger = Ledger::default();
+        let dead = DeadRecords {
+            unsent: 2,
+            doubtful: 3,
+        };
+        exchange(&mut ledger, 1, 2, 4, dead, 0);
+        let tells = ledger.tells(run(0));
+        assert_eq!(tells.over_reported, 1);
+        assert_eq!(tells.unaccounted, 0);
     }
 
     #[test]
@@ -307,7 +415,7 @@ mod tests {
             ledger.driver_sent(stream);
             ledger.driver_sent(stream);
         }
-        ledger.driver_dead(driver, sink(2));
+        ledger.driver_dead(driver, sink(2), false);
         let delivered = Stream {
             from: driver,
             lane: 1,

@@ -451,7 +451,9 @@ async fn count_driver_dead_letters(driver: Arc<Driver>) {
     let mut letters = driver.node.system().dead_letters();
     while let Some(letter) = letters.recv().await {
         if letter.message_type == std::any::type_name::<Record>() {
-            driver.ledger().driver_dead(me, letter.recipient);
+            driver
+                .ledger()
+                .driver_dead(me, letter.recipient, letter.possibly_delivered);
         }
     }
 }
@@ -633,7 +635,12 @@ async fn final_reports(driver: &Driver) -> bool {
     while Instant::now() < until {
         let all = collect_reports(driver).await;
         let now = driver.ledger().tells(driver.node.id());
-        let key = (now.sent, now.delivered, now.dead_lettered);
+        let key = (
+            now.sent,
+            now.delivered,
+            now.dead_lettered,
+            now.possibly_undelivered,
+        );
         if all && last == Some(key) {
             return true;
         }
@@ -871,12 +878,17 @@ impl Report<'_> {
             ledger.node_asks_unreported
         );
         println!(
-            "tells: {} sent, {} delivered, {} dead-lettered, {} lost in a crash, {} unaccounted",
+            "tells: {} sent, {} delivered, {} dead-lettered as unsent, {} dead-lettered as possibly undelivered, {} lost in a crash, {} unaccounted",
             tells.sent,
             tells.delivered,
             tells.dead_lettered,
+            tells.possibly_undelivered,
             tells.lost_in_crash,
             tells.unaccounted
+        );
+        println!(
+            "possibly undelivered: {} not delivered, {} delivered after all (counted once, as delivered); over-reported: {}",
+            tells.reported_lost, tells.reported_delivered, tells.over_reported
         );
         println!(
             "tells refused at send: {}; hung: {}",
@@ -926,6 +938,7 @@ impl Report<'_> {
         let clean = hung == 0
             && tells.unaccounted == 0
             && tells.over_delivered == 0
+            && tells.over_reported == 0
             && ledger.misdelivered == 0
             && ledger.driver_asks.wrong + ledger.node_asks.wrong == 0
             && self.panics == 0

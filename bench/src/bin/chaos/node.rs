@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proscenium_net::{Node, NodeStats, Registry, RemoteMessage};
-use proscenium_runtime::{Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId};
+use proscenium_runtime::{
+    Actor, ActorId, ActorRef, AskError, Context, DeadLetter, Handler, Message, NodeId,
+};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -164,7 +166,7 @@ pub(crate) struct Relay {
     node: Node,
     next_seq: HashMap<ActorId, u64>,
     sent: HashMap<ActorId, u64>,
-    dead: Arc<Mutex<HashMap<ActorId, u64>>>,
+    dead: Arc<Mutex<HashMap<ActorId, DeadRecords>>>,
 }
 impl Actor for Relay {}
 
@@ -249,7 +251,8 @@ impl Handler<RelayOp> for Relay {
 }
 
 /// What a relay has sent, per sink, and how many of those its system's
-/// dead letters returned; and its node's statistics.
+/// dead letters returned (as never sent, or as possibly delivered); and its
+/// node's statistics.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Sent;
 impl Message for Sent {
@@ -262,7 +265,7 @@ pub(crate) struct SentReport {
     /// The relay's node run.
     pub(crate) run: NodeId,
     /// Per sink: tells sent, and of those, dead-lettered.
-    pub(crate) sinks: Vec<(ActorId, u64, u64)>,
+    pub(crate) sinks: Vec<(ActorId, u64, DeadRecords)>,
     /// The node's [`NodeStats`], by name.
     pub(crate) stats: Vec<(String, u64)>,
 }
@@ -271,6 +274,7 @@ pub(crate) struct SentReport {
 pub(crate) fn stats_by_name(stats: &NodeStats) -> Vec<(String, u64)> {
     [
         ("tells unsent", stats.tells_unsent),
+        ("tells unacknowledged", stats.tells_unacknowledged),
         ("frames unsent", stats.frames_unsent),
         ("asks expired", stats.asks_expired),
         ("tells to missing actors", stats.tells_to_missing_actors),
@@ -297,7 +301,7 @@ impl Handler<Sent> for Relay {
             .into_iter()
             .map(|to| {
                 let sent = self.sent.get(&to).copied().unwrap_or(0);
-                (to, sent, dead.get(&to).copied().unwrap_or(0))
+                (to, sent, dead.get(&to).copied().unwrap_or_default())
             })
             .collect();
         SentReport {
@@ -319,15 +323,36 @@ pub(crate) fn send_error_kind<M>(error: &proscenium_runtime::SendError<M>) -> &'
     }
 }
 
+/// The dead letters of `Record`s to one sink.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DeadRecords {
+    /// Never sent: certainly not delivered.
+    pub(crate) unsent: u64,
+    /// Sent, but the link ended before the sink's node acknowledged them:
+    /// possibly delivered.
+    pub(crate) doubtful: u64,
+}
+
+impl DeadRecords {
+    /// Counts one dead letter.
+    pub(crate) fn count(&mut self, letter: &DeadLetter) {
+        if letter.possibly_delivered {
+            self.doubtful += 1;
+        } else {
+            self.unsent += 1;
+        }
+    }
+}
+
 /// Counts the dead letters of `Record`s of `node`'s system, per recipient,
 /// into `dead`, until the system is gone.
-pub(crate) fn count_dead_records(node: &Node, dead: Arc<Mutex<HashMap<ActorId, u64>>>) {
+pub(crate) fn count_dead_records(node: &Node, dead: Arc<Mutex<HashMap<ActorId, DeadRecords>>>) {
     let mut letters = node.system().dead_letters();
     tokio::spawn(async move {
         while let Some(letter) = letters.recv().await {
             if letter.message_type == std::any::type_name::<Record>() {
                 if let Ok(mut dead) = dead.lock() {
-                    *dead.entry(letter.recipient).or_default() += 1;
+                    dead.entry(letter.recipient).or_default().count(&letter);
                 }
             }
         }
