@@ -1,5 +1,7 @@
 //! How nodes decide that a link is alive, and what they do when it is not:
-//! a large frame arriving slowly counts as being heard, nodes with
+//! a large frame arriving slowly counts as being heard (and its receiver
+//! shows that it reads, so the sender does not take the missing
+//! acknowledgement of the tell for a stall), nodes with
 //! different heartbeat settings agree on one silence limit, `connect` gives
 //! up on an address that never answers, and a peer that said goodbye is
 //! not dialed again.
@@ -73,10 +75,17 @@ async fn node(name: &str, listen: bool, heartbeat: Duration) -> Node {
 
 #[tokio::test]
 async fn a_large_frame_arriving_slowly_keeps_the_link_alive() {
-    // Silence limit: about half a second. The frame takes seconds.
+    // Silence limit and (on the sender) the write-stall timeout: about half
+    // a second. The frame takes seconds, and the socket takes it at once,
+    // so only acknowledgements can show the sender that b reads.
     let heartbeat = Duration::from_millis(100);
     let b = node("b", true, heartbeat).await;
-    let a = node("a", false, heartbeat).await;
+    let a = in_process_node("a", false, |n| {
+        n.registry(registry())
+            .heartbeat(heartbeat)
+            .write_stall_timeout(Duration::from_millis(500))
+    })
+    .await;
     let proxy = FaultProxy::start(b.local_addr().expect("b listens")).await;
     b.system()
         .spawn_named("sink", Sink::default())
