@@ -412,7 +412,8 @@ impl NodeBuilder {
     /// Makes the node a cluster member (see [`cluster`](Self::cluster))
     /// that also joins through the addresses `source` yields while the
     /// node runs: a DNS name re-resolved now and then, a service
-    /// registry's watch, LAN discovery ([`mdns`](Self::mdns) is one). Each
+    /// registry's watch, LAN discovery (`NodeBuilder::mdns`, with the
+    /// feature `mdns`, is one). Each
     /// address that is not already a live member is announced to at once
     /// and kept, like the [`seeds`](Self::seeds), for later join attempts
     /// (up to 64 of them, the oldest forgotten first). A seed source only
