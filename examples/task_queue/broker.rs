@@ -115,8 +115,6 @@ pub struct Broker {
     /// Tasks to hand out, oldest first (entries no longer `Ready` are skipped).
     ready: VecDeque<TaskId>,
     agents: HashMap<ActorId, AgentSlot>,
-    /// Every agent's node name, also after it is gone (for late results).
-    node_names: HashMap<ActorId, String>,
     /// Durable outcomes.
     outcomes: HashMap<TaskId, Outcome>,
     /// Chords whose callback does not exist yet, by callback id.
@@ -200,7 +198,6 @@ impl Broker {
             tasks: HashMap::new(),
             ready: VecDeque::new(),
             agents: HashMap::new(),
-            node_names: HashMap::new(),
             outcomes,
             chords: HashMap::new(),
             chord_of: HashMap::new(),
@@ -461,7 +458,6 @@ impl Handler<Register> for Broker {
     async fn handle(&mut self, register: Register, _: &mut Context<Self>) {
         let id = register.agent.id();
         println!("AGENT up {} credit={}", register.node, register.credit);
-        self.node_names.insert(id, register.node.clone());
         let slot = self.agents.entry(id).or_insert_with(|| AgentSlot {
             agent: register.agent.clone(),
             node: register.node.clone(),
@@ -486,17 +482,23 @@ impl Handler<Credit> for Broker {
 
 impl Handler<Done> for Broker {
     async fn handle(&mut self, done: Done, ctx: &mut Context<Self>) {
-        if let Some(slot) = self.agents.get_mut(&done.agent) {
-            slot.running.remove(&done.task);
-            slot.credit += done.credit;
-        }
+        let agent = done.agent.id();
+        // An agent given up for lost that still works is taken back, with
+        // the credit this result returns (and each later one).
+        let slot = self.agents.entry(agent).or_insert_with(|| {
+            println!("AGENT back {}", done.node);
+            AgentSlot {
+                agent: done.agent.clone(),
+                node: done.node.clone(),
+                credit: 0,
+                running: HashSet::new(),
+            }
+        });
+        slot.running.remove(&done.task);
+        slot.credit += done.credit;
         match done.result {
             Ok(value) => {
-                let node = self
-                    .node_names
-                    .get(&done.agent)
-                    .cloned()
-                    .unwrap_or_else(|| format!("unknown node {}", done.agent.node()));
+                let node = done.node;
                 match self.tasks.get(&done.task).map(|e| e.state) {
                     Some(State::Finished) => {
                         self.counters.duplicates += 1;
@@ -519,7 +521,7 @@ impl Handler<Done> for Broker {
                     None => {}
                 }
             }
-            Err(reason) => self.failed(ctx, done.agent, done.task, done.attempt, reason),
+            Err(reason) => self.failed(ctx, agent, done.task, done.attempt, reason),
         }
         self.dispatch().await;
     }

@@ -171,10 +171,14 @@ impl RemoteMessage for Assign {
 }
 
 /// Agent to broker: an attempt ended (the acknowledgement: sent only
-/// after the work is done), and `credit` tasks more may come.
+/// after the work is done), and `credit` tasks more may come. It names
+/// the agent in full, so a broker that had given the agent up (declared
+/// its node down while it still ran) takes it back.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Done {
-    pub agent: ActorId,
+    pub agent: ActorRef<Agent>,
+    /// The agent's node name.
+    pub node: String,
     pub task: TaskId,
     pub attempt: u32,
     /// The answer, or why the attempt failed.

@@ -256,7 +256,8 @@ impl Handler<Finished> for Agent {
         };
         if let Some(broker) = &self.broker {
             let done = Done {
-                agent: ctx.id(),
+                agent: ctx.actor_ref().clone(),
+                node: self.name.clone(),
                 task: finished.task,
                 attempt: finished.attempt,
                 result: finished.result,
