@@ -31,7 +31,8 @@ workers:
   --workers N               executors per worker node (default: the cores)
   --prefetch N              tasks a worker holds per executor (default 1)
 
-batch (default: the sum of the primes below 10000000 in 200 ranges):
+batch (default: the sum of the primes below 10000000 in 200 ranges; with
+--chaos below 40000000 in 400 ranges):
   --quick                   a small batch (primes below 300000 in 30 ranges)
   --below N --tasks N       the primes batch's size
   --sleep-ms MS             tasks that sleep MS each instead (--tasks of them)
@@ -169,8 +170,14 @@ impl Options {
                 ms,
             }
         } else {
+            // Chaos needs a run that outlasts a few kills.
+            let (default_below, default_tasks) = match (quick, chaos) {
+                (true, _) => (300_000, default_tasks),
+                (false, true) => (40_000_000, 400),
+                (false, false) => (10_000_000, default_tasks),
+            };
             Batch::Primes {
-                below: below.unwrap_or(if quick { 300_000 } else { 10_000_000 }),
+                below: below.unwrap_or(default_below),
                 tasks: tasks.unwrap_or(default_tasks),
             }
         };
