@@ -34,6 +34,10 @@ pub const SWEEP_VAR: &str = "PROSCENIUM_SIM_SWEEP";
 /// its own address.
 pub const PORT: u16 = 7000;
 
+/// How many steps [`Cluster::run_until`] runs between two looks at the
+/// nodes (a look reads every node's member list: it costs more than a step).
+pub const CHECK_EVERY: usize = 5;
+
 /// Every simulated node's cluster secret.
 const SECRET: &[u8; 32] = b"the simulated cluster's secret..";
 
@@ -104,12 +108,13 @@ pub struct Setup {
 }
 
 impl Default for Setup {
-    /// A LAN-like network: 0 to 5 ms one way, 5 ms steps.
+    /// A LAN-like network: 0 to 5 ms one way, in steps of 10 ms (so a
+    /// message takes one step; timings are known to 10 ms).
     fn default() -> Self {
         Self {
             nodes: 3,
             latency: (Duration::ZERO, Duration::from_millis(5)),
-            tick: Duration::from_millis(5),
+            tick: Duration::from_millis(10),
         }
     }
 }
@@ -209,9 +214,10 @@ impl Cluster {
         }
     }
 
-    /// Runs until `done` holds, and returns the simulated time it took;
-    /// fails the test if it does not hold within `guard` (simulated time:
-    /// a hang guard, not a timing assertion).
+    /// Runs until `done` holds, and returns the simulated time it took
+    /// (known to [`CHECK_EVERY`] steps); fails the test if it does not hold
+    /// within `guard` (simulated time: a hang guard, not a timing
+    /// assertion).
     pub fn run_until(
         &mut self,
         what: &str,
@@ -229,7 +235,9 @@ impl Cluster {
                     self.describe()
                 );
             }
-            self.step();
+            for _ in 0..CHECK_EVERY {
+                self.step();
+            }
         }
     }
 
@@ -260,15 +268,6 @@ impl Cluster {
                         member.name == *name && member.state == MemberState::Up
                     })
             })
-        })
-    }
-
-    /// Whether every node in `observers` lists `name` as down.
-    pub fn all_see_down(&self, observers: &[String], name: &str) -> bool {
-        observers.iter().all(|observer| {
-            self.members_of(observer)
-                .iter()
-                .any(|member| member.name == name && member.state == MemberState::Down)
         })
     }
 
@@ -313,6 +312,32 @@ impl Cluster {
                 self.sim.repair(x.as_str(), y.as_str());
             }
         }
+    }
+
+    /// Holds every message to and from `name` for `duration`, then lets
+    /// them through, as if its process were stopped (`SIGSTOP`) for that
+    /// long: nothing is lost, everything is late.
+    pub fn pause(&mut self, name: &str, duration: Duration) {
+        let others: Vec<String> = self
+            .names
+            .iter()
+            .filter(|other| *other != name)
+            .cloned()
+            .collect();
+        for other in &others {
+            self.sim.hold(name, other.as_str());
+        }
+        self.run_for(duration);
+        for other in &others {
+            self.sim.release(name, other.as_str());
+        }
+    }
+
+    /// Whether `observer` lists `name` in `state`.
+    pub fn sees(&self, observer: &str, name: &str, state: MemberState) -> bool {
+        self.members_of(observer)
+            .iter()
+            .any(|member| member.name == name && member.state == state)
     }
 
     /// Each running node's view, one line per node, for failure messages.
