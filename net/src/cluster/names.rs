@@ -24,7 +24,6 @@
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use proscenium_runtime::{Actor, ActorId, ActorRef, NodeId};
 use serde::{Deserialize, Serialize};
@@ -169,11 +168,8 @@ impl NameState {
     /// A stamp later than every stamp made or seen here, and no earlier
     /// than the wall clock.
     fn tick(&mut self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| {
-                u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
-            });
+        // The simulation's clock under turmoil, so stamps repeat with its seed.
+        let now = u64::try_from(crate::sys::since_epoch().as_micros()).unwrap_or(u64::MAX);
         self.clock = now.max(self.clock.saturating_add(1));
         self.clock
     }
