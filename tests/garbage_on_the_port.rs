@@ -217,18 +217,21 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
             correlation: 1,
             tag: MessageTag::from_name("no such message"),
             payload: Bytes::new(),
+            waits: Vec::new(),
         },
         Frame::Ask {
             to: counter.id(),
             correlation: 2,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::from(noise(7, 3)),
+            waits: Vec::new(),
         },
         Frame::Ask {
             to: ActorId::new(b_id, u64::MAX),
             correlation: 3,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::new(),
+            waits: Vec::new(),
         },
         // A valid ask, last: its answer means every frame above was read.
         Frame::Ask {
@@ -236,6 +239,7 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
             correlation: 4,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::from(wire::encode(&Values, 1024).unwrap()),
+            waits: Vec::new(),
         },
     ];
     for frame in &frames {

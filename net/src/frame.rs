@@ -4,7 +4,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use proscenium_runtime::{ActorId, AskError, StopReason};
+use proscenium_runtime::{ActorId, AskError, StopReason, WaitFor};
 use serde::{Deserialize, Serialize};
 
 /// The stable identifier of a message type on the wire.
@@ -123,6 +123,13 @@ pub enum Frame {
         tag: MessageTag,
         /// The message, encoded with [`wire::encode`](crate::wire::encode).
         payload: Bytes,
+        /// The wait-for edges that lead to the asker on the asking node,
+        /// the ask's own first (see [`proscenium_runtime::waits_leading_to`]);
+        /// empty when the asker is not an actor. At most
+        /// [`MAX_ASK_WAITS`]: a receiver ignores any beyond. Where the ask
+        /// is handled they count for deadlock detection while the handler
+        /// runs, so a cycle that crosses nodes is found at once.
+        waits: Vec<WaitFor>,
     },
     /// The answer to the [`Frame::Ask`] with the same `correlation`.
     Reply {
@@ -220,10 +227,20 @@ pub enum Frame {
     },
 }
 
+/// The most wait-for edges a [`Frame::Ask`] carries, and the most a
+/// receiving node looks at: a bound on what a peer can make it store and
+/// search per ask. Deeper chains are cut, which can miss a cycle but never
+/// report one that is not there.
+pub const MAX_ASK_WAITS: usize = 32;
+
+/// The most bytes an `ActorId` takes on the wire: three varint `u64`s.
+const ACTOR_ID_WIRE_MAX: usize = 3 * 9;
+
 /// The most bytes a frame adds around its payload: the variant index, an
 /// `ActorId`, a correlation id and a tag as varints (at most 9 bytes each)
-/// and the payload's own length prefix; 55 at worst, rounded up.
-const FRAME_OVERHEAD: usize = 64;
+/// and the payload's own length prefix, 55 at worst, rounded up to 64; plus
+/// an ask's wait-for edges and their length prefix.
+const FRAME_OVERHEAD: usize = 64 + 9 + MAX_ASK_WAITS * 2 * ACTOR_ID_WIRE_MAX;
 
 /// The largest payload (a message, a reply, spawn arguments) to encode for
 /// frames of at most `max_frame_length` bytes. Encoding payloads to this
@@ -262,7 +279,10 @@ impl Frame {
     /// own size plus what it points to. Outboxes are bounded by this.
     pub(crate) fn weight(&self) -> usize {
         let held = match self {
-            Self::Tell { payload, .. } | Self::Ask { payload, .. } => payload.len(),
+            Self::Tell { payload, .. } => payload.len(),
+            Self::Ask { payload, waits, .. } => {
+                payload.len() + std::mem::size_of_val(waits.as_slice())
+            }
             Self::Reply {
                 result: Ok(bytes), ..
             } => bytes.len(),

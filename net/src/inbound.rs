@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use proscenium_runtime::{ActorId, AnyActorRef, AskError, StopReason, Watcher};
+use proscenium_runtime::{ActorId, AnyActorRef, AskError, NodeId, StopReason, WaitFor, Watcher};
 
 use crate::link::{FrameStream, Link};
 use crate::parking::{Parked, Parking};
@@ -25,7 +25,7 @@ use crate::registry::{DecodeCx, DeliverTell, EncodedReply, TellOutcome};
 use crate::shared::NodeShared;
 use crate::spawner::SpawnChild;
 use crate::stats::bump;
-use crate::{Frame, MessageTag, RemoteSpawnError};
+use crate::{Frame, MessageTag, RemoteSpawnError, MAX_ASK_WAITS};
 
 /// Reads frames until the link ends, the peer says goodbye, falls silent
 /// for too long, or sends something that cannot be read.
@@ -369,7 +369,8 @@ fn on_frame(
             correlation,
             tag,
             payload,
-        } => on_ask(node, link, parking, to, correlation, (tag, payload)),
+            waits,
+        } => on_ask(node, link, parking, to, correlation, (tag, payload, waits)),
         Frame::Reply {
             correlation,
             result,
@@ -435,7 +436,7 @@ fn on_ask(
     parking: &Arc<Parking>,
     to: ActorId,
     correlation: u64,
-    (tag, payload): (MessageTag, Bytes),
+    (tag, payload, mut waits): (MessageTag, Bytes, Vec<WaitFor>),
 ) {
     let reply = |result| {
         link.send(Frame::Reply {
@@ -454,16 +455,18 @@ fn on_ask(
         ))));
         return;
     };
-    let weight = payload.len();
+    trust_waits(node.node_id(), to, &mut waits);
+    let weight = payload.len() + std::mem::size_of_val(waits.as_slice());
     let parked = Parked::Ask {
         deliver: delivery.ask,
         correlation,
         payload,
+        waits,
     };
-    let Err(Parked::Ask { payload, .. }) = parking.push_if_parked(to, parked, weight) else {
+    let Err(Parked::Ask { payload, waits, .. }) = parking.push_if_parked(to, parked, weight) else {
         return;
     };
-    let mut queued = match (delivery.ask)(&node.decode_cx(), actor.clone(), &payload) {
+    let mut queued = match (delivery.ask)(&node.decode_cx(), actor.clone(), &payload, waits) {
         Ok(queued) => queued,
         Err(error) => {
             reply(Err(undecodable_ask(&error)));
@@ -483,6 +486,22 @@ fn on_ask(
             parking.start(node, link, actor, Parked::Waiting(waiting), weight);
         }
     }
+}
+
+/// Keeps the wait-for edges of an ask to `to` that this node may take on
+/// the peer's word: at most [`MAX_ASK_WAITS`], and none about this node's
+/// own actors but the ask's own edge to `to`. This node knows its own
+/// actors' waits already (a true edge from one is in its graph for as
+/// long as it holds), so a peer cannot make them up. Dropping edges can
+/// only miss a cycle, never report one that is not there.
+fn trust_waits(here: NodeId, to: ActorId, waits: &mut Vec<WaitFor>) {
+    if waits.len() > MAX_ASK_WAITS {
+        tracing::debug!(%to, waits = waits.len(), "ask carries too many waits; the rest are ignored");
+        waits.truncate(MAX_ASK_WAITS);
+    }
+    waits.retain(|wait| {
+        wait.asker.node() != here && (wait.callee.node() != here || wait.callee == to)
+    });
 }
 
 /// Polls `future` once, with a waker that does nothing: the caller either
@@ -553,8 +572,9 @@ pub(crate) async fn run_parked(
             deliver,
             correlation,
             payload,
+            waits,
         } => {
-            let queued = match deliver(&node.decode_cx(), actor.clone(), &payload) {
+            let queued = match deliver(&node.decode_cx(), actor.clone(), &payload, waits) {
                 Ok(queued) => queued.await,
                 Err(error) => Err(undecodable_ask(&error)),
             };
@@ -745,5 +765,45 @@ fn on_answer(node: &Arc<NodeShared>, link: &Link, answer: Frame) {
         .remove_if(&correlation, |_, query| query.peer == link.peer)
     {
         let _ = query.answer.send(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(node: u64, seq: u64) -> ActorId {
+        ActorId::new(NodeId::new(node, 1), seq)
+    }
+
+    fn wait(asker: ActorId, callee: ActorId) -> WaitFor {
+        WaitFor { asker, callee }
+    }
+
+    #[test]
+    fn a_peer_cannot_make_up_waits_of_this_nodes_actors() {
+        let here = NodeId::new(1, 1);
+        let to = id(1, 10);
+        let mut waits = vec![
+            wait(id(2, 1), to),        // the ask's own edge: kept
+            wait(id(3, 1), id(2, 1)),  // between other nodes: kept
+            wait(id(1, 11), id(2, 1)), // one of ours waits: ours to know
+            wait(id(2, 2), id(1, 12)), // waits on one of ours: ours to know
+            wait(to, id(2, 1)),
+        ];
+        trust_waits(here, to, &mut waits);
+        assert_eq!(waits, vec![wait(id(2, 1), to), wait(id(3, 1), id(2, 1))]);
+    }
+
+    #[test]
+    fn waits_past_the_bound_are_ignored() {
+        let here = NodeId::new(1, 1);
+        let to = id(1, 10);
+        let mut waits: Vec<WaitFor> = (0..MAX_ASK_WAITS as u64 * 3)
+            .map(|n| wait(id(2, n), id(3, n)))
+            .collect();
+        trust_waits(here, to, &mut waits);
+        assert_eq!(waits.len(), MAX_ASK_WAITS);
+        assert_eq!(waits[0], wait(id(2, 0), id(3, 0)));
     }
 }

@@ -84,7 +84,7 @@ pub use cluster::{
 };
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
-pub use frame::{Frame, MessageTag};
+pub use frame::{Frame, MessageTag, MAX_ASK_WAITS};
 pub use node::{Node, NodeBuilder, NodeEvent, GOODBYE_GRACE};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
 pub use stats::NodeStats;
@@ -98,4 +98,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use proscenium_runtime::{ActorId, AnyActorRef};
+use proscenium_runtime::{ActorId, AnyActorRef, WaitFor};
 
 use crate::link::Link;
 use crate::registry::{DeliverAsk, DeliverTell};
@@ -51,6 +51,8 @@ pub(crate) enum Parked {
         correlation: u64,
         /// The message.
         payload: Bytes,
+        /// The wait-for edges that lead to the asker.
+        waits: Vec<WaitFor>,
     },
     /// A graceful stop: after what was parked before it, like a local one.
     Stop,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proscenium_runtime::{
     with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyRecipient, AnyReply, AskError,
-    Handler, Message, Recipient, RemoteDelivery, System, TrySendError,
+    Handler, Message, Recipient, RemoteDelivery, System, TrySendError, WaitFor,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -118,8 +118,9 @@ pub(crate) type EncodedReply = BoxFuture<Result<Bytes, AskError>>;
 /// Resolves once an ask is queued, to the future of its encoded reply.
 pub(crate) type QueuedAsk = BoxFuture<Result<EncodedReply, AskError>>;
 
-/// Queues a decoded ask.
-pub(crate) type DeliverAsk = fn(&DecodeCx, AnyActorRef, &[u8]) -> Result<QueuedAsk, WireError>;
+/// Queues a decoded ask, with the wait-for edges that lead to its asker.
+pub(crate) type DeliverAsk =
+    fn(&DecodeCx, AnyActorRef, &[u8], Vec<WaitFor>) -> Result<QueuedAsk, WireError>;
 
 /// Makes a `Recipient<M>` for a local actor known to handle `M`.
 pub(crate) type MakeRecipient = fn(&AnyActorRef) -> Option<AnyRecipient>;
@@ -352,6 +353,7 @@ fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
     cx: &DecodeCx,
     actor: AnyActorRef,
     payload: &[u8],
+    waits: Vec<WaitFor>,
 ) -> Result<QueuedAsk, WireError> {
     let message: M = cx.decode(payload)?;
     let actor = actor
@@ -360,7 +362,7 @@ fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
     // `cx.limit` is the frame limit; the reply travels inside a frame.
     let limit = crate::frame::payload_limit(cx.limit as usize);
     Ok(Box::pin(async move {
-        let pending = actor.send_ask(message).await?;
+        let pending = actor.send_ask_waited(message, waits).await?;
         let reply: EncodedReply = Box::pin(async move {
             let reply = pending.recv().await?;
             wire::encode(&reply, limit)

@@ -114,6 +114,7 @@ impl RemoteDelivery for NodeShared {
             correlation,
             tag,
             payload,
+            waits: proscenium_runtime::waits_leading_to(to, crate::MAX_ASK_WAITS),
         }) {
             self.asks.remove(&correlation);
             return failed(AskError::NodeDown);

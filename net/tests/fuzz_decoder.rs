@@ -12,8 +12,10 @@ use proptest::prelude::*;
 use proscenium_net::handshake::{
     self, Handshake, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason, MAGIC,
 };
-use proscenium_net::{Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN, PROTOCOL_VERSION};
-use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
+use proscenium_net::{
+    Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
+};
+use proscenium_runtime::{ActorId, AskError, NodeId, StopReason, WaitFor};
 use support::handshake::{config, secret};
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder};
@@ -34,6 +36,13 @@ fn text() -> impl Strategy<Value = String> {
 fn actor_id() -> impl Strategy<Value = ActorId> {
     (any::<u64>(), any::<u64>(), any::<u64>())
         .prop_map(|(node, inc, seq)| ActorId::new(NodeId::new(node, inc), seq))
+}
+
+fn waits() -> impl Strategy<Value = Vec<WaitFor>> {
+    vec(
+        (actor_id(), actor_id()).prop_map(|(asker, callee)| WaitFor { asker, callee }),
+        0..MAX_ASK_WAITS * 2,
+    )
 }
 
 fn payload() -> impl Strategy<Value = Bytes> {
@@ -69,14 +78,15 @@ fn frame() -> impl Strategy<Value = Frame> {
             tag,
             payload
         }),
-        (actor_id(), any::<u64>(), tag, payload()).prop_map(|(to, correlation, tag, payload)| {
-            Frame::Ask {
+        (actor_id(), any::<u64>(), tag, payload(), waits()).prop_map(
+            |(to, correlation, tag, payload, waits)| Frame::Ask {
                 to,
                 correlation,
                 tag,
                 payload,
+                waits,
             }
-        }),
+        ),
         (
             any::<u64>(),
             prop_oneof![payload().prop_map(Ok), ask_error().prop_map(Err)]

@@ -48,10 +48,11 @@ use proscenium_net::handshake::{
 };
 use proscenium_net::{
     wire, Frame, FrameCodec, FrameError, MessageTag, Node, Registry, RemoteMessage,
-    RemoteSpawnError, HEADER_LEN, PROTOCOL_VERSION,
+    RemoteSpawnError, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
 };
 use proscenium_runtime::{
     Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, StopReason,
+    WaitFor,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -233,6 +234,22 @@ fn actor_id(rng: &mut Rng) -> ActorId {
     ActorId::new(node_id(rng), rng.number())
 }
 
+/// Wait-for edges as an ask carries them: none, a few, or more than a
+/// node looks at.
+fn waits(rng: &mut Rng, mut actor: impl FnMut(&mut Rng) -> ActorId) -> Vec<WaitFor> {
+    let len = match rng.below(4) {
+        0 => 0,
+        1 | 2 => rng.below(4),
+        _ => rng.below(MAX_ASK_WAITS as u64 * 2),
+    };
+    (0..len)
+        .map(|_| WaitFor {
+            asker: actor(rng),
+            callee: actor(rng),
+        })
+        .collect()
+}
+
 fn ask_error(rng: &mut Rng) -> AskError {
     match rng.below(7) {
         0 => AskError::Stopped,
@@ -275,6 +292,7 @@ fn frame(rng: &mut Rng) -> Frame {
             correlation: rng.number(),
             tag,
             payload,
+            waits: waits(rng, actor_id),
         },
         2 => Frame::Reply {
             correlation: rng.number(),
@@ -711,6 +729,15 @@ impl Known {
                 correlation: rng.next(),
                 tag: self.tag(rng),
                 payload: Bytes::from(self.sample(rng)),
+                // Edges among the node's own actors too, so some close
+                // cycles where they are installed.
+                waits: waits(rng, |rng| {
+                    if rng.one_in(2) {
+                        self.actor(rng)
+                    } else {
+                        actor_id(rng)
+                    }
+                }),
             },
             7 => Frame::Watch {
                 target: self.actor(rng),

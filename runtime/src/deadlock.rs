@@ -8,11 +8,32 @@
 //! nothing. Asks that do not close a cycle proceed, so there are no false
 //! positives: the check runs when an edge is added, against the edges that
 //! exist at that moment, each of which is a real, ongoing wait.
+//!
+//! Across nodes, an ask carries the waits that lead to its asker (see
+//! [`waits_leading_to`]): everyone on the asking node who waits, directly
+//! or through others, on the asker, and the waits they in turn brought
+//! from further nodes. Where the ask is handled, those waits join the
+//! graph for as long as the handler runs ([`InstalledWaits`]), so an ask
+//! that handler makes back along the chain finds the cycle there, at
+//! once, with the same check as a local one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use serde::{Deserialize, Serialize};
+
 use crate::ActorId;
+
+/// One wait-for edge: `asker` is inside a handler that awaits an ask to
+/// `callee`. Network layers carry these with remote asks; see
+/// [`waits_leading_to`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WaitFor {
+    /// The actor that waits.
+    pub asker: ActorId,
+    /// The actor it waits for.
+    pub callee: ActorId,
+}
 
 tokio::task_local! {
     /// The actor whose task is running, for asks made inside it.
@@ -59,21 +80,118 @@ pub(crate) struct Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        let mut edges = self
-            .asker
-            .graph
-            .edges
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(callees) = edges.get_mut(&self.asker.id) {
+        self.asker.graph.remove(self.asker.id, self.callee);
+    }
+}
+
+impl WaitGraph {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ActorId, Vec<ActorId>>> {
+        self.edges.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remove(&self, asker: ActorId, callee: ActorId) {
+        let mut edges = self.lock();
+        if let Some(callees) = edges.get_mut(&asker) {
             // From the back: the newest waits end first (a batch drops
             // its waits last to first), so this finds them at once.
-            if let Some(i) = callees.iter().rposition(|c| *c == self.callee) {
+            if let Some(i) = callees.iter().rposition(|c| *c == callee) {
                 callees.swap_remove(i);
             }
             if callees.is_empty() {
-                edges.remove(&self.asker.id);
+                edges.remove(&asker);
             }
+        }
+    }
+}
+
+/// The waits that lead to the current actor, for an ask it is about to
+/// send to `callee` on another node: first the ask's own edge, then every
+/// edge of this system's wait graph whose callee is the current actor or
+/// (through other edges) waits on it, nearest first, at most `limit` in
+/// all. Empty outside an actor, without allocating.
+///
+/// A network layer sends these with the ask and hands them to
+/// [`ActorRef::send_ask_waited`](crate::ActorRef::send_ask_waited) where
+/// it arrives. Cutting the list short can only miss a cycle, never invent
+/// one: every edge in it is a real wait.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::{waits_leading_to, ActorId, NodeId};
+///
+/// // Outside any actor nobody waits on the asker.
+/// let callee = ActorId::new(NodeId::new(2, 1), 7);
+/// assert!(waits_leading_to(callee, 32).is_empty());
+/// ```
+pub fn waits_leading_to(callee: ActorId, limit: usize) -> Vec<WaitFor> {
+    let Ok(asker) = CURRENT_ACTOR.try_with(Asker::clone) else {
+        return Vec::new();
+    };
+    if limit == 0 {
+        return Vec::new();
+    }
+    let mut waits = vec![WaitFor {
+        asker: asker.id,
+        callee,
+    }];
+    let edges = asker.graph.lock();
+    // Breadth first over the reversed edges, from the asker outwards.
+    let mut reached: HashSet<ActorId> = HashSet::from([asker.id]);
+    let mut frontier = vec![asker.id];
+    while !frontier.is_empty() && waits.len() < limit {
+        let mut next = Vec::new();
+        for (&waiter, callees) in edges.iter() {
+            for &c in callees {
+                if waits.len() >= limit {
+                    break;
+                }
+                if frontier.contains(&c) {
+                    waits.push(WaitFor {
+                        asker: waiter,
+                        callee: c,
+                    });
+                    if reached.insert(waiter) {
+                        next.push(waiter);
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
+    waits
+}
+
+/// Waits brought by a remote ask, in the graph while its handler runs.
+pub(crate) struct InstalledWaits {
+    graph: Arc<WaitGraph>,
+    waits: Box<[WaitFor]>,
+}
+
+impl InstalledWaits {
+    /// Adds `waits` to the current actor's graph; `None` outside an actor
+    /// or when there are none.
+    pub(crate) fn install(waits: Box<[WaitFor]>) -> Option<Self> {
+        if waits.is_empty() {
+            return None;
+        }
+        let graph = CURRENT_ACTOR
+            .try_with(|asker| Arc::clone(&asker.graph))
+            .ok()?;
+        {
+            let mut edges = graph.lock();
+            for wait in &waits {
+                edges.entry(wait.asker).or_default().push(wait.callee);
+            }
+        }
+        Some(Self { graph, waits })
+    }
+}
+
+impl Drop for InstalledWaits {
+    fn drop(&mut self) {
+        for wait in self.waits.iter().rev() {
+            self.graph.remove(wait.asker, wait.callee);
         }
     }
 }
@@ -86,11 +204,7 @@ pub(crate) fn begin_wait(callee: ActorId) -> Result<Option<Waiting>, Vec<ActorId
     let Ok(asker) = CURRENT_ACTOR.try_with(Asker::clone) else {
         return Ok(None);
     };
-    let mut edges = asker
-        .graph
-        .edges
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut edges = asker.graph.lock();
     if let Some(path) = path_between(&edges, callee, asker.id) {
         let mut cycle = Vec::with_capacity(path.len() + 1);
         cycle.push(asker.id);

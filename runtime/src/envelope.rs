@@ -13,6 +13,7 @@ use std::task::{ready, Context as TaskContext, Poll};
 use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
+use crate::deadlock::{InstalledWaits, WaitFor};
 use crate::mailbox::Link;
 use crate::{Actor, AskError, Context, Handler, Message};
 
@@ -44,6 +45,46 @@ pub(crate) trait ReplyTo<R>: Send + 'static {
     /// Delivers the reply, or the reason there is none. An asker that has
     /// given up already is not an error: nobody is left to tell.
     fn reply(self, result: Result<R, AskError>);
+
+    /// The handler is about to run. Replies that brought wait-for edges
+    /// from another node put them in the graph here, until they are sent.
+    fn on_handling(&mut self) {}
+}
+
+/// A reply channel of an ask from another node, with the waits that
+/// lead to its asker there; see [`deadlock::waits_leading_to`].
+pub(crate) struct Waited<T> {
+    reply: T,
+    waits: Option<Box<[WaitFor]>>,
+    /// Present from the start of the handler until the reply goes.
+    installed: Option<InstalledWaits>,
+}
+
+impl<T> Waited<T> {
+    pub(crate) fn new(reply: T, waits: Vec<WaitFor>) -> Self {
+        Self {
+            reply,
+            waits: Some(waits.into_boxed_slice()),
+            installed: None,
+        }
+    }
+}
+
+impl<R, T: ReplyTo<R>> ReplyTo<R> for Waited<T> {
+    fn reply(self, result: Result<R, AskError>) {
+        let Self {
+            reply, installed, ..
+        } = self;
+        // The handler is done waiting on anyone: its waits end first.
+        drop(installed);
+        reply.reply(result);
+    }
+
+    fn on_handling(&mut self) {
+        if let Some(waits) = self.waits.take() {
+            self.installed = InstalledWaits::install(waits);
+        }
+    }
 }
 
 impl<R: Send + 'static> ReplyTo<R> for ReplyTx<R> {
@@ -91,7 +132,12 @@ impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnv
     }
 
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
-        let Self { message, reply, .. } = *self;
+        let Self {
+            message, mut reply, ..
+        } = *self;
+        if let Some(reply) = &mut reply {
+            reply.on_handling();
+        }
         Box::pin(Handling {
             future: actor.handle(message, ctx),
             reply,

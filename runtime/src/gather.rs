@@ -130,7 +130,7 @@ impl<A: Handler<M>, M: Message> Gatherable<M> for ActorRef<A> {
     }
 
     async fn gather_into(&self, batch: &mut Batch<M::Reply>, index: usize, message: M) {
-        if !batch.begin_wait(index, self.id()) {
+        if !batch.begin_wait(index, self.id(), || self.is_known_gone()) {
             return;
         }
         match self.destination() {
@@ -302,13 +302,21 @@ impl<R: Send + 'static> Batch<R> {
     }
 
     /// Records that the asking actor, if any, waits on `callee`; `false`
-    /// (and entry `index` answered) if that wait would deadlock.
-    pub(crate) fn begin_wait(&mut self, index: usize, callee: ActorId) -> bool {
+    /// (and entry `index` answered) if that wait would deadlock. A cycle
+    /// through a callee that `is_gone` is no deadlock: its ask fails as
+    /// it would without detection.
+    pub(crate) fn begin_wait(
+        &mut self,
+        index: usize,
+        callee: ActorId,
+        is_gone: impl FnOnce() -> bool,
+    ) -> bool {
         match deadlock::begin_wait(callee) {
             Ok(waiting) => {
                 self.waits.extend(waiting);
                 true
             }
+            Err(_) if is_gone() => true,
             Err(cycle) => {
                 self.gather.put(index, Err(AskError::Deadlock { cycle }));
                 false

@@ -59,6 +59,7 @@ pub use actor_ref::{ActorRef, PendingReply};
 pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
+pub use deadlock::{waits_leading_to, WaitFor};
 pub use error::{
     ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
 };

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor_ref::RemoteTarget;
+use crate::deadlock;
 use crate::gather::{Batch, Gatherable};
 use crate::{
     ActorId, ActorRef, AskError, Handler, Message, RemoteDelivery, SendError, TrySendError,
@@ -154,11 +155,18 @@ impl<M: Message> MessageTarget<M> for RemoteTarget {
         message: M,
         timeout: Option<Duration>,
     ) -> BoxFuture<'_, Result<M::Reply, AskError>> {
-        Box::pin(RemoteTarget::ask(
-            self,
-            message,
-            timeout.unwrap_or(self.ask_timeout),
-        ))
+        // As `ActorRef::ask_returning`: the wait is recorded, and a cycle
+        // through an actor its transport knows is gone is no deadlock.
+        let waiting = match deadlock::begin_wait(self.id) {
+            Ok(waiting) => waiting,
+            Err(_) if !self.transport.is_alive(self.id) => None,
+            Err(cycle) => return Box::pin(std::future::ready(Err(AskError::Deadlock { cycle }))),
+        };
+        let reply = RemoteTarget::ask(self, message, timeout.unwrap_or(self.ask_timeout));
+        Box::pin(async move {
+            let _waiting = waiting;
+            reply.await
+        })
     }
 
     fn default_ask_timeout(&self) -> Duration {
@@ -172,7 +180,7 @@ impl<M: Message> MessageTarget<M> for RemoteTarget {
         message: M,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            if batch.begin_wait(index, self.id) {
+            if batch.begin_wait(index, self.id, || !self.transport.is_alive(self.id)) {
                 batch.send_remote(index, self, message);
             }
         })

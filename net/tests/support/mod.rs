@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use proscenium_net::{Frame, MessageTag};
-use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
+use proscenium_runtime::{ActorId, AskError, NodeId, StopReason, WaitFor};
 
 /// An actor id on node 1, incarnation `0xabc`.
 pub fn actor(seq: u64) -> ActorId {
@@ -24,6 +24,16 @@ pub fn every_frame_kind() -> Vec<Frame> {
             correlation: 42,
             tag,
             payload: Bytes::from_static(&[0, 1, 2, 255]),
+            waits: vec![
+                WaitFor {
+                    asker: actor(3),
+                    callee: actor(2),
+                },
+                WaitFor {
+                    asker: actor(4),
+                    callee: actor(3),
+                },
+            ],
         },
         Frame::Reply {
             correlation: 42,
