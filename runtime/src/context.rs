@@ -14,8 +14,8 @@ use crate::supervision::{brutal_kill, PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
 use crate::{
-    Actor, ActorId, ActorRef, ChildSpec, Handler, Message, RestartPolicy, Shutdown, SpawnError,
-    SupervisorStrategy, System, Terminated,
+    Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Handler, Message, RestartPolicy, Shutdown,
+    SpawnError, SupervisorStrategy, System, Terminated,
 };
 
 /// The actor's view of itself and the runtime, passed to every handler and hook.
@@ -360,6 +360,90 @@ impl<A: Actor> Context<A> {
     /// ```
     pub fn fail(&mut self, reason: impl fmt::Display) {
         self.failure.get_or_insert_with(|| reason.to_string());
+    }
+}
+
+impl<A: Actor> Context<A> {
+    /// Takes the reply to the message being handled, to answer it later
+    /// with [`DeferredReply::send`]: from a spawned task, or from the
+    /// handler of a later message (keep the handle in the actor's state).
+    /// The actor is free to handle its next message as soon as this
+    /// handler returns, instead of holding its mailbox while it awaits
+    /// other actors or I/O. Whatever the handler then returns is dropped.
+    ///
+    /// The asker's side does not change: an `ask` (local or from another
+    /// node), `ask_timeout` or [`ask_all`](crate::ask_all) entry gets the
+    /// sent value as if the handler had returned it, within its own
+    /// deadline. A handle dropped unanswered fails the asker with
+    /// [`AskError::Unanswered`](crate::AskError::Unanswered).
+    ///
+    /// For a tell (or a second call in the same handler) the handle
+    /// answers nobody; see [`DeferredReply::has_asker`].
+    ///
+    /// # Deadlock detection
+    ///
+    /// A deferred reply is still the callee's: the asker waits on this
+    /// actor until the handle answers, and an ask from this actor back to
+    /// that asker meanwhile fails with
+    /// [`AskError::Deadlock`](crate::AskError::Deadlock), as it would
+    /// if the handler were still running. Reply (or tell) first when the
+    /// answer does not depend on this actor.
+    ///
+    /// # Panics
+    ///
+    /// If `R` is not the reply type of the message being handled.
+    ///
+    /// # Examples
+    ///
+    /// A gateway forwards requests to a backend without waiting in its
+    /// handler, and answers each asker when the backend's reply arrives:
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, ActorRef, Context, Handler, Message, System};
+    ///
+    /// struct Backend;
+    /// impl Actor for Backend {}
+    ///
+    /// struct Square(u64);
+    /// impl Message for Square {
+    ///     type Reply = u64;
+    /// }
+    /// impl Handler<Square> for Backend {
+    ///     async fn handle(&mut self, Square(n): Square, _: &mut Context<Self>) -> u64 {
+    ///         n * n
+    ///     }
+    /// }
+    ///
+    /// struct Gateway {
+    ///     backend: ActorRef<Backend>,
+    /// }
+    /// impl Actor for Gateway {}
+    ///
+    /// impl Handler<Square> for Gateway {
+    ///     async fn handle(&mut self, msg: Square, ctx: &mut Context<Self>) -> u64 {
+    ///         let reply = ctx.defer_reply();
+    ///         let backend = self.backend.clone();
+    ///         tokio::spawn(async move {
+    ///             // Dropped on error: the asker gets `AskError::Unanswered`.
+    ///             if let Ok(n) = backend.ask(msg).await {
+    ///                 reply.send(n);
+    ///             }
+    ///         });
+    ///         0 // dropped: the reply was deferred
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let backend = system.spawn(Backend)?;
+    /// let gateway = system.spawn(Gateway { backend })?;
+    /// assert_eq!(gateway.ask(Square(7)).await?, 49);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn defer_reply<R: Send + 'static>(&mut self) -> DeferredReply<R> {
+        DeferredReply::take()
     }
 }
 

@@ -3,7 +3,9 @@
 //! The mailbox of an actor `A` holds `Box<dyn Envelope<A>>`, so one queue
 //! carries every message type `A` handles. Handling an envelope produces a
 //! [`Turn`]: the handler's future together with the reply channel, so that
-//! a panic caught around the turn can still tell the asker what happened.
+//! a panic caught around the turn can still tell the asker what happened,
+//! and so that a handler can take the channel to answer later (see
+//! [`deferred`](crate::deferred)).
 
 use std::any::Any;
 use std::future::Future;
@@ -14,6 +16,7 @@ use pin_project_lite::pin_project;
 use tokio::sync::oneshot;
 
 use crate::deadlock::{InstalledWaits, WaitFor};
+use crate::deferred::ReplyScope;
 use crate::mailbox::Link;
 use crate::{Actor, AskError, Context, Handler, Message};
 
@@ -172,12 +175,27 @@ pin_project! {
     }
 }
 
-impl<F: Future + Send, T: ReplyTo<F::Output>> Future for Handling<F, T> {
+impl<F, T> Future for Handling<F, T>
+where
+    F: Future + Send,
+    F::Output: Send + 'static,
+    T: ReplyTo<F::Output>,
+{
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         let this = self.project();
-        let reply = ready!(this.future.poll(cx));
+        if this.reply.is_none() {
+            // A tell, or a reply deferred already: the output is dropped.
+            ready!(this.future.poll(cx));
+            return Poll::Ready(());
+        }
+        // The channel stays in place while the handler runs, so that a
+        // panic in it still finds the channel to report the failure on.
+        let scope = ReplyScope::enter::<F::Output>();
+        let polled = this.future.poll(cx);
+        scope.leave(this.reply);
+        let reply = ready!(polled);
         if let Some(tx) = this.reply.take() {
             tx.reply(Ok(reply));
         }
@@ -185,7 +203,12 @@ impl<F: Future + Send, T: ReplyTo<F::Output>> Future for Handling<F, T> {
     }
 }
 
-impl<F: Future + Send, T: ReplyTo<F::Output>> Turn for Handling<F, T> {
+impl<F, T> Turn for Handling<F, T>
+where
+    F: Future + Send,
+    F::Output: Send + 'static,
+    T: ReplyTo<F::Output>,
+{
     fn fail(self: Pin<&mut Self>, reason: &str) {
         if let Some(tx) = self.project().reply.take() {
             tx.reply(Err(AskError::Failed {

@@ -123,6 +123,13 @@ pub enum AskError {
     /// The remote side could not process the request (e.g. it does not know the message type).
     #[error("the remote node rejected the ask: {0}")]
     Remote(String),
+    /// The handler deferred its reply
+    /// ([`Context::defer_reply`](crate::Context::defer_reply)) and the
+    /// [`DeferredReply`](crate::DeferredReply) was dropped without an
+    /// answer: by the task it was given to, or with the actor that kept it
+    /// when that actor stopped or was restarted with fresh state.
+    #[error("the actor deferred its reply and dropped it unanswered; make sure every path that takes `defer_reply()` ends in `send`")]
+    Unanswered,
 }
 
 struct DisplayCycle<'a>(&'a [ActorId]);

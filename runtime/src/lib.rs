@@ -19,6 +19,7 @@
 //! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
 //! * `system`: [`System`], spawning, the name registry, shutdown;
 //! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
+//! * `deferred`: [`DeferredReply`], an ask answered later than its handler returns;
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
 //! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
 //! * `wire_ref`: how refs inside messages cross the wire ([`with_ref_resolver`]);
@@ -37,6 +38,7 @@ mod cell;
 mod context;
 mod dead_letter;
 mod deadlock;
+mod deferred;
 mod envelope;
 mod error;
 mod gather;
@@ -60,6 +62,7 @@ pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use deadlock::{waits_leading_to, WaitFor};
+pub use deferred::DeferredReply;
 pub use error::{
     ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
 };
