@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::blocking;
 use crate::cell::{AnyActor, Cell};
 use crate::deadlock;
 use crate::deadlock::WaitFor;
@@ -334,6 +335,115 @@ impl<A: Actor> ActorRef<A> {
             Ok(Err(_)) => Err((AskError::Stopped, None)),
             Err(_) => Err((AskError::Timeout(timeout), None)),
         }
+    }
+
+    /// Like [`tell`](Self::tell), for code that is not async: blocks the
+    /// calling thread until the message is queued, like tokio's
+    /// `Sender::blocking_send`.
+    ///
+    /// The first blocking call on a thread builds a small single-threaded
+    /// tokio runtime (timers only) for that thread's waits; later calls
+    /// reuse it. The actor keeps running on its own system's runtime.
+    ///
+    /// # Errors
+    ///
+    /// As for [`tell`](Self::tell).
+    ///
+    /// # Panics
+    ///
+    /// If called where a tokio runtime is current (async code, an actor's
+    /// handler, a `spawn_blocking` closure): blocking a thread that drives
+    /// tasks can stall the actor it waits for. Await [`tell`](Self::tell)
+    /// there, or in `spawn_blocking` use
+    /// `Handle::current().block_on(actor.tell(message))`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, Context, Handler, Message, System};
+    ///
+    /// #[derive(Default)]
+    /// struct Total(u64);
+    /// impl Actor for Total {}
+    ///
+    /// struct Add(u64);
+    /// impl Message for Add {
+    ///     type Reply = u64;
+    /// }
+    /// impl Handler<Add> for Total {
+    ///     async fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) -> u64 {
+    ///         self.0 += n;
+    ///         self.0
+    ///     }
+    /// }
+    ///
+    /// # type Error = Box<dyn std::error::Error + Send + Sync>;
+    /// # fn main() -> Result<(), Error> {
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// let system = System::builder().runtime(runtime.handle().clone()).build();
+    /// let total = system.spawn(Total::default())?;
+    /// // Plain synchronous code, e.g. a thread of a C library's callbacks.
+    /// let sum = std::thread::spawn(move || -> Result<u64, Error> {
+    ///     total.blocking_tell(Add(2))?;
+    ///     Ok(total.blocking_ask(Add(3))?)
+    /// })
+    /// .join()
+    /// .expect("the thread finished")?;
+    /// assert_eq!(sum, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn blocking_tell<M: Message>(&self, message: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+    {
+        blocking::block_on("ActorRef::blocking_tell", self.tell(message))
+    }
+
+    /// Like [`ask`](Self::ask), for code that is not async: blocks the
+    /// calling thread until the reply comes, for at most the default ask
+    /// timeout. See [`blocking_tell`](Self::blocking_tell) for how it waits
+    /// and an example.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ask`](Self::ask).
+    ///
+    /// # Panics
+    ///
+    /// As for [`blocking_tell`](Self::blocking_tell): where a tokio
+    /// runtime is current.
+    pub fn blocking_ask<M: Message>(&self, message: M) -> Result<M::Reply, AskError>
+    where
+        A: Handler<M>,
+    {
+        blocking::block_on("ActorRef::blocking_ask", self.ask(message))
+    }
+
+    /// Like [`ask_timeout`](Self::ask_timeout), for code that is not
+    /// async: blocks the calling thread until the reply comes, for at
+    /// most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ask_timeout`](Self::ask_timeout).
+    ///
+    /// # Panics
+    ///
+    /// As for [`blocking_tell`](Self::blocking_tell): where a tokio
+    /// runtime is current.
+    pub fn blocking_ask_timeout<M: Message>(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, AskError>
+    where
+        A: Handler<M>,
+    {
+        blocking::block_on(
+            "ActorRef::blocking_ask_timeout",
+            self.ask_timeout(message, timeout),
+        )
     }
 
     /// Queues `message` as an ask and returns its pending reply without

@@ -6,6 +6,7 @@
 //!
 //! * `actor`: the [`Actor`], [`Message`] and [`Handler`] traits users implement;
 //! * `actor_ref`: [`ActorRef`], the typed address with `tell`, `ask`, `stop`, `kill`;
+//! * `blocking`: how `blocking_tell` and `blocking_ask` wait, for code that is not async;
 //! * `pool`: [`Pool`] of supervised workers, resizable, with pluggable [`Router`]s;
 //! * `any_ref`: [`AnyActorRef`], a local actor found by id, type unknown;
 //! * `recipient`: [`Recipient`], an address erased down to one message type;
@@ -34,6 +35,7 @@
 mod actor;
 mod actor_ref;
 mod any_ref;
+mod blocking;
 mod cell;
 mod context;
 mod dead_letter;

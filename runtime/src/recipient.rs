@@ -256,6 +256,55 @@ impl<M: Message> Recipient<M> {
     pub async fn ask_timeout(&self, message: M, timeout: Duration) -> Result<M::Reply, AskError> {
         self.target.ask(message, Some(timeout)).await
     }
+
+    /// As [`ActorRef::blocking_tell`]: blocks the thread until the message
+    /// is queued.
+    ///
+    /// # Errors
+    ///
+    /// Hands the message back if it cannot be delivered.
+    ///
+    /// # Panics
+    ///
+    /// Where a tokio runtime is current, as [`ActorRef::blocking_tell`].
+    pub fn blocking_tell(&self, message: M) -> Result<(), SendError<M>> {
+        crate::blocking::block_on("Recipient::blocking_tell", self.tell(message))
+    }
+
+    /// As [`ActorRef::blocking_ask`]: blocks the thread until the reply
+    /// comes, for at most the default ask timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorRef::ask`].
+    ///
+    /// # Panics
+    ///
+    /// Where a tokio runtime is current, as [`ActorRef::blocking_tell`].
+    pub fn blocking_ask(&self, message: M) -> Result<M::Reply, AskError> {
+        crate::blocking::block_on("Recipient::blocking_ask", self.ask(message))
+    }
+
+    /// As [`ActorRef::blocking_ask_timeout`]: blocks the thread until the
+    /// reply comes, for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorRef::ask_timeout`].
+    ///
+    /// # Panics
+    ///
+    /// Where a tokio runtime is current, as [`ActorRef::blocking_tell`].
+    pub fn blocking_ask_timeout(
+        &self,
+        message: M,
+        timeout: Duration,
+    ) -> Result<M::Reply, AskError> {
+        crate::blocking::block_on(
+            "Recipient::blocking_ask_timeout",
+            self.ask_timeout(message, timeout),
+        )
+    }
 }
 
 impl<A: crate::Actor> ActorRef<A> {
