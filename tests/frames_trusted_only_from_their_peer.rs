@@ -133,11 +133,14 @@ async fn a_peer_cannot_cancel_or_take_over_a_local_watch() {
     monitor.ask(Watch(second.clone())).await.expect("watch");
 
     // The watcher id is the local monitor's: a peer's frames must not
-    // reach the watch the monitor made.
+    // reach the watch the monitor made, even a peer given `first`'s ref.
+    b.system().register("first", &first).expect("a free name");
     let mut rogue = Rogue::connect(b.local_addr().expect("b listens"), "rogue").await;
+    let (target, seal) = rogue.lookup("first").await.expect("first is registered");
     rogue
         .send(Frame::Watch {
-            target: first.id(),
+            target,
+            seal,
             watcher: monitor.id(),
         })
         .await;
@@ -169,13 +172,18 @@ async fn a_peer_holds_at_most_its_quota_of_watches() {
         .system()
         .spawn(Worker::from_args("watched".to_owned()))
         .expect("spawn");
+    b.system()
+        .register("watched", &worker)
+        .expect("a free name");
     let mut rogue = Rogue::connect(b.local_addr().expect("b listens"), "rogue").await;
+    let (target, seal) = rogue.lookup("watched").await.expect("registered");
     // Each watch with a new watcher id would cost b memory for as long as
     // the worker lives; past the quota the watch is refused at once.
     for seq in 1..=4 {
         rogue
             .send(Frame::Watch {
-                target: worker.id(),
+                target,
+                seal,
                 watcher: ActorId::new(rogue.id, seq),
             })
             .await;

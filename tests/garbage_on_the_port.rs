@@ -10,7 +10,7 @@ use bytes::Bytes;
 use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
 use proscenium::net::{wire, Frame, FrameCodec, MessageTag, RemoteMessage};
 use proscenium::prelude::*;
-use proscenium::NodeId;
+use proscenium::{NodeId, Seal};
 use support_cluster::cluster::{self, Add, Counter, Values};
 use support_cluster::{test_node, within, NodeProcess};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -70,6 +70,29 @@ async fn authenticated(addr: SocketAddr, name: &str, number: u64) -> TcpStream {
 }
 
 /// Asks b's counter for its values through `a`'s link; it must be `expected`.
+/// Looks `name` up over a raw authenticated stream, as a peer that was
+/// told the name: the actor's id and the seal that reaches it.
+async fn lookup_raw(stream: &mut TcpStream, name: &str) -> (ActorId, Seal) {
+    let lookup = Frame::Lookup {
+        correlation: 77,
+        name: name.to_owned(),
+    };
+    let body = wire::encode(&lookup, 1 << 20).expect("encode");
+    stream.write_all(&framed(&body)).await.expect("write");
+    within("the lookup's answer", async {
+        loop {
+            let len = stream.read_u32().await.expect("a frame header");
+            let mut body = vec![0; len as usize];
+            stream.read_exact(&mut body).await.expect("a frame body");
+            if let Ok(Frame::Found { actor, .. }) = wire::decode::<Frame>(&body, 1 << 20) {
+                let (id, seal, _) = actor.expect("the name is registered");
+                return (id, seal);
+            }
+        }
+    })
+    .await
+}
+
 async fn still_serving(counter: &ActorRef<Counter>, expected: &[u64]) {
     let values = within("b to answer", counter.ask(Values)).await;
     assert_eq!(values.as_deref(), Ok(expected));
@@ -200,20 +223,25 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
     let b_id = a.connect(b.addr).await.expect("connect to b");
     let counter = a.lookup::<Counter>("counter").await.expect("found on b");
     let mut stream = authenticated(b.addr, "prober", 0x9e0b).await;
+    let (id, seal) = lookup_raw(&mut stream, "counter").await;
+    assert_eq!(id, counter.id());
 
     let frames = [
         Frame::Tell {
             to: counter.id(),
+            seal,
             tag: MessageTag::from_name("no such message"),
             payload: Bytes::from_static(b"whatever"),
         },
         Frame::Tell {
             to: counter.id(),
+            seal,
             tag: MessageTag::from_name(Add::TAG),
             payload: Bytes::new(),
         },
         Frame::Ask {
             to: counter.id(),
+            seal,
             correlation: 1,
             tag: MessageTag::from_name("no such message"),
             payload: Bytes::new(),
@@ -221,6 +249,7 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
         },
         Frame::Ask {
             to: counter.id(),
+            seal,
             correlation: 2,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::from(noise(7, 3)),
@@ -228,6 +257,7 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
         },
         Frame::Ask {
             to: ActorId::new(b_id, u64::MAX),
+            seal,
             correlation: 3,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::new(),
@@ -236,6 +266,7 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
         // A valid ask, last: its answer means every frame above was read.
         Frame::Ask {
             to: counter.id(),
+            seal,
             correlation: 4,
             tag: MessageTag::from_name(Values::TAG),
             payload: Bytes::from(wire::encode(&Values, 1024).unwrap()),

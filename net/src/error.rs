@@ -212,6 +212,9 @@ pub enum NodeError {
     /// No cluster secret was given; every node of a cluster needs the same one.
     #[error("no cluster secret: call `NodeBuilder::secret` with the cluster's shared secret")]
     NoSecret,
+    /// The OS gave no randomness for the key of the node's seals.
+    #[error("the OS gave no randomness for the node's seal key: {0}; a node needs the OS's random source to start")]
+    Entropy(String),
     /// Two remote types claim the same tag.
     #[error("remote type tags collide: {}", .0.join("; "))]
     TagCollision(Vec<String>),

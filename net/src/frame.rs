@@ -4,7 +4,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use proscenium_runtime::{ActorId, AskError, StopReason, WaitFor};
+use proscenium_runtime::{ActorId, AskError, Seal, StopReason, WaitFor};
 use serde::{Deserialize, Serialize};
 
 /// The stable identifier of a message type on the wire.
@@ -91,10 +91,11 @@ impl fmt::Display for MessageTag {
 /// ```
 /// use bytes::Bytes;
 /// use proscenium_net::{Frame, MessageTag};
-/// use proscenium_runtime::{ActorId, NodeId};
+/// use proscenium_runtime::{ActorId, NodeId, Seal};
 ///
 /// let frame = Frame::Tell {
 ///     to: ActorId::new(NodeId::new(2, 0x9f), 11),
+///     seal: Seal::new([0x5e; 8]), // from the ref the sender was given
 ///     tag: MessageTag::from_name("myapp.Ping"),
 ///     payload: Bytes::from_static(b"\x01"),
 /// };
@@ -107,6 +108,9 @@ pub enum Frame {
     Tell {
         /// The actor on the receiving node.
         to: ActorId,
+        /// The seal the receiving node made for `to` (see [`Seal`]): a
+        /// frame whose seal is wrong is handled as if `to` did not exist.
+        seal: Seal,
         /// Which registered message type `payload` holds.
         tag: MessageTag,
         /// The message, encoded with [`wire::encode`](crate::wire::encode).
@@ -116,6 +120,9 @@ pub enum Frame {
     Ask {
         /// The actor on the receiving node.
         to: ActorId,
+        /// The seal the receiving node made for `to` (see [`Seal`]): a
+        /// frame whose seal is wrong is handled as if `to` did not exist.
+        seal: Seal,
         /// Chosen by the asking node, unique among its pending asks on this
         /// connection; the reply carries it back.
         correlation: u64,
@@ -143,16 +150,26 @@ pub enum Frame {
     Stop {
         /// The actor on the receiving node.
         to: ActorId,
+        /// The seal the receiving node made for `to` (see [`Seal`]): a
+        /// frame whose seal is wrong is handled as if `to` did not exist.
+        seal: Seal,
     },
     /// Stop the actor at once, dropping what is queued.
     Kill {
         /// The actor on the receiving node.
         to: ActorId,
+        /// The seal the receiving node made for `to` (see [`Seal`]): a
+        /// frame whose seal is wrong is handled as if `to` did not exist.
+        seal: Seal,
     },
     /// Start a death watch: send [`Frame::Terminated`] when `target` stops.
     Watch {
         /// The actor on the receiving node to watch.
         target: ActorId,
+        /// The seal the receiving node made for `target`: with a wrong
+        /// one the watch is answered [`Frame::Terminated`] at once, as for
+        /// an actor that does not exist.
+        seal: Seal,
         /// The actor on the sending node to notify.
         watcher: ActorId,
     },
@@ -181,12 +198,13 @@ pub enum Frame {
         /// The registered name.
         name: String,
     },
-    /// The answer to a [`Frame::Lookup`]: the actor and its Rust type name.
+    /// The answer to a [`Frame::Lookup`]: the actor, its seal and its Rust
+    /// type name.
     Found {
         /// The lookup's correlation id.
         correlation: u64,
-        /// The actor's id and type name, if one is registered.
-        actor: Option<(ActorId, String)>,
+        /// The actor's id, seal and type name, if one is registered.
+        actor: Option<(ActorId, Seal, String)>,
     },
     /// Spawn a registered actor type on the receiving node.
     Spawn {
@@ -197,12 +215,13 @@ pub enum Frame {
         /// The encoded spawn arguments.
         args: Bytes,
     },
-    /// The answer to a [`Frame::Spawn`]: the new actor's id, or why not.
+    /// The answer to a [`Frame::Spawn`]: the new actor's id and seal, or
+    /// why not.
     Spawned {
         /// The spawn's correlation id.
         correlation: u64,
-        /// The new actor, or why not.
-        result: Result<ActorId, crate::RemoteSpawnError>,
+        /// The new actor and its seal, or why not.
+        result: Result<(ActorId, Seal), crate::RemoteSpawnError>,
     },
     /// Flow control: the actor's mailbox on the sending node is full, and
     /// frames for it now wait there; hold tells to it until
@@ -237,9 +256,9 @@ pub const MAX_ASK_WAITS: usize = 32;
 const ACTOR_ID_WIRE_MAX: usize = 3 * 9;
 
 /// The most bytes a frame adds around its payload: the variant index, an
-/// `ActorId`, a correlation id and a tag as varints (at most 9 bytes each)
-/// and the payload's own length prefix, 55 at worst, rounded up to 64; plus
-/// an ask's wait-for edges and their length prefix.
+/// `ActorId`, a correlation id and a tag as varints (at most 9 bytes each),
+/// a seal (8 bytes) and the payload's own length prefix, 63 at worst,
+/// rounded up to 64; plus an ask's wait-for edges and their length prefix.
 const FRAME_OVERHEAD: usize = 64 + 9 + MAX_ASK_WAITS * 2 * ACTOR_ID_WIRE_MAX;
 
 /// The largest payload (a message, a reply, spawn arguments) to encode for
@@ -292,7 +311,7 @@ impl Frame {
             } => text.len(),
             Self::Lookup { name, .. } => name.len(),
             Self::Found {
-                actor: Some((_, name)),
+                actor: Some((_, _, name)),
                 ..
             } => name.len(),
             Self::Spawn { args, .. } => args.len(),

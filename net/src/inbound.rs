@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use proscenium_runtime::{ActorId, AnyActorRef, AskError, NodeId, StopReason, WaitFor, Watcher};
+use proscenium_runtime::{
+    ActorId, AnyActorRef, AskError, NodeId, Seal, StopReason, WaitFor, Watcher,
+};
 
 use crate::link::{FrameStream, Link};
 use crate::parking::{Parked, Parking};
@@ -193,11 +195,13 @@ impl Acks {
 
 /// The target of the last remote tell on a link, kept because a run of
 /// tells to one actor is the common case: each then skips the registry
-/// lookups. Actor ids are never reused, so a kept ref cannot reach another
-/// actor; once its actor stops, tells to it fail as they would anyway.
+/// lookups and the check of its seal. Actor ids are never reused, so a
+/// kept ref cannot reach another actor; once its actor stops, tells to it
+/// fail as they would anyway. Only a tell with the very seal that was
+/// checked takes the kept ref.
 struct TellTarget {
     cx: DecodeCx,
-    last: Option<(ActorId, MessageTag, AnyActorRef, DeliverTell)>,
+    last: Option<(ActorId, Seal, MessageTag, AnyActorRef, DeliverTell)>,
 }
 
 impl TellTarget {
@@ -213,17 +217,19 @@ impl TellTarget {
         node: &Arc<NodeShared>,
         link: &Arc<Link>,
         parking: &Arc<Parking>,
-        (to, tag, payload): (ActorId, MessageTag, Bytes),
+        (to, seal, tag, payload): (ActorId, Seal, MessageTag, Bytes),
     ) {
         let (actor, tell) = match &self.last {
-            Some((id, last_tag, actor, tell)) if *id == to && *last_tag == tag => {
+            Some((id, last_seal, last_tag, actor, tell))
+                if *id == to && *last_seal == seal && *last_tag == tag =>
+            {
                 (actor.clone(), *tell)
             }
             _ => {
-                let Some((actor, tell)) = resolve_tell(node, to, tag) else {
+                let Some((actor, tell)) = resolve_tell(node, to, seal, tag) else {
                     return;
                 };
-                self.last = Some((to, tag, actor.clone(), tell));
+                self.last = Some((to, seal, tag, actor.clone(), tell));
                 (actor, tell)
             }
         };
@@ -268,9 +274,10 @@ fn undecodable(node: &NodeShared, to: ActorId, tag: MessageTag, error: &crate::W
 fn resolve_tell(
     node: &NodeShared,
     to: ActorId,
+    seal: Seal,
     tag: MessageTag,
 ) -> Option<(AnyActorRef, DeliverTell)> {
-    let Some(actor) = local(node, to) else {
+    let Some(actor) = reachable(node, to, seal) else {
         missing_actor(node, to);
         return None;
     };
@@ -363,20 +370,32 @@ fn on_frame(
     frame: Frame,
 ) {
     match frame {
-        Frame::Tell { to, tag, payload } => tells.deliver(node, link, parking, (to, tag, payload)),
+        Frame::Tell {
+            to,
+            seal,
+            tag,
+            payload,
+        } => tells.deliver(node, link, parking, (to, seal, tag, payload)),
         Frame::Ask {
             to,
+            seal,
             correlation,
             tag,
             payload,
             waits,
-        } => on_ask(node, link, parking, to, correlation, (tag, payload, waits)),
+        } => on_ask(
+            node,
+            link,
+            parking,
+            (to, seal, correlation),
+            (tag, payload, waits),
+        ),
         Frame::Reply {
             correlation,
             result,
         } => on_reply(node, link, correlation, result),
-        Frame::Stop { to } => {
-            if let Some(actor) = local(node, to) {
+        Frame::Stop { to, seal } => {
+            if let Some(actor) = reachable(node, to, seal) {
                 // After what is parked for it, as a local stop comes after
                 // what is queued.
                 if parking.push_if_parked(to, Parked::Stop, 0).is_err() {
@@ -384,12 +403,16 @@ fn on_frame(
                 }
             }
         }
-        Frame::Kill { to } => {
-            if let Some(actor) = local(node, to) {
+        Frame::Kill { to, seal } => {
+            if let Some(actor) = reachable(node, to, seal) {
                 actor.kill();
             }
         }
-        Frame::Watch { target, watcher } => held.watch(node, link, target, watcher),
+        Frame::Watch {
+            target,
+            seal,
+            watcher,
+        } => held.watch(node, link, (target, seal), watcher),
         Frame::Unwatch { target, watcher } => held.unwatch(node, target, watcher),
         // Only the node an actor lives on may say that it stopped.
         Frame::Terminated { id, reason } if id.node() == link.peer => {
@@ -403,10 +426,11 @@ fn on_frame(
             tracing::warn!(peer = %link.name, %id, "ignored a Terminated notice for an actor on another node");
         }
         Frame::Lookup { correlation, name } => {
-            let actor = node
-                .system
-                .lookup_any(&name)
-                .map(|a| (a.id(), a.actor_type_name().to_owned()));
+            // A name publishes its actor: the answer carries its seal.
+            let actor = node.system.lookup_any(&name).map(|a| {
+                let id = a.id();
+                (id, node.seals.seal(id), a.actor_type_name().to_owned())
+            });
             link.send(Frame::Found { correlation, actor });
         }
         Frame::Spawn {
@@ -424,18 +448,31 @@ fn on_frame(
 }
 
 /// The local actor `id` names, if it belongs to this very node run.
+///
+/// Only for ids this node already trusts (its own watch bookkeeping); a
+/// frame's target goes through [`reachable`].
 fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::AnyActorRef> {
     (id.node() == node.node_id())
         .then(|| node.system.actor(id))
         .flatten()
 }
 
+/// The local actor a peer's frame addresses as `id` with `seal`, if the
+/// seal is the one this node made for it (the peer was given its ref). A
+/// wrong seal and a missing actor are the same `None`, so the peer learns
+/// nothing from guessing: not even whether the actor exists.
+fn reachable(node: &NodeShared, id: ActorId, seal: Seal) -> Option<AnyActorRef> {
+    if id.node() != node.node_id() || !node.seals.opens(id, seal) {
+        return None;
+    }
+    node.system.actor(id)
+}
+
 fn on_ask(
     node: &Arc<NodeShared>,
     link: &Arc<Link>,
     parking: &Arc<Parking>,
-    to: ActorId,
-    correlation: u64,
+    (to, seal, correlation): (ActorId, Seal, u64),
     (tag, payload, mut waits): (MessageTag, Bytes, Vec<WaitFor>),
 ) {
     let reply = |result| {
@@ -444,7 +481,7 @@ fn on_ask(
             result,
         })
     };
-    let Some(actor) = local(node, to) else {
+    let Some(actor) = reachable(node, to, seal) else {
         reply(Err(AskError::Stopped));
         return;
     };
@@ -628,10 +665,10 @@ impl HeldWatches {
         &mut self,
         node: &Arc<NodeShared>,
         link: &Arc<Link>,
-        target: ActorId,
+        (target, seal): (ActorId, Seal),
         watcher: ActorId,
     ) {
-        let Some(actor) = local(node, target) else {
+        let Some(actor) = reachable(node, target, seal) else {
             // Gone already (or never here): the watcher still gets its one notice.
             link.send(Frame::Terminated {
                 id: target,
@@ -740,7 +777,8 @@ fn on_spawn(
             |error: &dyn std::fmt::Display| Err(RemoteSpawnError::Failed(error.to_string()));
         let result = match node.spawner().ask(SpawnChild { request, permit }).await {
             Ok(Ok(started)) => match started.await {
-                Ok(Ok(id)) => Ok(id),
+                // The peer asked for it: it gets the actor's ref.
+                Ok(Ok(id)) => Ok((id, node.seals.seal(id))),
                 Ok(Err(error)) => failed(&error),
                 Err(_) => failed(&"the actor's supervisor stopped before starting it"),
             },

@@ -9,6 +9,7 @@
 //! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
 //! * `node`: [`Node`], a system that listens, connects, looks up and spawns across nodes;
 //! * `registry`: [`Registry`] of [`RemoteMessage`] and [`RemoteSpawn`] types, by stable tag;
+//! * `seal`: refs as capabilities: the seals that make actors reachable only through refs given out;
 //! * `shared`: the state a node's listener, links and refs share; node-down handling;
 //! * `link`: one connection: a batching writer task and heartbeats;
 //! * `inbound`: what a node does with each frame a peer sends;
@@ -68,6 +69,7 @@ mod mailbox_reports;
 mod node;
 mod parking;
 mod registry;
+mod seal;
 mod shared;
 mod spawner;
 mod stats;
@@ -98,4 +100,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;

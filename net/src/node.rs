@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
-use proscenium_runtime::{Actor, ActorRef, NodeId, RemoteDelivery, SupervisorStrategy, System};
+use proscenium_runtime::{Actor, ActorRef, NodeId, Seal, SupervisorStrategy, System};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,11 +17,12 @@ use crate::admission::PendingHandshakes;
 use crate::cluster::{Member, Membership, MembershipConfig};
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
+use crate::seal::SealKey;
 use crate::shared::{FlowSettings, NodeShared, PendingQuery};
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::{Counters, NodeStats};
 use crate::sys::{Entropy, Listener};
-use crate::{wire, Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
+use crate::{Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
 
 /// A change in the set of connected nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -539,6 +540,8 @@ impl NodeBuilder {
         self.registry.check().map_err(NodeError::TagCollision)?;
         let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
         let entropy = self.rng_seed.map_or_else(Entropy::from_os, Entropy::seeded);
+        // From the OS even under a seeded simulation: seals must not be guessable.
+        let seals = SealKey::random().map_err(|e| NodeError::Entropy(e.to_string()))?;
         // The node number comes from the name, so a restarted node keeps it;
         // the incarnation is new on every start (never 0, which no run has).
         let node = NodeId::new(
@@ -595,6 +598,7 @@ impl NodeBuilder {
             mailbox_reports: Arc::default(),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
             entropy,
+            seals,
         });
         #[cfg_attr(not(feature = "mdns"), allow(unused_mut))]
         let mut seed_sources = self.seed_sources.0;
@@ -840,7 +844,7 @@ impl Node {
             })
             .await?;
         let Frame::Found {
-            actor: Some((id, type_name)),
+            actor: Some((id, seal, type_name)),
             ..
         } = answer
         else {
@@ -852,7 +856,7 @@ impl Node {
             tracing::debug!(%name, found = %type_name, "remote lookup found another actor type");
             return Ok(None);
         }
-        Ok(Some(self.remote_ref(id)))
+        Ok(Some(self.remote_ref(id, seal)))
     }
 
     /// Spawns an actor of a [`RemoteSpawn`] type on node `node`, supervised
@@ -872,11 +876,14 @@ impl Node {
         if self.shared.registry.spawner(tag).is_none() {
             return Err(NodeError::NotSpawnable(std::any::type_name::<A>()));
         }
-        let args = wire::encode(
-            &args,
-            crate::frame::payload_limit(self.shared.max_frame_length),
-        )
-        .map_err(|e| RemoteSpawnError::BadArguments(e.to_string()))?;
+        let args = self
+            .shared
+            .decode_cx()
+            .encode(
+                &args,
+                crate::frame::payload_limit(self.shared.max_frame_length),
+            )
+            .map_err(|e| RemoteSpawnError::BadArguments(e.to_string()))?;
         let args = Bytes::from(args);
         let answer = self
             .query(node, |correlation| Frame::Spawn {
@@ -886,7 +893,10 @@ impl Node {
             })
             .await?;
         match answer {
-            Frame::Spawned { result: Ok(id), .. } => Ok(self.remote_ref(id)),
+            Frame::Spawned {
+                result: Ok((id, seal)),
+                ..
+            } => Ok(self.remote_ref(id, seal)),
             Frame::Spawned {
                 result: Err(why), ..
             } => Err(NodeError::Spawn(why)),
@@ -894,9 +904,13 @@ impl Node {
         }
     }
 
-    pub(crate) fn remote_ref<A: Actor>(&self, id: proscenium_runtime::ActorId) -> ActorRef<A> {
-        let transport: Arc<dyn RemoteDelivery> =
-            Arc::clone(&self.shared) as Arc<dyn RemoteDelivery>;
+    /// A ref to `id`, an actor of another node, given with `seal`.
+    pub(crate) fn remote_ref<A: Actor>(
+        &self,
+        id: proscenium_runtime::ActorId,
+        seal: Seal,
+    ) -> ActorRef<A> {
+        let transport = self.shared.ref_transport(seal);
         ActorRef::remote(id, transport, self.system().ask_timeout())
     }
 

@@ -73,8 +73,9 @@ pub trait RemoteSpawn: Actor {
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// What decoding an incoming message needs: the node's system and transport
-/// (to turn ids into refs) and the size limit.
+/// What decoding an incoming message (or encoding a reply) needs: the
+/// node's system and transport (to turn ids into refs and seal refs to its
+/// own actors) and the size limit.
 #[derive(Clone)]
 pub(crate) struct DecodeCx {
     pub(crate) system: System,
@@ -87,6 +88,15 @@ impl DecodeCx {
         with_ref_resolver(&self.system, &self.transport, || {
             wire::decode(bytes, self.limit)
         })
+    }
+
+    /// Encodes `value` to at most `limit` bytes, sealing the refs inside it.
+    pub(crate) fn encode<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        limit: u64,
+    ) -> Result<Vec<u8>, WireError> {
+        with_ref_resolver(&self.system, &self.transport, || wire::encode(value, limit))
     }
 }
 
@@ -361,11 +371,12 @@ fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
         .ok_or_else(|| wrong_actor::<A>(&actor))?;
     // `cx.limit` is the frame limit; the reply travels inside a frame.
     let limit = crate::frame::payload_limit(cx.limit as usize);
+    let cx = cx.clone();
     Ok(Box::pin(async move {
         let pending = actor.send_ask_waited(message, waits).await?;
         let reply: EncodedReply = Box::pin(async move {
             let reply = pending.recv().await?;
-            wire::encode(&reply, limit)
+            cx.encode(&reply, limit)
                 .map(Bytes::from)
                 .map_err(|e| AskError::Remote(e.to_string()))
         });

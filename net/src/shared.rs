@@ -8,8 +8,8 @@ use std::time::Duration;
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use proscenium_runtime::{
-    ActorId, ActorRef, AnyReply, AskError, Backoff, NodeId, RemoteDelivery, StopReason,
-    SupervisorStrategy, System, Watcher,
+    ActorId, ActorRef, AnyReply, AskError, Backoff, NodeId, Seal, StopReason, SupervisorStrategy,
+    System, Watcher,
 };
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -21,6 +21,7 @@ use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
 use crate::mailbox_reports::MailboxReports;
 use crate::registry::{DecodeCx, Registry};
+use crate::seal::SealKey;
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::Counters;
 use crate::sys::{Entropy, Stream};
@@ -88,6 +89,9 @@ pub(crate) struct NodeShared {
     pub(crate) mailbox_reports: Arc<MailboxReports>,
     /// The node's random choices: incarnation, probe order, jitter.
     pub(crate) entropy: Entropy,
+    /// The key of this node run's seals: a peer reaches an actor here only
+    /// with the seal of a ref it was given.
+    pub(crate) seals: SealKey,
 }
 
 impl NodeShared {
@@ -121,10 +125,9 @@ impl NodeShared {
     }
 
     pub(crate) fn decode_cx(self: &Arc<Self>) -> DecodeCx {
-        let transport: Arc<dyn RemoteDelivery> = Arc::clone(self) as Arc<dyn RemoteDelivery>;
         DecodeCx {
             system: self.system.clone(),
-            transport,
+            transport: self.ref_transport(Seal::NONE),
             limit: self.max_frame_length as u64,
         }
     }

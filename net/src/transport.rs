@@ -1,4 +1,9 @@
 //! [`RemoteDelivery`] for a node: how refs to actors on other nodes send.
+//!
+//! Every remote ref holds a [`RefTransport`]: the node's shared state and the
+//! seal the ref was given, which goes into every frame addressed to its
+//! actor. One with no seal is the node's ref context: it seals refs to the
+//! node's own actors as they are written and checks seals as they are read.
 
 use std::any::TypeId;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,9 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proscenium_runtime::{
-    ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, DeadLetter, RemoteAsk,
-    RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped, StopReason, Undeliverable,
-    Watcher,
+    with_ref_resolver, ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, DeadLetter,
+    RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped, Seal, StopReason,
+    Undeliverable, Watcher,
 };
 use tokio::sync::oneshot;
 
@@ -41,13 +46,18 @@ impl NodeShared {
         )
     }
 
-    /// Encodes `message` for the wire.
-    fn encode(&self, message: &AnyMessage) -> Result<(crate::MessageTag, Bytes), Undeliverable> {
+    /// Encodes `message` for the wire, sealing the refs inside it.
+    fn encode(
+        self: &Arc<Self>,
+        message: &AnyMessage,
+    ) -> Result<(crate::MessageTag, Bytes), Undeliverable> {
         let codec = self
             .registry
             .codec(message.type_id())
             .ok_or(Undeliverable::NotRemote)?;
-        match (codec.encode)(message, crate::frame::payload_limit(self.max_frame_length)) {
+        let limit = crate::frame::payload_limit(self.max_frame_length);
+        let context = self.ref_transport(Seal::NONE);
+        match with_ref_resolver(&self.system, &context, || (codec.encode)(message, limit)) {
             Ok(bytes) => Ok((codec.tag, Bytes::from(bytes))),
             Err(error) => {
                 tracing::warn!(message = message.type_name(), %error, "could not encode a remote message");
@@ -57,8 +67,35 @@ impl NodeShared {
     }
 }
 
-impl RemoteDelivery for NodeShared {
-    fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+/// The transport of one remote ref: the node's, with the seal the ref was
+/// given for its actor.
+///
+/// With [`Seal::NONE`] it is also the transport that refs read and written
+/// by this node are resolved against (see
+/// [`with_ref_resolver`](proscenium_runtime::with_ref_resolver)): it seals
+/// refs to this node's actors and checks their seals.
+#[derive(Debug)]
+pub(crate) struct RefTransport {
+    node: Arc<NodeShared>,
+    seal: Seal,
+}
+
+impl NodeShared {
+    /// The transport of a ref to an actor of another node given with
+    /// `seal`; with [`Seal::NONE`], the transport refs are resolved against.
+    pub(crate) fn ref_transport(self: &Arc<Self>, seal: Seal) -> Arc<dyn RemoteDelivery> {
+        Arc::new(RefTransport {
+            node: Arc::clone(self),
+            seal,
+        })
+    }
+
+    fn tell_sealed(
+        self: &Arc<Self>,
+        to: ActorId,
+        seal: Seal,
+        message: AnyMessage,
+    ) -> Result<(), RemoteSendError> {
         let refuse = |reason, message| Err(RemoteSendError { reason, message });
         let Some(link) = self.link_to(to.node()) else {
             return refuse(Undeliverable::NodeDown, message);
@@ -67,14 +104,19 @@ impl RemoteDelivery for NodeShared {
             Ok(encoded) => encoded,
             Err(reason) => return refuse(reason, message),
         };
-        if link.send(Frame::Tell { to, tag, payload }) {
+        if link.send(Frame::Tell {
+            to,
+            seal,
+            tag,
+            payload,
+        }) {
             Ok(())
         } else {
             refuse(Undeliverable::NodeDown, message)
         }
     }
 
-    fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
+    fn tell_ready_for(&self, to: ActorId) -> Option<RemoteReady> {
         // Without a link the tell fails at once with `NodeDown`.
         let link = self.link_to(to.node())?;
         if link.has_room_for(to) {
@@ -83,7 +125,13 @@ impl RemoteDelivery for NodeShared {
         Some(Box::pin(async move { link.wait_for_room(to).await }))
     }
 
-    fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {
+    fn ask_sealed(
+        self: &Arc<Self>,
+        to: ActorId,
+        seal: Seal,
+        message: AnyMessage,
+        timeout: Duration,
+    ) -> RemoteAsk {
         let failed = |error| -> RemoteAsk { Box::pin(std::future::ready(Err(error))) };
         let Some(link) = self.link_to(to.node()) else {
             return failed(AskError::NodeDown);
@@ -111,6 +159,7 @@ impl RemoteDelivery for NodeShared {
         self.asks.insert(correlation, pending);
         if !link.send(Frame::Ask {
             to,
+            seal,
             correlation,
             tag,
             payload,
@@ -133,19 +182,19 @@ impl RemoteDelivery for NodeShared {
         })
     }
 
-    fn stop(&self, to: ActorId) {
+    fn stop_sealed(&self, to: ActorId, seal: Seal) {
         if let Some(link) = self.link_to(to.node()) {
-            link.send(Frame::Stop { to });
+            link.send(Frame::Stop { to, seal });
         }
     }
 
-    fn kill(&self, to: ActorId) {
+    fn kill_sealed(&self, to: ActorId, seal: Seal) {
         if let Some(link) = self.link_to(to.node()) {
-            link.send(Frame::Kill { to });
+            link.send(Frame::Kill { to, seal });
         }
     }
 
-    fn watch(&self, target: ActorId, watcher: Watcher) {
+    fn watch_sealed(&self, target: ActorId, seal: Seal, watcher: Watcher) {
         let Some(link) = self.link_to(target.node()) else {
             watcher.notify(target, StopReason::NodeDown);
             return;
@@ -154,6 +203,7 @@ impl RemoteDelivery for NodeShared {
         self.watches.entry(target).or_default().push(watcher);
         if !link.send(Frame::Watch {
             target,
+            seal,
             watcher: watcher_id,
         }) {
             if let Some((_, watchers)) = self.watches.remove(&target) {
@@ -164,7 +214,7 @@ impl RemoteDelivery for NodeShared {
         }
     }
 
-    fn unwatch(&self, target: ActorId, watcher: ActorId) {
+    fn unwatch_for(&self, target: ActorId, watcher: ActorId) {
         if let Some(mut watchers) = self.watches.get_mut(&target) {
             watchers.retain(|w| w.id() != watcher);
         }
@@ -175,15 +225,16 @@ impl RemoteDelivery for NodeShared {
         }
     }
 
-    fn is_alive(&self, target: ActorId) -> bool {
+    fn is_alive_for(&self, target: ActorId) -> bool {
         self.link_to(target.node()).is_some()
     }
 
-    fn wait_stopped(&self, target: ActorId) -> RemoteStopped {
+    fn wait_stopped_sealed(&self, target: ActorId, seal: Seal) -> RemoteStopped {
         let (tx, rx) = oneshot::channel();
         let id = self.synthetic_watcher();
-        self.watch(
+        self.watch_sealed(
             target,
+            seal,
             Watcher::from_fn(id, move |terminated| {
                 let _ = tx.send(terminated.reason);
             }),
@@ -191,16 +242,74 @@ impl RemoteDelivery for NodeShared {
         Box::pin(async move { rx.await.unwrap_or(StopReason::NodeDown) })
     }
 
-    fn reported_mailbox_len(&self, target: ActorId) -> Option<usize> {
+    fn reported_mailbox_len_of(&self, target: ActorId) -> Option<usize> {
         self.mailbox_reports
             .get(target)
             .map(|reported| reported.depth)
     }
+}
+
+impl RemoteDelivery for RefTransport {
+    fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+        self.node.tell_sealed(to, self.seal, message)
+    }
+
+    fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
+        self.node.tell_ready_for(to)
+    }
+
+    fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {
+        self.node.ask_sealed(to, self.seal, message, timeout)
+    }
+
+    fn stop(&self, to: ActorId) {
+        self.node.stop_sealed(to, self.seal);
+    }
+
+    fn kill(&self, to: ActorId) {
+        self.node.kill_sealed(to, self.seal);
+    }
+
+    fn watch(&self, target: ActorId, watcher: Watcher) {
+        self.node.watch_sealed(target, self.seal, watcher);
+    }
+
+    fn unwatch(&self, target: ActorId, watcher: ActorId) {
+        self.node.unwatch_for(target, watcher);
+    }
+
+    fn is_alive(&self, target: ActorId) -> bool {
+        self.node.is_alive_for(target)
+    }
+
+    fn wait_stopped(&self, target: ActorId) -> RemoteStopped {
+        self.node.wait_stopped_sealed(target, self.seal)
+    }
+
+    fn reported_mailbox_len(&self, target: ActorId) -> Option<usize> {
+        self.node.reported_mailbox_len_of(target)
+    }
 
     fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
-        let tag = self.registry.codec(message)?.tag;
-        let delivery = self.registry.delivery(actor.actor_type(), tag)?;
+        let tag = self.node.registry.codec(message)?.tag;
+        let delivery = self.node.registry.delivery(actor.actor_type(), tag)?;
         (delivery.recipient)(actor)
+    }
+
+    fn seal(&self, target: ActorId) -> Seal {
+        if target.node() == self.node.node_id() {
+            self.node.seals.seal(target)
+        } else {
+            self.seal
+        }
+    }
+
+    fn opens(&self, target: ActorId, seal: Seal) -> bool {
+        target.node() == self.node.node_id() && self.node.seals.opens(target, seal)
+    }
+
+    fn sealed(&self, _: ActorId, seal: Seal) -> Option<Arc<dyn RemoteDelivery>> {
+        Some(self.node.ref_transport(seal))
     }
 }
 

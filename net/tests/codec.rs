@@ -5,7 +5,7 @@ mod support;
 use bytes::{BufMut, BytesMut};
 use proscenium_net::{wire, Frame, FrameCodec, FrameError, WireError};
 use proscenium_runtime::{ActorId, AskError, NodeId};
-use support::{actor, every_frame_kind};
+use support::{actor, every_frame_kind, seal};
 use tokio_util::codec::{Decoder, Encoder};
 
 /// The bytes of `frame` as it goes on the wire, header included.
@@ -35,7 +35,10 @@ fn decode_split_header() {
 
 #[test]
 fn decode_truncated_frame_waits() {
-    let full = encoded(&Frame::Stop { to: actor(1) });
+    let full = encoded(&Frame::Stop {
+        to: actor(1),
+        seal: seal(1),
+    });
     let mut codec = FrameCodec::new();
     let mut buf = BytesMut::from(&full[..full.len() - 1]);
     assert!(codec.decode(&mut buf).unwrap().is_none());
@@ -43,13 +46,19 @@ fn decode_truncated_frame_waits() {
     buf.extend_from_slice(&full[full.len() - 1..]);
     assert_eq!(
         codec.decode(&mut buf).unwrap(),
-        Some(Frame::Stop { to: actor(1) })
+        Some(Frame::Stop {
+            to: actor(1),
+            seal: seal(1),
+        })
     );
 }
 
 #[test]
 fn decode_one_byte_at_a_time() {
-    let frame = Frame::Kill { to: actor(9) };
+    let frame = Frame::Kill {
+        to: actor(9),
+        seal: seal(9),
+    };
     let (mut codec, mut buf) = (FrameCodec::new(), BytesMut::new());
     let mut out = Vec::new();
     for byte in encoded(&frame) {
@@ -104,7 +113,10 @@ fn decode_reserves_at_most_the_announced_length() {
 
 #[test]
 fn decode_frame_of_exactly_max_length_is_accepted() {
-    let frame = Frame::Stop { to: actor(1) };
+    let frame = Frame::Stop {
+        to: actor(1),
+        seal: seal(1),
+    };
     let len = encoded(&frame).len() - proscenium_net::HEADER_LEN;
     let mut buf = encoded(&frame);
     let decoded = FrameCodec::with_max_frame_length(len).decode(&mut buf);
@@ -153,6 +165,7 @@ fn decode_payload_length_past_frame_end_is_error() {
     let mut body = wire::encode(
         &Frame::Tell {
             to: actor(1),
+            seal: seal(1),
             tag: proscenium_net::MessageTag::new(7),
             payload: bytes::Bytes::from_static(&[1]),
         },
@@ -233,6 +246,7 @@ fn encode_then_decode_every_frame_kind() {
 fn encode_oversized_frame_is_error_and_writes_nothing() {
     let frame = Frame::Tell {
         to: actor(1),
+        seal: seal(1),
         tag: proscenium_net::MessageTag::new(1),
         payload: bytes::Bytes::from(vec![0; 200]),
     };
@@ -266,7 +280,13 @@ fn encode_every_frame_kind_bytes_are_stable() {
 #[test]
 fn encode_stop_bytes_are_stable() {
     // Kind 3, then the actor id <1.abc.3> as varints: node 1,
-    // incarnation 0xabc (u16 marker 251, little endian), sequence 3.
-    let bytes = encoded(&Frame::Stop { to: actor(3) });
-    assert_eq!(&bytes[..], &[0, 0, 0, 6, 3, 1, 251, 0xbc, 0x0a, 3]);
+    // incarnation 0xabc (u16 marker 251, little endian), sequence 3; then
+    // the seal's eight bytes as they are.
+    let bytes = encoded(&Frame::Stop {
+        to: actor(3),
+        seal: proscenium_runtime::Seal::new(*b"sealed!!"),
+    });
+    let mut expected = vec![0, 0, 0, 14, 3, 1, 251, 0xbc, 0x0a, 3];
+    expected.extend_from_slice(b"sealed!!");
+    assert_eq!(&bytes[..], &expected[..]);
 }

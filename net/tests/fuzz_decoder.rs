@@ -15,7 +15,7 @@ use proscenium_net::handshake::{
 use proscenium_net::{
     Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
 };
-use proscenium_runtime::{ActorId, AskError, NodeId, StopReason, WaitFor};
+use proscenium_runtime::{ActorId, AskError, NodeId, Seal, StopReason, WaitFor};
 use support::handshake::{config, secret};
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder};
@@ -31,6 +31,10 @@ fn config_cases() -> ProptestConfig {
 
 fn text() -> impl Strategy<Value = String> {
     vec(any::<char>(), 0..12).prop_map(String::from_iter)
+}
+
+fn seal() -> impl Strategy<Value = Seal> {
+    any::<[u8; 8]>().prop_map(Seal::new)
 }
 
 fn actor_id() -> impl Strategy<Value = ActorId> {
@@ -73,14 +77,18 @@ fn stop_reason() -> impl Strategy<Value = StopReason> {
 fn frame() -> impl Strategy<Value = Frame> {
     let tag = any::<u64>().prop_map(MessageTag::new);
     prop_oneof![
-        (actor_id(), tag.clone(), payload()).prop_map(|(to, tag, payload)| Frame::Tell {
-            to,
-            tag,
-            payload
-        }),
-        (actor_id(), any::<u64>(), tag, payload(), waits()).prop_map(
-            |(to, correlation, tag, payload, waits)| Frame::Ask {
+        (actor_id(), seal(), tag.clone(), payload()).prop_map(|(to, seal, tag, payload)| {
+            Frame::Tell {
                 to,
+                seal,
+                tag,
+                payload,
+            }
+        }),
+        (actor_id(), seal(), any::<u64>(), tag, payload(), waits()).prop_map(
+            |(to, seal, correlation, tag, payload, waits)| Frame::Ask {
+                to,
+                seal,
                 correlation,
                 tag,
                 payload,
@@ -95,9 +103,13 @@ fn frame() -> impl Strategy<Value = Frame> {
                 correlation,
                 result
             }),
-        actor_id().prop_map(|to| Frame::Stop { to }),
-        actor_id().prop_map(|to| Frame::Kill { to }),
-        (actor_id(), actor_id()).prop_map(|(target, watcher)| Frame::Watch { target, watcher }),
+        (actor_id(), seal()).prop_map(|(to, seal)| Frame::Stop { to, seal }),
+        (actor_id(), seal()).prop_map(|(to, seal)| Frame::Kill { to, seal }),
+        (actor_id(), seal(), actor_id()).prop_map(|(target, seal, watcher)| Frame::Watch {
+            target,
+            seal,
+            watcher
+        }),
         (actor_id(), actor_id()).prop_map(|(target, watcher)| Frame::Unwatch { target, watcher }),
         (actor_id(), stop_reason()).prop_map(|(id, reason)| Frame::Terminated { id, reason }),
         Just(Frame::Heartbeat),

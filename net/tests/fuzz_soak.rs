@@ -51,8 +51,8 @@ use proscenium_net::{
     RemoteSpawnError, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
 };
 use proscenium_runtime::{
-    Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, StopReason,
-    WaitFor,
+    Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, Seal,
+    StopReason, WaitFor,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -234,6 +234,15 @@ fn actor_id(rng: &mut Rng) -> ActorId {
     ActorId::new(node_id(rng), rng.number())
 }
 
+/// A seal as a peer that was not given it would write one: none, or a guess.
+fn guessed_seal(rng: &mut Rng) -> Seal {
+    if rng.one_in(4) {
+        Seal::NONE
+    } else {
+        Seal::new(rng.next().to_le_bytes())
+    }
+}
+
 /// Wait-for edges as an ask carries them: none, a few, or more than a
 /// node looks at.
 fn waits(rng: &mut Rng, mut actor: impl FnMut(&mut Rng) -> ActorId) -> Vec<WaitFor> {
@@ -284,11 +293,13 @@ fn frame(rng: &mut Rng) -> Frame {
     match rng.below(17) {
         0 => Frame::Tell {
             to: actor_id(rng),
+            seal: guessed_seal(rng),
             tag,
             payload,
         },
         1 => Frame::Ask {
             to: actor_id(rng),
+            seal: guessed_seal(rng),
             correlation: rng.number(),
             tag,
             payload,
@@ -302,10 +313,17 @@ fn frame(rng: &mut Rng) -> Frame {
                 Err(ask_error(rng))
             },
         },
-        3 => Frame::Stop { to: actor_id(rng) },
-        4 => Frame::Kill { to: actor_id(rng) },
+        3 => Frame::Stop {
+            to: actor_id(rng),
+            seal: guessed_seal(rng),
+        },
+        4 => Frame::Kill {
+            to: actor_id(rng),
+            seal: guessed_seal(rng),
+        },
         5 => Frame::Watch {
             target: actor_id(rng),
+            seal: guessed_seal(rng),
             watcher: actor_id(rng),
         },
         6 => Frame::Unwatch {
@@ -324,7 +342,9 @@ fn frame(rng: &mut Rng) -> Frame {
         },
         11 => Frame::Found {
             correlation: rng.number(),
-            actor: rng.one_in(2).then(|| (actor_id(rng), rng.text(12))),
+            actor: rng
+                .one_in(2)
+                .then(|| (actor_id(rng), guessed_seal(rng), rng.text(12))),
         },
         12 => Frame::Spawn {
             correlation: rng.number(),
@@ -343,7 +363,7 @@ fn frame(rng: &mut Rng) -> Frame {
         _ => Frame::Spawned {
             correlation: rng.number(),
             result: match rng.below(5) {
-                0 | 1 => Ok(actor_id(rng)),
+                0 | 1 => Ok((actor_id(rng), guessed_seal(rng))),
                 2 => Err(RemoteSpawnError::NotSpawnable {
                     tag,
                     node: rng.text(12),
@@ -588,7 +608,7 @@ impl RemoteMessage for Sample {
     const TAG: &'static str = "fuzz.Sample";
 }
 
-/// `Sample` as the fuzzer writes it: refs are ids on the wire.
+/// `Sample` as the fuzzer writes it: refs are ids and seals on the wire.
 #[derive(Serialize)]
 struct SampleWire {
     n: u64,
@@ -598,8 +618,8 @@ struct SampleWire {
     map: BTreeMap<u16, String>,
     choice: Choice,
     blob: Bytes,
-    owner: Option<ActorId>,
-    reply_to: Option<ActorId>,
+    owner: Option<(ActorId, Seal)>,
+    reply_to: Option<(ActorId, Seal)>,
 }
 
 /// The node's actor: sums what it is told, so a normal peer can check it
@@ -663,17 +683,33 @@ const WATCHERS: u64 = 8;
 /// What the fuzzer knows about the node under test.
 struct Known {
     node: NodeId,
-    target: ActorId,
+    /// The target's id and the seal its lookup answered.
+    target: (ActorId, Seal),
+    /// An actor of the node whose ref the fuzzer is never given: frames
+    /// of every kind name it, with guessed seals, and must not reach it.
+    sentinel: ActorId,
 }
 
 impl Known {
-    fn actor(&self, rng: &mut Rng) -> ActorId {
-        match rng.below(5) {
-            0 | 1 => self.target,
-            2 => ActorId::new(self.node, rng.number()),
-            3 => ActorId::new(NodeId::new(self.node.node(), rng.number()), rng.number()),
-            _ => actor_id(rng),
+    /// An actor to address and the seal to address it with: the target's
+    /// own ref, or a guess (ids of the node's actors, the node's number,
+    /// anything) with a guessed seal.
+    fn address(&self, rng: &mut Rng) -> (ActorId, Seal) {
+        match rng.below(8) {
+            0..=2 => self.target,
+            3 => (self.target.0, guessed_seal(rng)),
+            4 => (self.sentinel, guessed_seal(rng)),
+            5 => (ActorId::new(self.node, rng.below(64)), guessed_seal(rng)),
+            6 => (
+                ActorId::new(NodeId::new(self.node.node(), rng.number()), rng.number()),
+                guessed_seal(rng),
+            ),
+            _ => (actor_id(rng), guessed_seal(rng)),
         }
+    }
+
+    fn actor(&self, rng: &mut Rng) -> ActorId {
+        self.address(rng).0
     }
 
     fn sample(&self, rng: &mut Rng) -> Vec<u8> {
@@ -698,8 +734,8 @@ impl Known {
                 },
             },
             blob: Bytes::from(rng.bytes(32)),
-            owner: rng.one_in(2).then(|| self.actor(rng)),
-            reply_to: rng.one_in(2).then(|| self.actor(rng)),
+            owner: rng.one_in(2).then(|| self.address(rng)),
+            reply_to: rng.one_in(2).then(|| self.address(rng)),
         };
         let mut bytes = wire::encode(&sample, NODE_MAX as u64).expect("a sample encodes");
         if !rng.one_in(3) {
@@ -718,31 +754,43 @@ impl Known {
 
     /// A frame of any kind but `Goodbye`, aimed at the node.
     fn frame(&self, rng: &mut Rng) -> Frame {
-        match rng.below(12) {
-            0..=3 => Frame::Tell {
-                to: self.actor(rng),
-                tag: self.tag(rng),
-                payload: Bytes::from(self.sample(rng)),
-            },
-            4..=6 => Frame::Ask {
-                to: self.actor(rng),
-                correlation: rng.next(),
-                tag: self.tag(rng),
-                payload: Bytes::from(self.sample(rng)),
-                // Edges among the node's own actors too, so some close
-                // cycles where they are installed.
-                waits: waits(rng, |rng| {
-                    if rng.one_in(2) {
-                        self.actor(rng)
-                    } else {
-                        actor_id(rng)
-                    }
-                }),
-            },
-            7 => Frame::Watch {
-                target: self.actor(rng),
-                watcher: ActorId::new(NodeId::new(9, 9), rng.below(WATCHERS)),
-            },
+        match rng.below(13) {
+            0..=3 => {
+                let (to, seal) = self.address(rng);
+                Frame::Tell {
+                    to,
+                    seal,
+                    tag: self.tag(rng),
+                    payload: Bytes::from(self.sample(rng)),
+                }
+            }
+            4..=6 => {
+                let (to, seal) = self.address(rng);
+                Frame::Ask {
+                    to,
+                    seal,
+                    correlation: rng.next(),
+                    tag: self.tag(rng),
+                    payload: Bytes::from(self.sample(rng)),
+                    // Edges among the node's own actors too, so some close
+                    // cycles where they are installed.
+                    waits: waits(rng, |rng| {
+                        if rng.one_in(2) {
+                            self.actor(rng)
+                        } else {
+                            actor_id(rng)
+                        }
+                    }),
+                }
+            }
+            7 => {
+                let (target, seal) = self.address(rng);
+                Frame::Watch {
+                    target,
+                    seal,
+                    watcher: ActorId::new(NodeId::new(9, 9), rng.below(WATCHERS)),
+                }
+            }
             8 => Frame::Unwatch {
                 target: self.actor(rng),
                 watcher: ActorId::new(NodeId::new(9, 9), rng.below(WATCHERS)),
@@ -755,13 +803,27 @@ impl Known {
                     rng.text(12)
                 },
             },
+            10 => {
+                // Guessed ids and seals, the sentinel's among them: these
+                // stop nothing.
+                let (to, _) = self.address(rng);
+                let seal = guessed_seal(rng);
+                if rng.one_in(2) {
+                    Frame::Stop { to, seal }
+                } else {
+                    Frame::Kill { to, seal }
+                }
+            }
             _ => loop {
                 // Anything else, except what would end the connection or
-                // stop the target (an authenticated peer may do both).
+                // stop the target (an authenticated peer given its ref may
+                // do both).
                 let frame = frame(rng);
                 let harmless = match &frame {
                     Frame::Goodbye => false,
-                    Frame::Stop { to } | Frame::Kill { to } => *to != self.target,
+                    Frame::Stop { to, seal } | Frame::Kill { to, seal } => {
+                        (*to, *seal) != self.target
+                    }
                     _ => true,
                 };
                 if harmless {
@@ -792,12 +854,18 @@ async fn connect(addr: std::net::SocketAddr, incarnation: u64) -> Peer {
 /// Sends a lookup and reads until its answer: `false` if the connection
 /// ended first (the node closed it after a bad frame).
 async fn sync(peer: &mut Peer, correlation: u64) -> bool {
+    lookup_target(peer, correlation).await.is_some()
+}
+
+/// Looks the target up, as a peer that was told its name: its id and
+/// seal, or `None` if the connection ended first.
+async fn lookup_target(peer: &mut Peer, correlation: u64) -> Option<(ActorId, Seal)> {
     let lookup = Frame::Lookup {
         correlation,
         name: TARGET_NAME.to_owned(),
     };
     if peer.send(lookup).await.is_err() {
-        return false;
+        return None;
     }
     let answer = async {
         loop {
@@ -806,11 +874,11 @@ async fn sync(peer: &mut Peer, correlation: u64) -> bool {
                     correlation: c,
                     actor,
                 })) if c == correlation => {
-                    assert!(actor.is_some(), "the target is gone");
-                    return true;
+                    let (id, seal, _) = actor.expect("the target is gone");
+                    return Some((id, seal));
                 }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => return false,
+                Some(Err(_)) | None => return None,
             }
         }
     };
@@ -836,13 +904,19 @@ async fn dispatcher_survives_hostile_frames() {
         .system()
         .spawn_named(TARGET_NAME, Target::default())
         .expect("spawn the target");
-    let known = Known {
-        node: node.id(),
-        target: target.id(),
-    };
+    let sentinel = node
+        .system()
+        .spawn(Target::default())
+        .expect("spawn the sentinel");
     let addr = node.local_addr().expect("the node listens");
     let mut incarnation = 1;
     let mut peer = connect(addr, incarnation).await;
+    let found = lookup_target(&mut peer, 1 << 62).await;
+    let known = Known {
+        node: node.id(),
+        target: found.expect("the target is registered"),
+        sentinel: sentinel.id(),
+    };
     let (mut sent, mut reconnects, mut corrupted) = (0, 0_u64, 0_u64);
     // Correlations of syncs have the top bit set; generated lookups do not.
     let mut next_sync = 1 << 63;
@@ -899,6 +973,12 @@ async fn dispatcher_survives_hostile_frames() {
         .expect("the target is still registered");
     let handled = remote.ask(Handled).await.expect("the target answers");
     assert_eq!(target.ask(Handled).await, Ok(handled));
+    // Nothing reached the actor whose ref the fuzzer never had.
+    assert_eq!(
+        sentinel.ask(Handled).await,
+        Ok(0),
+        "a guessed seal reached it"
+    );
     assert_eq!(PANICS.load(Ordering::SeqCst), 0);
     report(
         "dispatcher",

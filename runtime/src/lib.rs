@@ -88,4 +88,4 @@ pub use supervision::{
 pub use system::{System, SystemBuilder};
 pub use termination::{StopReason, Terminated};
 pub use timer::TimerHandle;
-pub use wire_ref::with_ref_resolver;
+pub use wire_ref::{with_ref_resolver, Seal};

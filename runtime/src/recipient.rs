@@ -79,6 +79,9 @@ pub(crate) trait MessageTarget<M: Message>: Send + Sync + 'static {
         index: usize,
         message: M,
     ) -> BoxFuture<'a, ()>;
+    /// The actor's node and transport, if it lives on another node: a
+    /// ref written to the wire carries its transport's seal for it.
+    fn remote(&self) -> Option<&RemoteTarget>;
 }
 
 impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
@@ -124,6 +127,13 @@ impl<A: Handler<M>, M: Message> MessageTarget<M> for ActorRef<A> {
         message: M,
     ) -> BoxFuture<'a, ()> {
         Box::pin(Gatherable::gather_into(self, batch, index, message))
+    }
+
+    fn remote(&self) -> Option<&RemoteTarget> {
+        match self.destination() {
+            crate::actor_ref::Destination::Remote(remote) => Some(remote),
+            crate::actor_ref::Destination::Local(_) => None,
+        }
     }
 }
 
@@ -184,6 +194,10 @@ impl<M: Message> MessageTarget<M> for RemoteTarget {
                 batch.send_remote(index, self, message);
             }
         })
+    }
+
+    fn remote(&self) -> Option<&RemoteTarget> {
+        Some(self)
     }
 }
 

@@ -13,7 +13,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::{ActorId, AnyActorRef, AskError, Message, StopReason, Watcher};
+use std::sync::Arc;
+
+use crate::{ActorId, AnyActorRef, AskError, Message, Seal, StopReason, Watcher};
 
 /// A message of any type, on its way to another node.
 pub struct AnyMessage {
@@ -207,6 +209,36 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
     /// `Recipient<M>`. The default knows no types.
     fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
         let _ = (actor, message);
+        None
+    }
+
+    /// The [`Seal`] a ref to `target` carries when it is written to the
+    /// wire: for a ref to another node's actor, the seal it was read with;
+    /// for an actor of this node (asked of the transport given to
+    /// [`with_ref_resolver`](crate::with_ref_resolver)), the one this node
+    /// makes for it. The default, for transports that know no seals, is
+    /// [`Seal::NONE`], which no node accepts.
+    fn seal(&self, target: ActorId) -> Seal {
+        let _ = target;
+        Seal::NONE
+    }
+
+    /// Whether `seal` is the seal of `target`, an actor of this node, so
+    /// that a ref to it read off the wire may reach it. A ref read with a
+    /// wrong seal comes out as a ref to an actor that has stopped, exactly
+    /// as one to an actor that is gone. The default, for transports that
+    /// make no seals, accepts every seal.
+    fn opens(&self, target: ActorId, seal: Seal) -> bool {
+        let _ = (target, seal);
+        true
+    }
+
+    /// The transport of a ref to `target`, an actor of another node, read
+    /// off the wire with `seal`: it must carry `seal` in everything it
+    /// sends to `target` and give it back from [`seal`](Self::seal).
+    /// `None` (the default) uses this transport itself.
+    fn sealed(&self, target: ActorId, seal: Seal) -> Option<Arc<dyn RemoteDelivery>> {
+        let _ = (target, seal);
         None
     }
 }

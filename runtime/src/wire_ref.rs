@@ -1,13 +1,20 @@
 //! Refs inside messages: how `ActorRef` and `Recipient` cross the wire.
 //!
-//! A ref serializes as its [`ActorId`]. Reading it back needs to know where
-//! the reader runs, so deserialization only works inside
-//! [`with_ref_resolver`], which the network layer wraps around decoding: an
-//! id of a live actor of this node becomes a local ref (or recipient), so a
-//! ref that went to another node and came back is the local one again; any
-//! other id becomes a remote ref through the node's transport. A ref to an
-//! actor of this node that has stopped comes back as a ref whose sends fail
-//! with `Stopped`.
+//! A ref serializes as its [`ActorId`] and a [`Seal`], the unguessable part
+//! that makes the ref a capability: a node reaches one of its actors from
+//! the wire only with the seal it made for it. Both directions need to know
+//! where the ref is read or written, so both work only inside
+//! [`with_ref_resolver`], which the network layer wraps around encoding and
+//! decoding: writing a ref to an actor of this node seals it with the
+//! node's transport ([`RemoteDelivery::seal`]); a ref to another node's
+//! actor carries the seal it was read with. Reading back, an id of a live
+//! actor of this node with the right seal becomes a local ref (or
+//! recipient), so a ref that went to another node and came back is the
+//! local one again; any other id becomes a remote ref through the node's
+//! transport, which keeps its seal ([`RemoteDelivery::sealed`]). A ref to
+//! an actor of this node that has stopped, or one whose seal is wrong (an
+//! id guessed, not given), comes back as a ref whose sends fail with
+//! `Stopped`: the two cannot be told apart.
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -17,6 +24,7 @@ use std::time::Duration;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::actor_ref::{Destination, RemoteTarget};
 use crate::remote::{AnyMessage, RemoteAsk, RemoteSendError, RemoteStopped, Undeliverable};
 use crate::{
     Actor, ActorId, ActorRef, AnyActorRef, AskError, Message, Recipient, RemoteDelivery,
@@ -33,8 +41,53 @@ struct Resolver {
     transport: Arc<dyn RemoteDelivery>,
 }
 
+/// The unguessable part of a ref on the wire, which makes it a capability.
+///
+/// A network layer makes one for each actor of its node that it writes to
+/// the wire (a keyed hash of the actor's id under a key of that node run;
+/// see [`RemoteDelivery::seal`]) and reaches an actor from the wire only
+/// with that seal ([`RemoteDelivery::opens`]). Actor ids are easy to guess
+/// (a node number and a counter); seals are not, so a peer reaches only
+/// the actors whose refs it was given. A seal means something only to the
+/// node that made it; it is not shown by `Debug`, so logs do not leak it.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::Seal;
+///
+/// let seal = Seal::new([7; 8]);
+/// assert_eq!(seal.to_bytes(), [7; 8]);
+/// assert_ne!(seal, Seal::NONE);
+/// assert_eq!(format!("{seal:?}"), "Seal(..)");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Seal([u8; 8]);
+
+impl Seal {
+    /// The seal of a ref whose maker knows none; no node accepts it.
+    pub const NONE: Seal = Seal([0; 8]);
+
+    /// A seal from its bytes.
+    pub const fn new(bytes: [u8; 8]) -> Self {
+        Self(bytes)
+    }
+
+    /// The seal's bytes.
+    pub const fn to_bytes(self) -> [u8; 8] {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for Seal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seal(..)")
+    }
+}
+
 /// Runs `decode` so that refs deserialized inside it resolve against
-/// `system` (ids of its node) and `transport` (every other id).
+/// `system` (ids of its node) and `transport` (every other id), and refs
+/// to `system`'s actors serialized inside it are sealed by `transport`.
 ///
 /// # Examples
 ///
@@ -75,16 +128,40 @@ pub fn with_ref_resolver<R>(
 }
 
 impl Resolver {
-    /// The way to an actor that is not a live actor of this node: the
-    /// node's transport, or, for an actor of this very node run that has
-    /// stopped, [`Stopped`].
-    fn transport_for(&self, id: ActorId) -> Arc<dyn RemoteDelivery> {
+    /// The way to an actor that is not a live actor of this node reached
+    /// with its seal: the node's transport, keeping the seal, or, for an
+    /// id of this very node run (an actor that has stopped, or a seal that
+    /// is wrong), [`Stopped`].
+    fn transport_for(&self, id: ActorId, seal: Seal) -> Arc<dyn RemoteDelivery> {
         if id.node() == self.system.node_id() {
             Arc::new(Stopped)
         } else {
-            Arc::clone(&self.transport)
+            self.transport
+                .sealed(id, seal)
+                .unwrap_or_else(|| Arc::clone(&self.transport))
         }
     }
+
+    /// The live local actor a ref read off the wire names, if it is one of
+    /// this node's and its seal is right.
+    fn local(&self, id: ActorId, seal: Seal) -> Option<AnyActorRef> {
+        (id.node() == self.system.node_id() && self.transport.opens(id, seal))
+            .then(|| self.system.actor(id))
+            .flatten()
+    }
+}
+
+/// The seal to write with a ref to `id`: its transport's if the actor is on
+/// another node, else the one the node writing it makes.
+fn seal_for<E: serde::ser::Error>(id: ActorId, remote: Option<&RemoteTarget>) -> Result<Seal, E> {
+    if let Some(remote) = remote {
+        return Ok(remote.transport.seal(remote.id));
+    }
+    RESOLVER
+        .with(|cell| cell.borrow().as_ref().map(|r| r.transport.seal(id)))
+        .ok_or_else(|| {
+            E::custom("actor refs can only be serialized by a node (inside `with_ref_resolver`)")
+        })
 }
 
 fn current_resolver<E: serde::de::Error>() -> Result<Resolver, E> {
@@ -95,28 +172,31 @@ fn current_resolver<E: serde::de::Error>() -> Result<Resolver, E> {
 
 impl<A: Actor> Serialize for ActorRef<A> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.id().serialize(serializer)
+        let remote = match self.destination() {
+            Destination::Remote(remote) => Some(remote),
+            Destination::Local(_) => None,
+        };
+        let id = self.id();
+        (id, seal_for::<S::Error>(id, remote)?).serialize(serializer)
     }
 }
 
 impl<'de, A: Actor> Deserialize<'de> for ActorRef<A> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let id = ActorId::deserialize(deserializer)?;
+        let (id, seal) = <(ActorId, Seal)>::deserialize(deserializer)?;
         let resolver = current_resolver::<D::Error>()?;
-        if id.node() == resolver.system.node_id() {
-            if let Some(local) = resolver.system.actor(id) {
-                return local.downcast::<A>().ok_or_else(|| {
-                    D::Error::custom(format!(
-                        "actor {id} is a `{}`, not a `{}`",
-                        local.actor_type_name(),
-                        std::any::type_name::<A>()
-                    ))
-                });
-            }
+        if let Some(local) = resolver.local(id, seal) {
+            return local.downcast::<A>().ok_or_else(|| {
+                D::Error::custom(format!(
+                    "actor {id} is a `{}`, not a `{}`",
+                    local.actor_type_name(),
+                    std::any::type_name::<A>()
+                ))
+            });
         }
         Ok(ActorRef::remote(
             id,
-            resolver.transport_for(id),
+            resolver.transport_for(id, seal),
             resolver.system.ask_timeout(),
         ))
     }
@@ -124,22 +204,21 @@ impl<'de, A: Actor> Deserialize<'de> for ActorRef<A> {
 
 impl<M: Message> Serialize for Recipient<M> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.id().serialize(serializer)
+        let id = self.id();
+        (id, seal_for::<S::Error>(id, self.target().remote())?).serialize(serializer)
     }
 }
 
 impl<'de, M: Message> Deserialize<'de> for Recipient<M> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let id = ActorId::deserialize(deserializer)?;
+        let (id, seal) = <(ActorId, Seal)>::deserialize(deserializer)?;
         let resolver = current_resolver::<D::Error>()?;
-        if id.node() == resolver.system.node_id() {
-            if let Some(local) = resolver.system.actor(id) {
-                return local_recipient(&resolver, &local);
-            }
+        if let Some(local) = resolver.local(id, seal) {
+            return local_recipient(&resolver, &local);
         }
         Ok(Recipient::remote(
             id,
-            resolver.transport_for(id),
+            resolver.transport_for(id, seal),
             resolver.system.ask_timeout(),
         ))
     }

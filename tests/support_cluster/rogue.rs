@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
 use proscenium::net::{wire, Frame, FrameCodec, DEFAULT_MAX_FRAME_LENGTH};
-use proscenium::NodeId;
+use proscenium::{ActorId, NodeId, Seal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -14,6 +14,9 @@ use super::{cluster, within};
 
 /// The correlation of the lookup [`Rogue::sync`] sends; no node picks it.
 const SYNC: u64 = u64::MAX;
+
+/// The correlation of the lookups [`Rogue::lookup`] sends.
+const LOOKUP: u64 = u64::MAX - 1;
 
 const LIMIT: u64 = DEFAULT_MAX_FRAME_LENGTH as u64;
 
@@ -80,6 +83,31 @@ impl Rogue {
             )
         })
         .await;
+    }
+
+    /// Looks `name` up on the node, as a peer that was told the name: the
+    /// actor's id and the seal that reaches it, if the name is registered.
+    pub async fn lookup(&mut self, name: &str) -> Option<(ActorId, Seal)> {
+        self.send(Frame::Lookup {
+            correlation: LOOKUP,
+            name: name.to_owned(),
+        })
+        .await;
+        let found = self
+            .next(|frame| {
+                matches!(
+                    frame,
+                    Frame::Found {
+                        correlation: LOOKUP,
+                        ..
+                    }
+                )
+            })
+            .await;
+        match found {
+            Frame::Found { actor, .. } => actor.map(|(id, seal, _)| (id, seal)),
+            _ => unreachable!("`next` picked a Found"),
+        }
     }
 
     /// The next frame from the node that `wanted` picks, skipping others

@@ -36,7 +36,7 @@ use crate::handshake::ClusterSecret;
 const DOMAIN: &[u8] = b"proscenium/membership/v1\0";
 
 /// The layout version; the first byte of every datagram.
-pub(crate) const DATAGRAM_VERSION: u8 = 2;
+pub(crate) const DATAGRAM_VERSION: u8 = 3;
 
 /// Bytes before the payload.
 pub(crate) const HEADER_LEN: usize = 1 + 1 + 8 + 8 + 8;

@@ -13,7 +13,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use proscenium_runtime::{ActorId, ActorRef, Handler, NodeId, Recipient, RemoteDelivery};
+use proscenium_runtime::{ActorId, ActorRef, Handler, NodeId, Recipient, Seal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -64,6 +64,8 @@ pub(crate) struct Entry {
     group: String,
     tag: MessageTag,
     actor: ActorId,
+    /// The seal its node made for `actor`: a group lists its members' refs.
+    seal: Seal,
 }
 
 /// This node's groups and the newest table of each other member.
@@ -209,6 +211,7 @@ impl Node {
             group: group.to_owned(),
             tag: MessageTag::from_name(M::TAG),
             actor: actor.id(),
+            seal: self.shared().seals.seal(actor.id()),
         };
         lock(membership.groups()).join(entry, Box::new(actor.recipient::<M>()))?;
         membership.publish(TableKind::Groups);
@@ -249,13 +252,16 @@ impl Node {
             .iter()
             .filter(|(entry, _)| entry.group == group)
             .filter_map(|(_, recipient)| recipient.downcast_ref::<Recipient<M>>().cloned());
-        let transport: Arc<dyn RemoteDelivery> = self.shared().clone();
+        let shared = self.shared();
         let timeout = self.system().ask_timeout();
         let remote = state
             .table
             .remote()
             .filter(|entry| entry.group == group && entry.tag == tag)
-            .map(|entry| Recipient::remote(entry.actor, Arc::clone(&transport), timeout));
+            .map(|entry| {
+                let transport = shared.ref_transport(entry.seal);
+                Recipient::remote(entry.actor, transport, timeout)
+            });
         local.chain(remote).collect()
     }
 
@@ -279,6 +285,7 @@ mod tests {
             group: group.into(),
             tag: MessageTag::new(1),
             actor: ActorId::new(node, actor),
+            seal: Seal::NONE,
         }
     }
 

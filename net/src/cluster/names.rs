@@ -25,7 +25,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use proscenium_runtime::{Actor, ActorId, ActorRef, NodeId};
+use proscenium_runtime::{Actor, ActorId, ActorRef, NodeId, Seal};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -108,6 +108,8 @@ pub(crate) struct NameEntry {
     actor: ActorId,
     /// The actor's type name without module paths, checked by lookups.
     type_name: String,
+    /// The seal its node made for `actor`: the name publishes its ref.
+    seal: Seal,
 }
 
 /// This node's names and every other member's.
@@ -177,7 +179,7 @@ impl NameState {
     fn register(
         &mut self,
         name: &str,
-        actor: ActorId,
+        (actor, seal): (ActorId, Seal),
         type_name: String,
         actor_ref: Box<dyn Any + Send + Sync>,
     ) -> Result<(), NameError> {
@@ -195,6 +197,7 @@ impl NameState {
             stamp: self.tick(),
             actor,
             type_name,
+            seal,
         };
         match self.table.insert(entry.clone()) {
             Ok(_) => {}
@@ -403,7 +406,8 @@ impl Node {
         let type_name = bare_type_name(std::any::type_name::<A>());
         let first_watch = {
             let mut names = lock(membership.names());
-            names.register(name, actor.id(), type_name, Box::new(actor.clone()))?;
+            let sealed = (actor.id(), self.shared().seals.seal(actor.id()));
+            names.register(name, sealed, type_name, Box::new(actor.clone()))?;
             names.watched.insert(actor.id())
         };
         membership.publish(TableKind::Names);
@@ -466,7 +470,7 @@ impl Node {
             tracing::debug!(%name, found = %holder.type_name, "a global name holds another actor type");
             return None;
         }
-        Some(self.remote_ref(holder.actor))
+        Some(self.remote_ref(holder.actor, holder.seal))
     }
 
     /// Every cluster-wide name this node knows, with its holder, by name.
@@ -497,8 +501,13 @@ impl Node {
 impl NameState {
     /// Registers actor `seq` of node run `node` (no typed ref behind it).
     pub(crate) fn register_for_test(&mut self, name: &str, node: NodeId, seq: u64) {
-        self.register(name, ActorId::new(node, seq), "T".into(), Box::new(()))
-            .expect("the name is free");
+        self.register(
+            name,
+            (ActorId::new(node, seq), Seal::NONE),
+            "T".into(),
+            Box::new(()),
+        )
+        .expect("the name is free");
     }
 }
 
@@ -531,7 +540,12 @@ mod tests {
         let (mut a, mut b) = (NameState::new(node(1)), NameState::new(node(2)));
         a.register_for_test("x", node(1), 1);
         deliver(&a, &mut b);
-        let taken = b.register("x", ActorId::new(node(2), 1), "T".into(), Box::new(()));
+        let taken = b.register(
+            "x",
+            (ActorId::new(node(2), 1), Seal::NONE),
+            "T".into(),
+            Box::new(()),
+        );
         assert_eq!(
             taken,
             Err(NameError::Taken {
@@ -540,7 +554,12 @@ mod tests {
             })
         );
         // The holder registering again is no change.
-        let again = a.register("x", ActorId::new(node(1), 1), "T".into(), Box::new(()));
+        let again = a.register(
+            "x",
+            (ActorId::new(node(1), 1), Seal::NONE),
+            "T".into(),
+            Box::new(()),
+        );
         assert_eq!(again, Ok(()));
         assert_eq!(a.table.version(), 1);
     }

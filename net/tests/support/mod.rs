@@ -3,11 +3,16 @@
 
 use bytes::Bytes;
 use proscenium_net::{Frame, MessageTag};
-use proscenium_runtime::{ActorId, AskError, NodeId, StopReason, WaitFor};
+use proscenium_runtime::{ActorId, AskError, NodeId, Seal, StopReason, WaitFor};
 
 /// An actor id on node 1, incarnation `0xabc`.
 pub fn actor(seq: u64) -> ActorId {
     ActorId::new(NodeId::new(1, 0xabc), seq)
+}
+
+/// A seal made of `byte` repeated.
+pub fn seal(byte: u8) -> Seal {
+    Seal::new([byte; 8])
 }
 
 /// One frame of every kind, with non-trivial contents.
@@ -16,11 +21,13 @@ pub fn every_frame_kind() -> Vec<Frame> {
     vec![
         Frame::Tell {
             to: actor(1),
+            seal: seal(1),
             tag,
             payload: Bytes::from_static(b"hello"),
         },
         Frame::Ask {
             to: actor(2),
+            seal: seal(2),
             correlation: 42,
             tag,
             payload: Bytes::from_static(&[0, 1, 2, 255]),
@@ -45,10 +52,17 @@ pub fn every_frame_kind() -> Vec<Frame> {
                 cycle: vec![actor(1), actor(2)],
             }),
         },
-        Frame::Stop { to: actor(3) },
-        Frame::Kill { to: actor(4) },
+        Frame::Stop {
+            to: actor(3),
+            seal: seal(3),
+        },
+        Frame::Kill {
+            to: actor(4),
+            seal: seal(4),
+        },
         Frame::Watch {
             target: actor(5),
+            seal: seal(5),
             watcher: actor(6),
         },
         Frame::Unwatch {
