@@ -395,7 +395,7 @@ fn on_frame(
             result,
         } => on_reply(node, link, correlation, result),
         Frame::Stop { to, seal } => {
-            if let Some(actor) = reachable(node, to, seal) {
+            if let Some(actor) = stoppable(node, link, to, seal) {
                 // After what is parked for it, as a local stop comes after
                 // what is queued.
                 if parking.push_if_parked(to, Parked::Stop, 0).is_err() {
@@ -404,7 +404,7 @@ fn on_frame(
             }
         }
         Frame::Kill { to, seal } => {
-            if let Some(actor) = reachable(node, to, seal) {
+            if let Some(actor) = stoppable(node, link, to, seal) {
                 actor.kill();
             }
         }
@@ -466,6 +466,18 @@ fn reachable(node: &NodeShared, id: ActorId, seal: Seal) -> Option<AnyActorRef> 
         return None;
     }
     node.system.actor(id)
+}
+
+/// The local actor a peer's `Stop` or `Kill` reaches: one it may address
+/// (see [`reachable`]) and may stop (see [`RemoteStop`](crate::RemoteStop)).
+fn stoppable(node: &NodeShared, link: &Link, to: ActorId, seal: Seal) -> Option<AnyActorRef> {
+    let actor = reachable(node, to, seal)?;
+    if !node.remote_stop.allows(to) {
+        tracing::debug!(peer = %link.name, %to, "refused a stop from a peer: the actor has not opted in");
+        bump(&node.stats.remote_stops_refused);
+        return None;
+    }
+    Some(actor)
 }
 
 fn on_ask(
@@ -777,8 +789,14 @@ fn on_spawn(
             |error: &dyn std::fmt::Display| Err(RemoteSpawnError::Failed(error.to_string()));
         let result = match node.spawner().ask(SpawnChild { request, permit }).await {
             Ok(Ok(started)) => match started.await {
-                // The peer asked for it: it gets the actor's ref.
-                Ok(Ok(id)) => Ok((id, node.seals.seal(id))),
+                // The peer asked for it: it gets the actor's ref, and may
+                // stop it whatever the node's `RemoteStop`.
+                Ok(Ok(id)) => {
+                    if let Some(actor) = node.system.actor(id) {
+                        node.remote_stop.opt_in(&actor, node.synthetic_watcher());
+                    }
+                    Ok((id, node.seals.seal(id)))
+                }
                 Ok(Err(error)) => failed(&error),
                 Err(_) => failed(&"the actor's supervisor stopped before starting it"),
             },

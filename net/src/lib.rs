@@ -9,6 +9,7 @@
 //! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
 //! * `node`: [`Node`], a system that listens, connects, looks up and spawns across nodes;
 //! * `registry`: [`Registry`] of [`RemoteMessage`] and [`RemoteSpawn`] types, by stable tag;
+//! * `remote_stop`: [`RemoteStop`], whether peers may stop and kill actors through refs they hold;
 //! * `seal`: refs as capabilities: the seals that make actors reachable only through refs given out;
 //! * `shared`: the state a node's listener, links and refs share; node-down handling;
 //! * `link`: one connection: a batching writer task and heartbeats;
@@ -69,6 +70,7 @@ mod mailbox_reports;
 mod node;
 mod parking;
 mod registry;
+mod remote_stop;
 mod seal;
 mod shared;
 mod spawner;
@@ -89,6 +91,7 @@ pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnE
 pub use frame::{Frame, MessageTag, MAX_ASK_WAITS};
 pub use node::{Node, NodeBuilder, NodeEvent, GOODBYE_GRACE};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
+pub use remote_stop::RemoteStop;
 pub use stats::NodeStats;
 
 #[doc(hidden)]

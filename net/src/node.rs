@@ -17,12 +17,13 @@ use crate::admission::PendingHandshakes;
 use crate::cluster::{Member, Membership, MembershipConfig};
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
+use crate::remote_stop::StopExposure;
 use crate::seal::SealKey;
 use crate::shared::{FlowSettings, NodeShared, PendingQuery};
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::{Counters, NodeStats};
 use crate::sys::{Entropy, Listener};
-use crate::{Frame, MessageTag, NodeError, RemoteSpawnError, DEFAULT_MAX_FRAME_LENGTH};
+use crate::{Frame, MessageTag, NodeError, RemoteSpawnError, RemoteStop, DEFAULT_MAX_FRAME_LENGTH};
 
 /// A change in the set of connected nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +192,8 @@ pub struct NodeBuilder {
     max_pending_handshakes: usize,
     connect_timeout: Duration,
     max_watches_per_peer: usize,
+    /// Whether peers may stop and kill this node's actors.
+    remote_stop: RemoteStop,
     /// Seeds the node's random choices instead of the OS (simulation only).
     rng_seed: Option<u64>,
     /// Whether to run cluster membership, and the seeds to join through.
@@ -342,6 +345,50 @@ impl NodeBuilder {
     /// watcher ids.
     pub fn max_watches_per_peer(mut self, watches: usize) -> Self {
         self.max_watches_per_peer = watches;
+        self
+    }
+
+    /// Whether peers may stop and kill this node's actors through the refs
+    /// they were given (default [`RemoteStop::Allowed`]).
+    ///
+    /// A peer can only address actors whose refs it was given (refs are
+    /// capabilities; see `protocol`, "Trust model: reaching actors").
+    /// By default it may then do with a ref all that local code may,
+    /// `stop` and `kill` included, so a remote ref works like a local one.
+    /// With [`RemoteStop::OptIn`], a peer's stop or kill reaches only the
+    /// actors that opted in with [`Node::allow_remote_stop`] and those
+    /// peers spawned here with [`Node::spawn_remote`]; to any other actor
+    /// it does nothing (counted in
+    /// [`NodeStats::remote_stops_refused`](crate::NodeStats::remote_stops_refused)).
+    /// Use it when this node hands refs to peers that should message its
+    /// actors but not end them. Local code may always stop its actors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_net::{Node, RemoteStop};
+    /// use proscenium_runtime::Actor;
+    ///
+    /// struct Ledger;
+    /// impl Actor for Ledger {}
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::builder("bank")
+    ///     .secret(b"a cluster secret of 32 bytes ...".to_vec())
+    ///     .remote_stop(RemoteStop::OptIn)
+    ///     .start()
+    ///     .await?;
+    /// let ledger = node.system().spawn_named("ledger", Ledger)?; // peers may not stop it
+    /// let session = node.system().spawn(Ledger)?;
+    /// node.allow_remote_stop(&session); // peers given its ref may
+    /// # let _ = ledger;
+    /// node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn remote_stop(mut self, policy: RemoteStop) -> Self {
+        self.remote_stop = policy;
         self
     }
 
@@ -599,6 +646,7 @@ impl NodeBuilder {
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
             entropy,
             seals,
+            remote_stop: StopExposure::new(self.remote_stop),
         });
         #[cfg_attr(not(feature = "mdns"), allow(unused_mut))]
         let mut seed_sources = self.seed_sources.0;
@@ -716,6 +764,7 @@ impl Node {
             max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_watches_per_peer: DEFAULT_MAX_WATCHES_PER_PEER,
+            remote_stop: RemoteStop::default(),
             rng_seed: None,
             cluster: None,
             advertise: None,

@@ -21,6 +21,7 @@ use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
 use crate::mailbox_reports::MailboxReports;
 use crate::registry::{DecodeCx, Registry};
+use crate::remote_stop::StopExposure;
 use crate::seal::SealKey;
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::Counters;
@@ -92,6 +93,8 @@ pub(crate) struct NodeShared {
     /// The key of this node run's seals: a peer reaches an actor here only
     /// with the seal of a ref it was given.
     pub(crate) seals: SealKey,
+    /// Whether peers may stop and kill actors here, and which opted in.
+    pub(crate) remote_stop: StopExposure,
 }
 
 impl NodeShared {

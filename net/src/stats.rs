@@ -71,6 +71,9 @@ pub struct NodeStats {
     /// Membership datagrams not sent on purpose, by the fault-injection
     /// knob [`MembershipConfig::outgoing_loss`](crate::MembershipConfig::outgoing_loss).
     pub membership_datagrams_dropped: u64,
+    /// Stops and kills from peers that this node refused: the actor had not
+    /// opted in under [`RemoteStop::OptIn`](crate::RemoteStop::OptIn).
+    pub remote_stops_refused: u64,
 }
 
 impl NodeStats {
@@ -103,6 +106,7 @@ pub(crate) struct Counters {
     pub(crate) membership_datagrams_received: AtomicU64,
     pub(crate) membership_bytes_received: AtomicU64,
     pub(crate) membership_datagrams_dropped: AtomicU64,
+    pub(crate) remote_stops_refused: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -134,6 +138,7 @@ impl Counters {
             membership_datagrams_received: read(&self.membership_datagrams_received),
             membership_bytes_received: read(&self.membership_bytes_received),
             membership_datagrams_dropped: read(&self.membership_datagrams_dropped),
+            remote_stops_refused: read(&self.remote_stops_refused),
         }
     }
 }
