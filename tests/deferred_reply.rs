@@ -160,9 +160,13 @@ impl Handler<Wait> for Client {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Ping;
 impl Message for Ping {
     type Reply = ();
+}
+impl RemoteMessage for Ping {
+    const TAG: &'static str = "tests::deferred_reply::Ping";
 }
 impl Handler<Ping> for Client {
     async fn handle(&mut self, _: Ping, _: &mut Context<Self>) {}
@@ -440,7 +444,8 @@ fn registry() -> Registry {
     registry
         .handler::<Keeper, Park>()
         .handler::<Keeper, Release>()
-        .handler::<Keeper, Forget>();
+        .handler::<Keeper, Forget>()
+        .handler::<Client, Ping>();
     registry
 }
 
@@ -477,6 +482,52 @@ async fn a_deferred_reply_crosses_the_wire_and_so_does_its_absence() {
     assert_eq!(
         within("the remote ask", remote.ask_timeout(Forget, LONG)).await,
         Err(AskError::Unanswered)
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cycle_through_a_deferred_reply_is_a_deadlock_across_nodes_too() {
+    let (a, b) = (node("a").await, node("b").await);
+    let b_addr = b.local_addr().expect("b listens");
+    let b_id = within("connect", a.connect(b_addr)).await.expect("connect");
+    let keeper = b.system().spawn(Keeper::default()).expect("spawn");
+    b.system().register("keeper", &keeper).expect("register");
+    let remote_keeper = within("lookup", a.lookup_on::<Keeper>(b_id, "keeper"))
+        .await
+        .expect("lookup")
+        .expect("the keeper is registered");
+    let client = a
+        .system()
+        .spawn(Client {
+            keeper: remote_keeper,
+        })
+        .expect("spawn");
+    a.system().register("client", &client).expect("register");
+    let remote_client = within("lookup", b.lookup_on::<Client>(a.id(), "client"))
+        .await
+        .expect("lookup")
+        .expect("the client is registered");
+
+    // The client, on a, waits in its handler on the keeper's deferred
+    // reply on b; the wait it brought stays with the parked reply ...
+    let waiting = tokio::spawn({
+        let client = client.clone();
+        async move { client.ask_timeout(Wait, LONG).await }
+    });
+    parked(&keeper, 1).await;
+    // ... so the keeper asking the client back fails at once on b.
+    assert_eq!(
+        within("the ask back", keeper.ask(AskBack(remote_client))).await,
+        Ok(Err(AskError::Deadlock {
+            cycle: vec![keeper.id(), client.id()]
+        }))
+    );
+    assert_eq!(keeper.ask(Release(4)).await, Ok(1));
+    assert_eq!(
+        within("the client", waiting).await.expect("task"),
+        Ok(Ok(4))
     );
     a.shutdown().await;
     b.shutdown().await;
