@@ -38,8 +38,7 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn run_alpha() -> Result<(), Error> {
-    let alpha = Node::builder("alpha")
-        .secret(cluster::secret())
+    let alpha = cluster::with_secret(Node::builder("alpha"))
         .registry(cluster::registry())
         .start()
         .await?;

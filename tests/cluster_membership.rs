@@ -94,8 +94,11 @@ async fn a_node_with_the_wrong_secret_is_never_listed() {
         secret: secret.map(str::to_owned),
         ..MemberOptions::default()
     };
-    let mut intruder =
-        NodeProcess::start_member("w1", joining(Some("not the cluster's secret at all"))).await;
+    let mut intruder = NodeProcess::start_member(
+        "w1",
+        joining(Some("not the cluster's secret at all, though long enough")),
+    )
+    .await;
     // Started after the intruder, which announces itself from its start.
     let mut member = NodeProcess::start_member("s2", joining(None)).await;
     seed.member_event("up", "s2").await;
@@ -251,6 +254,7 @@ async fn a_member_listening_on_all_interfaces_is_reached_at_its_advertised_addre
 async fn a_member_listening_on_all_interfaces_without_an_advertised_address_is_refused() {
     let refused = Node::builder("u0")
         .secret(support_cluster::cluster::secret())
+        .allow_weak_secret()
         .listen("0.0.0.0:0".parse().expect("an address"))
         .cluster()
         .start()
@@ -265,6 +269,7 @@ async fn a_member_listening_on_all_interfaces_without_an_advertised_address_is_r
 async fn unusable_membership_settings_are_refused_at_start() {
     let refused = Node::builder("c0")
         .secret(support_cluster::cluster::secret())
+        .allow_weak_secret()
         .listen("127.0.0.1:0".parse().expect("an address"))
         .cluster()
         .membership(MembershipConfig::default().suspicion(Duration::ZERO))

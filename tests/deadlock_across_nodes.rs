@@ -133,7 +133,7 @@ impl Cluster {
         let mut started = Vec::new();
         for n in 0..nodes {
             let node = Node::builder(format!("n{n}"))
-                .secret(b"deadlock across nodes".to_vec())
+                .secret(b"deadlock across nodes: a 32-byte secret".to_vec())
                 .registry(registry())
                 .listen("127.0.0.1:0".parse().expect("a loopback address"))
                 .start()

@@ -451,7 +451,7 @@ fn registry() -> Registry {
 
 async fn node(name: &str) -> Node {
     Node::builder(name)
-        .secret(b"deferred replies".to_vec())
+        .secret(b"deferred replies: a 32-byte cluster secret".to_vec())
         .registry(registry())
         .listen("127.0.0.1:0".parse().expect("a loopback address"))
         .start()

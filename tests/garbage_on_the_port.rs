@@ -7,13 +7,14 @@ mod support_cluster;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use proscenium::net::encryption::EncryptedStream;
 use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
 use proscenium::net::{wire, Frame, FrameCodec, MessageTag, RemoteMessage};
 use proscenium::prelude::*;
 use proscenium::{NodeId, Seal};
 use support_cluster::cluster::{self, Add, Counter, Values};
 use support_cluster::{test_node, within, NodeProcess};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Deterministic pseudo-random bytes (xorshift), different per seed.
@@ -31,9 +32,13 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 /// Writes `bytes` (then ends the write side if `eof`) and reads until the
 /// node closes the connection: the sign that it has dealt with them.
-async fn send_and_wait_for_close(mut stream: TcpStream, bytes: &[u8], eof: bool) {
+async fn send_and_wait_for_close<S>(mut stream: S, bytes: &[u8], eof: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     // The node may close (and reset) before all is written; that is fine.
     let _ = stream.write_all(bytes).await;
+    let _ = stream.flush().await;
     if eof {
         let _ = stream.shutdown().await;
     }
@@ -56,9 +61,10 @@ fn framed(body: &[u8]) -> Vec<u8> {
 }
 
 /// Runs a real handshake with the cluster secret as node `name`, and
-/// returns the raw stream behind it.
-async fn authenticated(addr: SocketAddr, name: &str, number: u64) -> TcpStream {
-    let secret = ClusterSecret::new(cluster::secret()).expect("secret");
+/// returns the stream behind the framing: sealed, so what a test writes
+/// reaches the node's frame decoder as it was written.
+async fn authenticated(addr: SocketAddr, name: &str, number: u64) -> EncryptedStream<TcpStream> {
+    let secret = ClusterSecret::allowing_weak(cluster::secret()).expect("secret");
     let config = HandshakeConfig::new(name, NodeId::new(number, 1), secret).expect("config");
     let stream = TcpStream::connect(addr).await.expect("connect");
     let established = handshake::initiate(stream, &config, FrameCodec::new())
@@ -72,13 +78,14 @@ async fn authenticated(addr: SocketAddr, name: &str, number: u64) -> TcpStream {
 /// Asks b's counter for its values through `a`'s link; it must be `expected`.
 /// Looks `name` up over a raw authenticated stream, as a peer that was
 /// told the name: the actor's id and the seal that reaches it.
-async fn lookup_raw(stream: &mut TcpStream, name: &str) -> (ActorId, Seal) {
+async fn lookup_raw(stream: &mut EncryptedStream<TcpStream>, name: &str) -> (ActorId, Seal) {
     let lookup = Frame::Lookup {
         correlation: 77,
         name: name.to_owned(),
     };
     let body = wire::encode(&lookup, 1 << 20).expect("encode");
     stream.write_all(&framed(&body)).await.expect("write");
+    stream.flush().await.expect("flush");
     within("the lookup's answer", async {
         loop {
             let len = stream.read_u32().await.expect("a frame header");
@@ -276,6 +283,7 @@ async fn unknown_tags_and_undecodable_payloads_are_refused_without_closing() {
     for frame in &frames {
         let body = wire::encode(frame, 1 << 20).expect("encode");
         stream.write_all(&framed(&body)).await.expect("write");
+        stream.flush().await.expect("flush");
     }
     let mut replies = Vec::new();
     within("b's replies", async {

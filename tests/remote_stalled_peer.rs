@@ -180,11 +180,12 @@ async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
 async fn a_peer_that_takes_no_bytes_is_dropped_and_every_tell_it_was_sent_is_a_dead_letter() {
     // An outbox far larger than the sockets' buffers: the writer blocks on
     // the full socket with tells still queued. (A stall timeout long enough
-    // for the sockets to fill first: until then, only missing
-    // acknowledgements would show the stall.)
+    // for the sockets to fill and the outbox after them, with room to spare
+    // on a busy machine: until then, only missing acknowledgements would
+    // show the stall. Filling takes 0.1 to 0.3 s in a debug build.)
     let pair = pair(|node| {
         node.outbox_bytes(64 * 1024 * 1024)
-            .write_stall_timeout(Duration::from_secs(1))
+            .write_stall_timeout(Duration::from_secs(3))
     })
     .await;
     let sink = within("the lookup", pair.beta.lookup::<Sink>("sink"))

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use proscenium_net::{Node, Registry, RemoteMessage};
+use proscenium_net::encryption::Encryption;
+use proscenium_net::{Node, NodeBuilder, Registry, RemoteMessage};
 use proscenium_runtime::{Actor, Context, Handler, Mailbox, Message};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -76,7 +77,8 @@ pub fn serve(kind: &str) -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     match kind {
-        "proscenium" => runtime.block_on(serve_proscenium()),
+        "proscenium" => runtime.block_on(serve_proscenium(Encryption::Aes256Gcm)),
+        PLAINTEXT_KIND => runtime.block_on(serve_proscenium(Encryption::InsecurePlaintext)),
         "tokio" => runtime.block_on(serve_tokio()),
         other => Err(format!("unknown remote node kind `{other}`").into()),
     }
@@ -96,10 +98,20 @@ async fn until_stdin_closes() {
     }
 }
 
-async fn serve_proscenium() -> Result<(), Box<dyn std::error::Error>> {
-    let node = Node::builder("bench-sink")
-        .secret(SECRET)
-        .registry(registry())
+/// The child kind of a Proscenium node that sends frames as plaintext.
+const PLAINTEXT_KIND: &str = "proscenium-plaintext";
+
+/// A node builder protecting frames with `encryption`.
+fn node_builder(name: &str, encryption: Encryption) -> NodeBuilder {
+    let builder = Node::builder(name).secret(SECRET).registry(registry());
+    match encryption {
+        Encryption::InsecurePlaintext => builder.insecure_plaintext(),
+        _ => builder,
+    }
+}
+
+async fn serve_proscenium(encryption: Encryption) -> Result<(), Box<dyn std::error::Error>> {
+    let node = node_builder("bench-sink", encryption)
         .listen(loopback())
         .start()
         .await?;
@@ -322,12 +334,17 @@ impl Handler<Inc> for Sink {
     }
 }
 
-/// Starts a child node and connects a driver node to its sink.
-async fn proscenium_pair() -> (ChildNode, Node, proscenium_runtime::ActorRef<Sink>) {
-    let child = ChildNode::start("proscenium").await;
-    let node = Node::builder("bench-driver")
-        .secret(SECRET)
-        .registry(registry())
+/// Starts a child node and connects a driver node to its sink, both
+/// protecting frames with `encryption`.
+async fn proscenium_pair(
+    encryption: Encryption,
+) -> (ChildNode, Node, proscenium_runtime::ActorRef<Sink>) {
+    let kind = match encryption {
+        Encryption::InsecurePlaintext => PLAINTEXT_KIND,
+        _ => "proscenium",
+    };
+    let child = ChildNode::start(kind).await;
+    let node = node_builder("bench-driver", encryption)
         // The tally waits behind every queued tell.
         .ask_timeout(Duration::from_secs(600))
         .start()
@@ -342,11 +359,11 @@ async fn proscenium_pair() -> (ChildNode, Node, proscenium_runtime::ActorRef<Sin
     (child, node, sink)
 }
 
-/// [`remote_tell`] on Proscenium.
-pub fn proscenium_tell(params: &remote_tell::Params) -> Outcome {
+/// [`remote_tell`] on Proscenium, frames protected with `encryption`.
+pub fn proscenium_tell(params: &remote_tell::Params, encryption: Encryption) -> Outcome {
     let p = *params;
     on_tokio(async move {
-        let (child, node, sink) = proscenium_pair().await;
+        let (child, node, sink) = proscenium_pair(encryption).await;
         let start = Instant::now();
         for i in 0..p.messages {
             sink.tell(Chunk(remote_tell::Params::payload(i).into()))
@@ -361,11 +378,11 @@ pub fn proscenium_tell(params: &remote_tell::Params) -> Outcome {
     })
 }
 
-/// [`remote_ask`] on Proscenium.
-pub fn proscenium_ask(params: &remote_ask::Params) -> Outcome {
+/// [`remote_ask`] on Proscenium, frames protected with `encryption`.
+pub fn proscenium_ask(params: &remote_ask::Params, encryption: Encryption) -> Outcome {
     let p = *params;
     on_tokio(async move {
-        let (child, node, sink) = proscenium_pair().await;
+        let (child, node, sink) = proscenium_pair(encryption).await;
         let mut latencies = Vec::with_capacity(p.asks as usize);
         for i in 0..p.asks {
             let start = Instant::now();

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::collections::HashMap;
 
 use proscenium::net::{
-    MemberState, NameEvent, Node, NodeEvent, Registry, RemoteMessage, RemoteSpawn,
+    MemberState, NameEvent, Node, NodeBuilder, NodeEvent, Registry, RemoteMessage, RemoteSpawn,
 };
 use proscenium::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,22 @@ pub fn secret() -> Vec<u8> {
     std::env::var("PROSCENIUM_SECRET")
         .unwrap_or_else(|_| DEMO_SECRET.to_owned())
         .into_bytes()
+}
+
+/// `builder` with the cluster secret. The demo secret is published (it is
+/// right above), so a node refuses it unless told to accept a weak one:
+/// this does so, and says so on stderr, for the demo's sake only.
+pub fn with_secret(builder: NodeBuilder) -> NodeBuilder {
+    let secret = secret();
+    if secret != DEMO_SECRET.as_bytes() {
+        return builder.secret(secret);
+    }
+    eprintln!(
+        "warning: PROSCENIUM_SECRET is not set; using the PUBLIC demo secret. \
+         Anyone can join this cluster. Generate a secret with `openssl rand -hex 32` \
+         and set PROSCENIUM_SECRET to it on every node."
+    );
+    builder.secret(secret).allow_weak_secret()
 }
 
 /// Every remote-capable type of the examples, registered under stable tags.
@@ -285,8 +301,7 @@ pub async fn serve_cluster_node(
     std::panic::set_hook(Box::new(move |info| {
         eprintln!("[{label}] an actor panicked: {info}")
     }));
-    let mut builder = Node::builder(name)
-        .secret(secret())
+    let mut builder = with_secret(Node::builder(name))
         .registry(registry())
         .listen(listen);
     if let Some(seeds) = seeds {

@@ -42,9 +42,10 @@ fn read_secret() -> Vec<u8> {
         Ok(secret) => secret.into_bytes(),
         Err(_) => {
             eprintln!(
-                "warning: PROSCENIUM_SECRET is not set; using the public demo secret. \
-                 Anyone can join this cluster: set PROSCENIUM_SECRET (16 bytes or more) \
-                 on every host before using it beyond this machine."
+                "warning: PROSCENIUM_SECRET is not set; using the PUBLIC demo secret. \
+                 Anyone can join this cluster: generate a secret with `openssl rand -hex 32` \
+                 and set PROSCENIUM_SECRET to it on every host before using it beyond \
+                 this machine."
             );
             DEMO_SECRET.as_bytes().to_vec()
         }
@@ -271,8 +272,14 @@ pub async fn start_node(
     listen: SocketAddr,
     seeds: &[SocketAddr],
 ) -> Result<Node, NodeError> {
-    Node::builder(name)
-        .secret(secret())
+    let secret = secret();
+    // The demo secret is published, so a node accepts it only when told to.
+    let demo = secret == DEMO_SECRET.as_bytes();
+    let mut builder = Node::builder(name).secret(secret);
+    if demo {
+        builder = builder.allow_weak_secret();
+    }
+    builder
         .registry(registry())
         .listen(listen)
         .cluster()

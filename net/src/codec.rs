@@ -99,6 +99,12 @@ impl FrameCodec {
         self
     }
 
+    /// The flag [`reporting_arrivals`](Self::reporting_arrivals) set, for
+    /// the record layer beneath to set as well.
+    pub(crate) fn arrivals(&self) -> Option<Arc<AtomicBool>> {
+        self.arrived.clone()
+    }
+
     /// The longest frame, excluding its header, this codec accepts or emits.
     pub fn max_frame_length(&self) -> usize {
         self.framing.max

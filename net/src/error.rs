@@ -3,6 +3,8 @@
 //! "Need more bytes" is never an error here: decoders return `Ok(None)` for
 //! that, as the tokio-util `Decoder` contract asks.
 
+use crate::encryption::{Encryption, RecordError};
+
 /// A value could not be encoded to, or decoded from, the wire format.
 ///
 /// Returned by [`wire::encode`](crate::wire::encode) and
@@ -92,9 +94,26 @@ pub enum FrameError {
         /// Bytes of the incomplete frame that had arrived (after its header, if that had been read).
         buffered: usize,
     },
+    /// The record layer under the frames refused what arrived: it was
+    /// altered, injected, replayed, reordered or cut. The connection is
+    /// closed.
+    #[error("{0}")]
+    Record(#[source] RecordError),
     /// Reading or writing the connection failed.
     #[error("i/o error on the connection: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for FrameError {
+    /// An I/O error, unless it carries the record layer's [`RecordError`]:
+    /// that one keeps its type, so a tampered stream is told apart from a
+    /// lost one.
+    fn from(error: std::io::Error) -> Self {
+        match RecordError::carried_by(&error) {
+            Some(record) => Self::Record(record.clone()),
+            None => Self::Io(error),
+        }
+    }
 }
 
 /// A handshake did not establish a connection.
@@ -166,6 +185,19 @@ pub enum HandshakeError {
          see its logs (a different secret or version?)"
     )]
     Closed,
+    /// The two nodes protect their frames differently: one encrypts, the
+    /// other was built with
+    /// [`NodeBuilder::insecure_plaintext`](crate::NodeBuilder::insecure_plaintext).
+    #[error(
+        "frame protection mismatch: this node uses {ours}, the peer uses {theirs}; \
+         configure every node of the cluster the same way"
+    )]
+    EncryptionMismatch {
+        /// This node's protection.
+        ours: Encryption,
+        /// The peer's protection.
+        theirs: Encryption,
+    },
     /// The whole handshake took longer than its deadline.
     #[error("the handshake did not finish within {0:?}; the peer is stalled, slow, or not a Proscenium node")]
     Timeout(std::time::Duration),
@@ -184,7 +216,7 @@ pub enum ConfigError {
     /// The cluster secret is too short to resist guessing.
     #[error(
         "the cluster secret is {len} bytes; use at least {min} random bytes \
-         (e.g. `openssl rand -hex 32`)"
+         (e.g. `openssl rand -hex 32`), or opt in with `allow_weak_secret` for a test"
     )]
     SecretTooShort {
         /// Its length.
@@ -192,6 +224,13 @@ pub enum ConfigError {
         /// The minimum.
         min: usize,
     },
+    /// The cluster secret is a value published with Proscenium (a demo
+    /// secret), so anyone can join a cluster that uses it.
+    #[error(
+        "the cluster secret is a published demo value; generate one (e.g. \
+         `openssl rand -hex 32`), or opt in with `allow_weak_secret` for a demo"
+    )]
+    KnownSecret,
     /// The node name is empty or too long.
     #[error("the node name is {len} bytes; use 1 to {max} bytes")]
     InvalidName {

@@ -27,7 +27,7 @@ use crate::registry::{DecodeCx, DeliverTell, EncodedReply, TellOutcome};
 use crate::shared::NodeShared;
 use crate::spawner::SpawnChild;
 use crate::stats::bump;
-use crate::{Frame, MessageTag, RemoteSpawnError, MAX_ASK_WAITS};
+use crate::{Frame, FrameError, MessageTag, RemoteSpawnError, MAX_ASK_WAITS};
 
 /// Reads frames until the link ends, the peer says goodbye, falls silent
 /// for too long, or sends something that cannot be read.
@@ -126,6 +126,11 @@ async fn read_until_end(
         silence.heard();
         let frame = match next {
             Some(Ok(frame)) => frame,
+            Some(Err(FrameError::Record(error))) => {
+                bump(&node.stats.links_tampered);
+                tracing::warn!(peer = %link.name, %error, "tampered connection; closing it");
+                return Ended::Lost;
+            }
             Some(Err(error)) => {
                 tracing::warn!(peer = %link.name, %error, "bad frame; closing the connection");
                 return Ended::Lost;

@@ -7,6 +7,7 @@
 //! * `frame`: [`Frame`], the one message enum that crosses a connection, and [`MessageTag`];
 //! * `codec`: [`FrameCodec`], length-delimited framing of `Frame`s with a hard size limit;
 //! * [`handshake`]: versions, identities and mutual HMAC proof of the cluster secret;
+//! * [`encryption`]: the record layer: every byte after the handshake encrypted and authenticated;
 //! * `node`: [`Node`], a system that listens, connects, looks up and spawns across nodes;
 //! * `registry`: [`Registry`] of [`RemoteMessage`] and [`RemoteSpawn`] types, by stable tag;
 //! * `remote_stop`: [`RemoteStop`], whether peers may stop and kill actors through refs they hold;
@@ -60,6 +61,7 @@
 mod admission;
 mod cluster;
 mod codec;
+pub mod encryption;
 mod error;
 mod frame;
 pub mod handshake;
@@ -103,4 +105,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;

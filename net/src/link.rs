@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
 use crate::sys::Stream;
 use crate::{Frame, FrameCodec, MessageTag};
@@ -357,8 +358,8 @@ impl Paused {
     }
 }
 
-pub(crate) type FrameSink = SplitSink<Framed<Metered<Stream>, FrameCodec>, Frame>;
-pub(crate) type FrameStream = SplitStream<Framed<Metered<Stream>, FrameCodec>>;
+pub(crate) type FrameSink = SplitSink<Framed<Metered<EncryptedStream<Stream>>, FrameCodec>, Frame>;
+pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<Stream>>, FrameCodec>>;
 
 /// A stream that counts the bytes written to it, so the writer can tell a
 /// slow peer (bytes trickle) from a stalled one (none for a whole timeout).
@@ -422,7 +423,7 @@ impl<S> Metered<S> {
 
 /// Builds a link over an established connection and starts its writer.
 pub(crate) fn open(
-    framed: Framed<Stream, FrameCodec>,
+    framed: Framed<EncryptedStream<Stream>, FrameCodec>,
     peer: NodeId,
     name: String,
     initiator: u64,
@@ -474,9 +475,9 @@ pub(crate) fn open(
 
 /// The same connection, its buffers kept, over a [`Metered`] stream.
 fn metered(
-    framed: Framed<Stream, FrameCodec>,
+    framed: Framed<EncryptedStream<Stream>, FrameCodec>,
     written: Arc<AtomicU64>,
-) -> Framed<Metered<Stream>, FrameCodec> {
+) -> Framed<Metered<EncryptedStream<Stream>>, FrameCodec> {
     let parts = framed.into_parts();
     let io = Metered {
         io: parts.io,

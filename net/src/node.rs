@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::admission::PendingHandshakes;
 use crate::cluster::{Member, Membership, MembershipConfig};
+use crate::encryption::Encryption;
 use crate::handshake::{ClusterSecret, HandshakeConfig};
 use crate::registry::{Registry, RemoteSpawn};
 use crate::remote_stop::StopExposure;
@@ -181,6 +182,9 @@ impl std::fmt::Debug for SeedSources {
 pub struct NodeBuilder {
     name: String,
     secret: Option<Vec<u8>>,
+    previous_secret: Option<Vec<u8>>,
+    allow_weak_secret: bool,
+    encryption: Encryption,
     listen: Option<SocketAddr>,
     registry: Registry,
     max_frame_length: usize,
@@ -210,10 +214,60 @@ pub struct NodeBuilder {
 }
 
 impl NodeBuilder {
-    /// The shared cluster secret (at least 16 bytes); every node of the
-    /// cluster must have the same one.
+    /// The shared cluster secret; every node of the cluster must have the
+    /// same one. It authenticates the handshake and membership datagrams
+    /// and keys the encryption of every frame, so it must be hard to guess:
+    /// [`start`](Self::start) refuses one shorter than 32 bytes
+    /// ([`MIN_SECRET_LEN`](crate::handshake::MIN_SECRET_LEN)) or a demo
+    /// secret published with Proscenium, unless
+    /// [`allow_weak_secret`](Self::allow_weak_secret). Generate one with
+    /// `openssl rand -hex 32` (64 characters) and give it to every node
+    /// the way you give it other credentials (an environment variable, a
+    /// secrets manager), never in source code.
     pub fn secret(mut self, secret: impl Into<Vec<u8>>) -> Self {
         self.secret = Some(secret.into());
+        self
+    }
+
+    /// Accepts a short or published [`secret`](Self::secret): for tests and
+    /// demos on one machine, where anyone joining does no harm. Never in
+    /// production: a weak secret can be guessed offline from one recorded
+    /// handshake.
+    pub fn allow_weak_secret(mut self) -> Self {
+        self.allow_weak_secret = true;
+        self
+    }
+
+    /// Also accepts peers that hold `previous`, the secret the cluster is
+    /// moving away from, so the secret can change without downtime:
+    ///
+    /// 1. restart every node with the new secret as `previous_secret` (the
+    ///    old one still as [`secret`](Self::secret));
+    /// 2. restart every node with the new secret as `secret` and the old one
+    ///    as `previous_secret`;
+    /// 3. restart every node with only the new `secret`.
+    ///
+    /// During steps 1 and 2 every pair of nodes connects: a node proves its
+    /// own secret, and the accepting side answers in whichever of its two
+    /// secrets the dialer proved. Membership datagrams are accepted under
+    /// either secret the same way. The previous secret is checked like the
+    /// secret itself.
+    pub fn previous_secret(mut self, previous: impl Into<Vec<u8>>) -> Self {
+        self.previous_secret = Some(previous.into());
+        self
+    }
+
+    /// Sends frames as plaintext, with no encryption and no integrity
+    /// check, instead of sealing them with AES-256-GCM (the default).
+    /// Anyone on the network path can then read every message, alter it,
+    /// and inject frames, such as a `Kill`, into the connection: use it
+    /// only for benchmarks, or between hosts whose network nobody else can
+    /// reach. Every node of the cluster must agree; an encrypting node and
+    /// a plaintext one refuse each other
+    /// ([`HandshakeError::EncryptionMismatch`](crate::HandshakeError::EncryptionMismatch)).
+    /// The handshake and membership datagrams stay authenticated either way.
+    pub fn insecure_plaintext(mut self) -> Self {
+        self.encryption = Encryption::InsecurePlaintext;
         self
     }
 
@@ -585,7 +639,13 @@ impl NodeBuilder {
             self.membership.check()?;
         }
         self.registry.check().map_err(NodeError::TagCollision)?;
-        let secret = ClusterSecret::new(self.secret.ok_or(NodeError::NoSecret)?)?;
+        let check = if self.allow_weak_secret {
+            ClusterSecret::allowing_weak
+        } else {
+            ClusterSecret::new
+        };
+        let secret = check(self.secret.ok_or(NodeError::NoSecret)?)?;
+        let previous_secret = self.previous_secret.map(check).transpose()?;
         let entropy = self.rng_seed.map_or_else(Entropy::from_os, Entropy::seeded);
         // From the OS even under a seeded simulation: seals must not be guessable.
         let seals = SealKey::random().map_err(|e| NodeError::Entropy(e.to_string()))?;
@@ -595,9 +655,13 @@ impl NodeBuilder {
             MessageTag::from_name(&self.name).get(),
             entropy.next_u64().max(1),
         );
-        let handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
+        let mut handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
             .with_timeout(self.handshake_timeout)
-            .with_heartbeat(self.heartbeat);
+            .with_heartbeat(self.heartbeat)
+            .with_encryption(self.encryption);
+        if let Some(previous) = previous_secret {
+            handshake = handshake.with_previous_secret(previous);
+        }
         let system = System::builder()
             .node_id(node)
             .ask_timeout(self.ask_timeout)
@@ -748,6 +812,9 @@ impl Node {
         NodeBuilder {
             name: name.into(),
             secret: None,
+            previous_secret: None,
+            allow_weak_secret: false,
+            encryption: Encryption::default(),
             listen: None,
             registry: Registry::discovered(),
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,

@@ -58,6 +58,12 @@ pub struct NodeStats {
     pub links_stalled: u64,
     /// Links closed because their outbox went past its hard limit.
     pub links_overloaded: u64,
+    /// Links closed because a record failed authentication: bytes on the
+    /// connection were altered, injected, replayed, reordered or dropped
+    /// on the way (see [`encryption`](crate::encryption)). Anything above zero
+    /// means something on the network path tampers with this node's
+    /// traffic.
+    pub links_tampered: u64,
     /// Cluster membership datagrams sent (UDP; SWIM probes and gossip,
     /// group tables, leave notices).
     pub membership_datagrams_sent: u64,
@@ -101,6 +107,7 @@ pub(crate) struct Counters {
     pub(crate) pauses: AtomicU64,
     pub(crate) links_stalled: AtomicU64,
     pub(crate) links_overloaded: AtomicU64,
+    pub(crate) links_tampered: AtomicU64,
     pub(crate) membership_datagrams_sent: AtomicU64,
     pub(crate) membership_bytes_sent: AtomicU64,
     pub(crate) membership_datagrams_received: AtomicU64,
@@ -133,6 +140,7 @@ impl Counters {
             pauses: read(&self.pauses),
             links_stalled: read(&self.links_stalled),
             links_overloaded: read(&self.links_overloaded),
+            links_tampered: read(&self.links_tampered),
             membership_datagrams_sent: read(&self.membership_datagrams_sent),
             membership_bytes_sent: read(&self.membership_bytes_sent),
             membership_datagrams_received: read(&self.membership_datagrams_received),

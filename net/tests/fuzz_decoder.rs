@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use proptest::collection::vec;
 use proptest::prelude::*;
+use proscenium_net::encryption::Encryption;
 use proscenium_net::handshake::{
     self, Handshake, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason, MAGIC,
 };
@@ -141,6 +142,11 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
                 node: NodeId::new(node, inc),
                 nonce: Nonce::from_bytes(nonce),
                 heartbeat_ms: 1000,
+                encryption: if magic {
+                    Encryption::Aes256Gcm
+                } else {
+                    Encryption::InsecurePlaintext
+                },
             })
         }),
         any::<[u8; 32]>().prop_map(|mac| HandshakeMessage::Proof(Proof { mac })),
@@ -148,6 +154,9 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
             any::<u16>().prop_map(|version| RejectReason::VersionMismatch { version }),
             Just(RejectReason::AuthFailed),
             Just(RejectReason::ProtocolViolation),
+            Just(RejectReason::EncryptionMismatch {
+                encryption: Encryption::InsecurePlaintext
+            }),
         ]
         .prop_map(HandshakeMessage::Reject),
     ]

@@ -42,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use proscenium_net::encryption::{EncryptedStream, Encryption};
 use proscenium_net::handshake::{
     self, Handshake, HandshakeConfig, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason,
     MAGIC,
@@ -475,16 +476,24 @@ fn handshake_message(rng: &mut Rng) -> HandshakeMessage {
             } else {
                 1000
             },
+            encryption: if rng.one_in(8) {
+                Encryption::InsecurePlaintext
+            } else {
+                Encryption::Aes256Gcm
+            },
         }),
         1 => {
             let mac: [u8; 32] = rng.next().to_le_bytes().repeat(4).try_into().unwrap();
             HandshakeMessage::Proof(Proof { mac })
         }
-        _ => HandshakeMessage::Reject(match rng.below(3) {
+        _ => HandshakeMessage::Reject(match rng.below(4) {
             0 => RejectReason::VersionMismatch {
                 version: rng.next() as u16,
             },
             1 => RejectReason::AuthFailed,
+            2 => RejectReason::EncryptionMismatch {
+                encryption: Encryption::InsecurePlaintext,
+            },
             _ => RejectReason::ProtocolViolation,
         }),
     }
@@ -835,7 +844,7 @@ impl Known {
 }
 
 /// The fuzzer's end of a connection to the node.
-type Peer = Framed<TcpStream, FrameCodec>;
+type Peer = Framed<EncryptedStream<TcpStream>, FrameCodec>;
 
 /// Connects and handshakes as a new incarnation of the fuzzer's node, so
 /// the node replaces any old link at once.

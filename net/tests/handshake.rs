@@ -4,7 +4,9 @@ mod support;
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
+use proscenium_net::encryption::{EncryptedStream, Encryption};
 use proscenium_net::handshake::{
     self, Handshake, HandshakeMessage, Hello, Nonce, Outcome, Proof, RejectReason, MAGIC,
 };
@@ -41,30 +43,47 @@ async fn handshake_succeeds_and_frames_flow_both_ways() {
 
 #[tokio::test]
 async fn frames_sent_with_the_last_proof_are_not_lost() {
-    // A scripted acceptor writes its proof and a frame in one write.
-    let (a, b) = (config("a", 1, secret(7)), config("b", 2, secret(7)));
-    let (left, mut right) = duplex(4096);
-    let dial = tokio::spawn(async move { handshake::initiate(left, &a, FrameCodec::new()).await });
-    let mut acceptor = Handshake::acceptor(&b, Nonce::from_bytes([2; 32]));
-    let hello = recv(&mut right).await.unwrap();
-    send(
-        &mut right,
-        &acceptor.receive(&hello.encode().unwrap()).send.unwrap(),
-    )
-    .await;
-    let proof = recv(&mut right).await.unwrap();
-    let mine = acceptor.receive(&proof.encode().unwrap()).send.unwrap();
-    let mut bytes = Vec::new();
-    let body = mine.encode().unwrap();
-    bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(&[0, 0, 0, 1, 8]); // a heartbeat frame
-    right.write_all(&bytes).await.unwrap();
-    let mut dialed = dial.await.unwrap().unwrap();
-    assert_eq!(
-        dialed.framed.next().await.unwrap().unwrap(),
-        Frame::Heartbeat
-    );
+    // A scripted acceptor writes its proof and a frame in one write, the
+    // frame sealed with its session keys or, for plaintext, as it is.
+    for encryption in [Encryption::Aes256Gcm, Encryption::InsecurePlaintext] {
+        let a = config("a", 1, secret(7)).with_encryption(encryption);
+        let b = config("b", 2, secret(7)).with_encryption(encryption);
+        let (left, mut right) = duplex(4096);
+        let dial =
+            tokio::spawn(async move { handshake::initiate(left, &a, FrameCodec::new()).await });
+        let mut acceptor = Handshake::acceptor(&b, Nonce::from_bytes([2; 32]));
+        let hello = recv(&mut right).await.unwrap();
+        send(
+            &mut right,
+            &acceptor.receive(&hello.encode().unwrap()).send.unwrap(),
+        )
+        .await;
+        let proof = recv(&mut right).await.unwrap();
+        let mine = acceptor.receive(&proof.encode().unwrap()).send.unwrap();
+        let mut bytes = Vec::new();
+        let body = mine.encode().unwrap();
+        bytes.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&body);
+        let heartbeat = [0, 0, 0, 1, 8];
+        let mut stream = match acceptor.session_keys() {
+            Some(keys) => EncryptedStream::encrypted(Vec::new(), keys, BytesMut::new()),
+            None => EncryptedStream::plaintext(Vec::new()),
+        };
+        stream.write_all(&heartbeat).await.unwrap();
+        stream.flush().await.unwrap();
+        assert_eq!(
+            stream.get_ref() == &heartbeat,
+            encryption == Encryption::InsecurePlaintext
+        );
+        bytes.extend_from_slice(stream.get_ref());
+        right.write_all(&bytes).await.unwrap();
+        let mut dialed = dial.await.unwrap().unwrap();
+        assert_eq!(
+            dialed.framed.next().await.unwrap().unwrap(),
+            Frame::Heartbeat,
+            "{encryption}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -391,6 +410,7 @@ async fn a_hello_announcing_no_heartbeat_is_refused() {
             node: NodeId::new(1, 1),
             nonce: Nonce::from_bytes([1; 32]),
             heartbeat_ms,
+            encryption: Encryption::Aes256Gcm,
         };
         send(&mut left, &HandshakeMessage::Hello(hello)).await;
         assert_eq!(
@@ -403,4 +423,75 @@ async fn a_hello_announcing_no_heartbeat_is_refused() {
             "{err:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_plaintext_node_and_an_encrypting_one_refuse_each_other_on_both_sides() {
+    let a = config("a", 1, secret(7));
+    let b = config("b", 2, secret(7)).with_encryption(Encryption::InsecurePlaintext);
+    let (left, right) = duplex(4096);
+    let (dialed, accepted) = tokio::join!(
+        handshake::initiate(left, &a, FrameCodec::new()),
+        handshake::accept(right, &b, FrameCodec::new()),
+    );
+    assert!(
+        matches!(
+            dialed,
+            Err(HandshakeError::EncryptionMismatch {
+                ours: Encryption::Aes256Gcm,
+                theirs: Encryption::InsecurePlaintext
+            })
+        ),
+        "{dialed:?}"
+    );
+    assert!(
+        matches!(
+            accepted,
+            Err(HandshakeError::EncryptionMismatch {
+                ours: Encryption::InsecurePlaintext,
+                theirs: Encryption::Aes256Gcm
+            })
+        ),
+        "{accepted:?}"
+    );
+}
+
+#[tokio::test]
+async fn nodes_on_either_side_of_a_secret_change_connect_and_talk_both_ways() {
+    // Step 2 of a change: `a` has moved to the new secret (8), keeping the
+    // old one (7) as previous; `b` still proves the old one, with the new
+    // one as previous.
+    let a = config("a", 1, secret(8)).with_previous_secret(secret(7));
+    let b = config("b", 2, secret(7)).with_previous_secret(secret(8));
+    for (dialer, acceptor) in [(&a, &b), (&b, &a)] {
+        let (left, right) = duplex(4096);
+        let (dialed, accepted) = tokio::join!(
+            handshake::initiate(left, dialer, FrameCodec::new()),
+            handshake::accept(right, acceptor, FrameCodec::new()),
+        );
+        let (mut dialed, mut accepted) = (dialed.unwrap(), accepted.unwrap());
+        dialed.framed.send(Frame::Heartbeat).await.unwrap();
+        accepted.framed.send(Frame::Goodbye).await.unwrap();
+        assert_eq!(
+            accepted.framed.next().await.unwrap().unwrap(),
+            Frame::Heartbeat
+        );
+        assert_eq!(dialed.framed.next().await.unwrap().unwrap(), Frame::Goodbye);
+    }
+    // A node that only knows the old secret cannot dial one that has
+    // moved on without keeping it.
+    let moved_on = config("c", 3, secret(8));
+    let (left, right) = duplex(4096);
+    let (dialed, accepted) = tokio::join!(
+        handshake::initiate(left, &b, FrameCodec::new()),
+        handshake::accept(right, &moved_on, FrameCodec::new()),
+    );
+    assert!(
+        matches!(dialed, Err(HandshakeError::ProofRejected)),
+        "{dialed:?}"
+    );
+    assert!(
+        matches!(accepted, Err(HandshakeError::BadProof)),
+        "{accepted:?}"
+    );
 }

@@ -332,6 +332,7 @@ pub async fn start_cluster(names: &[&str]) -> Vec<NodeProcess> {
 pub async fn test_node(name: &str) -> Node {
     Node::builder(name)
         .secret(cluster::secret())
+        .allow_weak_secret()
         .registry(cluster::registry())
         .start()
         .await
@@ -347,6 +348,7 @@ pub async fn in_process_node(
 ) -> Node {
     let mut builder = Node::builder(name)
         .secret(cluster::secret())
+        .allow_weak_secret()
         .registry(cluster::registry());
     if listen {
         builder = builder.listen("127.0.0.1:0".parse().expect("a loopback address"));

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use proscenium::net::encryption::EncryptedStream;
 use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
 use proscenium::net::{wire, Frame, FrameCodec, DEFAULT_MAX_FRAME_LENGTH};
 use proscenium::{ActorId, NodeId, Seal};
@@ -25,13 +26,14 @@ const LIMIT: u64 = DEFAULT_MAX_FRAME_LENGTH as u64;
 pub struct Rogue {
     /// The rogue's node id, as it claimed in the handshake.
     pub id: NodeId,
-    stream: TcpStream,
+    /// Sealed like every connection: only its frames are rogue.
+    stream: EncryptedStream<TcpStream>,
 }
 
 impl Rogue {
     /// Connects to `addr` and passes the handshake as node `name`.
     pub async fn connect(addr: SocketAddr, name: &str) -> Self {
-        let secret = ClusterSecret::new(cluster::secret()).expect("the cluster secret");
+        let secret = ClusterSecret::allowing_weak(cluster::secret()).expect("the cluster secret");
         let id = NodeId::new(0x0bad_0bad, 1);
         let config = HandshakeConfig::new(name, id, secret).expect("a handshake config");
         let stream = within("the rogue to connect", TcpStream::connect(addr))
@@ -59,9 +61,12 @@ impl Rogue {
             .to_be_bytes()
             .to_vec();
         bytes.extend_from_slice(&body);
-        within("the rogue to send", self.stream.write_all(&bytes))
-            .await
-            .expect("send a frame");
+        within("the rogue to send", async {
+            self.stream.write_all(&bytes).await?;
+            self.stream.flush().await
+        })
+        .await
+        .expect("send a frame");
     }
 
     /// Returns once the node has handled every frame sent before: it reads

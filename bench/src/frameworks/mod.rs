@@ -98,6 +98,7 @@ pub fn all() -> Vec<Box<dyn Framework>> {
     #[allow(unused_mut)]
     let mut all: Vec<Box<dyn Framework>> = vec![
         Box::new(proscenium::Proscenium),
+        Box::new(proscenium::ProsceniumPlaintext),
         Box::new(tokio_baseline::TokioBaseline),
     ];
     #[cfg(feature = "peers")]

@@ -18,6 +18,7 @@ use crate::workloads::{
     ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
     spawn, tell, Outcome,
 };
+use proscenium_net::encryption::Encryption;
 
 /// Proscenium, this workspace's runtime.
 #[derive(Debug, Clone, Copy)]
@@ -298,11 +299,11 @@ impl Framework for Proscenium {
     }
 
     fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
-        crate::remote::proscenium_tell(params)
+        crate::remote::proscenium_tell(params, Encryption::Aes256Gcm)
     }
 
     fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
-        crate::remote::proscenium_ask(params)
+        crate::remote::proscenium_ask(params, Encryption::Aes256Gcm)
     }
 
     fn fan_out(&self, params: &fan_out::Params) -> Outcome {
@@ -707,5 +708,72 @@ impl Handler<Exit> for Chameneo {
     async fn handle(&mut self, _: Exit, ctx: &mut Context<Self>) {
         self.mall.tell(Faded(self.meetings)).await.expect("tell");
         ctx.stop();
+    }
+}
+
+/// Proscenium with [`NodeBuilder::insecure_plaintext`](proscenium_net::NodeBuilder::insecure_plaintext)
+/// on both nodes: the remote rows only, to show what encrypting every frame
+/// (the default, the `proscenium` rows) costs.
+#[derive(Debug, Clone, Copy)]
+pub struct ProsceniumPlaintext;
+
+/// Why the plaintext variant has no local rows.
+const REMOTE_ONLY: &str = "remote rows only: local messages are never encrypted";
+
+impl Framework for ProsceniumPlaintext {
+    fn name(&self) -> &'static str {
+        "proscenium-plaintext"
+    }
+
+    fn version(&self) -> &'static str {
+        env!("CARGO_PKG_VERSION")
+    }
+
+    fn runtime(&self) -> &'static str {
+        tokio_runtime()
+    }
+
+    fn tell(&self, _: &tell::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn ask(&self, _: &ask::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn spawn(&self, _: &spawn::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn ping_pong(&self, _: &ping_pong::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn counting(&self, _: &counting::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn ring(&self, _: &ring::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn fork_join_throughput(&self, _: &fork_join_throughput::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn fork_join_create(&self, _: &fork_join_create::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn fan_out(&self, _: &fan_out::Params) -> Outcome {
+        Outcome::NotApplicable(REMOTE_ONLY)
+    }
+
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::proscenium_tell(params, Encryption::InsecurePlaintext)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::proscenium_ask(params, Encryption::InsecurePlaintext)
     }
 }

@@ -164,6 +164,8 @@ fn mac(secret: &ClusterSecret, authenticated: &[u8]) -> Hmac<Sha256> {
 #[derive(Debug)]
 pub(crate) struct Opener {
     secret: ClusterSecret,
+    /// Also accepted while the cluster changes its secret.
+    previous: Option<ClusterSecret>,
     /// The replay window of each sender that has passed authentication
     /// (so only holders of the secret add entries).
     seen: HashMap<u64, ReplayWindow>,
@@ -173,8 +175,15 @@ impl Opener {
     pub(crate) fn new(secret: ClusterSecret) -> Self {
         Self {
             secret,
+            previous: None,
             seen: HashMap::new(),
         }
+    }
+
+    /// Also accepts datagrams sealed with `previous`, if any.
+    pub(crate) fn accepting_previous(mut self, previous: Option<ClusterSecret>) -> Self {
+        self.previous = previous;
+        self
     }
 
     /// Authenticates `datagram` and accepts it at most once.
@@ -188,9 +197,13 @@ impl Opener {
         if header[0] != DATAGRAM_VERSION {
             return Err(DatagramError::Version(header[0]));
         }
-        mac(&self.secret, authenticated)
-            .verify_slice(tag)
-            .map_err(|_| DatagramError::BadMac)?;
+        let authentic = [Some(&self.secret), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|secret| mac(secret, authenticated).verify_slice(tag).is_ok());
+        if !authentic {
+            return Err(DatagramError::BadMac);
+        }
         let kind = Kind::from_byte(header[1]).ok_or(DatagramError::Kind(header[1]))?;
         let field = |at: usize| {
             let mut bytes = [0; 8];
@@ -295,6 +308,20 @@ mod tests {
             opener.open(&datagram),
             Err(DatagramError::Replayed { sender: 7 })
         );
+    }
+
+    #[test]
+    fn the_previous_secret_opens_while_the_secret_changes() {
+        let mut old_sender = Sealer::new(secret(2), 7, 100);
+        let mut new_sender = Sealer::new(secret(1), 8, 100);
+        let mut opener = Opener::new(secret(1)).accepting_previous(Some(secret(2)));
+        assert!(opener.open(&old_sender.seal(Kind::Swim, b"old")).is_ok());
+        assert!(opener.open(&new_sender.seal(Kind::Swim, b"new")).is_ok());
+        let mut stranger = Sealer::new(secret(3), 9, 100);
+        assert!(matches!(
+            opener.open(&stranger.seal(Kind::Swim, b"?")),
+            Err(DatagramError::BadMac)
+        ));
     }
 
     #[test]

@@ -120,7 +120,8 @@ impl Membership {
             runtime: AccumulatingRuntime::new(),
             timers: DelayQueue::new(),
             sealer: Sealer::new(secret.clone(), me.node.node(), session),
-            opener: Opener::new(secret),
+            opener: Opener::new(secret)
+                .accepting_previous(shared.handshake.previous_secret().cloned()),
             table: Arc::clone(&table),
             tables: tables.clone(),
             outbox: Vec::new(),

@@ -7,6 +7,7 @@ use hmac::{Hmac, KeyInit};
 use proscenium_runtime::NodeId;
 use sha2::Sha256;
 
+use crate::encryption::Encryption;
 use crate::{ConfigError, PROTOCOL_VERSION};
 
 /// How long a whole handshake may take unless told otherwise: 10 seconds.
@@ -28,8 +29,17 @@ pub(crate) fn clamp_heartbeat(interval: Duration) -> Duration {
     )
 }
 
-/// The shortest cluster secret accepted, in bytes.
-pub const MIN_SECRET_LEN: usize = 16;
+/// The shortest cluster secret [`ClusterSecret::new`] accepts, in bytes:
+/// 32 random bytes (256 bits) make guessing it from a recorded handshake
+/// hopeless.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Secrets published with Proscenium's examples: anyone can join a cluster
+/// that uses one, so [`ClusterSecret::new`] refuses them.
+const PUBLISHED_SECRETS: &[&[u8]] = &[
+    b"proscenium demo secret: change me in production",
+    b"task_queue demo secret: set PROSCENIUM_SECRET in production",
+];
 
 /// The longest node name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -56,26 +66,52 @@ pub const MAX_NAME_LEN: usize = 255;
 pub struct ClusterSecret(Hmac<Sha256>);
 
 impl ClusterSecret {
-    /// Wraps the secret's bytes.
+    /// Wraps the secret's bytes, refusing an obviously weak secret.
     ///
     /// # Errors
     ///
-    /// [`ConfigError::SecretTooShort`] under [`MIN_SECRET_LEN`] bytes.
+    /// [`ConfigError::SecretTooShort`] under [`MIN_SECRET_LEN`] bytes;
+    /// [`ConfigError::KnownSecret`] for a demo secret published with
+    /// Proscenium's examples.
     pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, ConfigError> {
         let bytes = bytes.into();
-        if bytes.len() < MIN_SECRET_LEN {
-            return Err(ConfigError::SecretTooShort {
-                len: bytes.len(),
-                min: MIN_SECRET_LEN,
-            });
+        if PUBLISHED_SECRETS.contains(&bytes.as_slice()) {
+            return Err(ConfigError::KnownSecret);
+        }
+        Self::checked(bytes, MIN_SECRET_LEN)
+    }
+
+    /// Wraps the secret's bytes, accepting a short or published one: for
+    /// tests and demos only, where anyone joining does no harm.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::SecretTooShort`] for an empty secret.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_net::handshake::ClusterSecret;
+    ///
+    /// assert!(ClusterSecret::new(*b"demo").is_err());
+    /// let _demo = ClusterSecret::allowing_weak(*b"demo")?;
+    /// # Ok::<(), proscenium_net::ConfigError>(())
+    /// ```
+    pub fn allowing_weak(bytes: impl Into<Vec<u8>>) -> Result<Self, ConfigError> {
+        Self::checked(bytes.into(), 1)
+    }
+
+    fn checked(bytes: Vec<u8>, min: usize) -> Result<Self, ConfigError> {
+        let too_short = ConfigError::SecretTooShort {
+            len: bytes.len(),
+            min,
+        };
+        if bytes.len() < min {
+            return Err(too_short);
         }
         // HMAC accepts keys of any length, so this error cannot occur; it is
         // still mapped rather than unwrapped.
-        let mac =
-            Hmac::<Sha256>::new_from_slice(&bytes).map_err(|_| ConfigError::SecretTooShort {
-                len: bytes.len(),
-                min: MIN_SECRET_LEN,
-            })?;
+        let mac = Hmac::<Sha256>::new_from_slice(&bytes).map_err(|_| too_short)?;
         Ok(Self(mac))
     }
 
@@ -115,6 +151,8 @@ pub struct HandshakeConfig {
     name: String,
     node: NodeId,
     secret: ClusterSecret,
+    previous_secret: Option<ClusterSecret>,
+    encryption: Encryption,
     timeout: Duration,
     version: u16,
     heartbeat: Duration,
@@ -144,6 +182,8 @@ impl HandshakeConfig {
             name,
             node,
             secret,
+            previous_secret: None,
+            encryption: Encryption::default(),
             timeout: DEFAULT_TIMEOUT,
             version: PROTOCOL_VERSION,
             heartbeat: DEFAULT_HEARTBEAT,
@@ -170,6 +210,29 @@ impl HandshakeConfig {
     /// The heartbeat interval this node announces.
     pub fn heartbeat(&self) -> Duration {
         self.heartbeat
+    }
+
+    /// Sets how frames after the handshake are protected (default
+    /// [`Encryption::Aes256Gcm`]); every node of a cluster must use the
+    /// same.
+    #[must_use]
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// How this node protects frames after the handshake.
+    pub fn encryption(&self) -> Encryption {
+        self.encryption
+    }
+
+    /// Also accepts peers that prove `previous` instead of the secret, so a
+    /// cluster can change its secret without downtime (see
+    /// [`NodeBuilder::previous_secret`](crate::NodeBuilder::previous_secret)).
+    #[must_use]
+    pub fn with_previous_secret(mut self, previous: ClusterSecret) -> Self {
+        self.previous_secret = Some(previous);
+        self
     }
 
     /// Claims another protocol version in the hello.
@@ -205,5 +268,10 @@ impl HandshakeConfig {
 
     pub(crate) fn secret(&self) -> &ClusterSecret {
         &self.secret
+    }
+
+    /// The secret accepted besides this node's, while the cluster changes it.
+    pub(crate) fn previous_secret(&self) -> Option<&ClusterSecret> {
+        self.previous_secret.as_ref()
     }
 }

@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::message::{Hello, Proof};
 use super::ClusterSecret;
+use crate::encryption::Encryption;
 
 /// Separates these MACs from any other use of the same secret.
 const DOMAIN: &[u8] = b"proscenium/handshake/v1\0";
@@ -34,17 +35,22 @@ impl Direction {
     }
 }
 
-/// The keyed MAC over the transcript, ready to finalize or verify.
+/// The label of the MAC that becomes the session's HKDF key: a third use
+/// of the transcript, distinct from both proofs, so knowing the proofs
+/// (they cross the wire) says nothing about the keys.
+const SESSION_LABEL: &[u8] = b"session keys\0";
+
+/// The keyed MAC over the transcript under `label`, ready to finalize or verify.
 fn transcript(
     secret: &ClusterSecret,
-    direction: Direction,
+    label: &[u8],
     version: u16,
     initiator: &Hello,
     acceptor: &Hello,
 ) -> Hmac<Sha256> {
     let mut mac = secret.keyed_mac();
     mac.update(DOMAIN);
-    mac.update(direction.label());
+    mac.update(label);
     mac.update(&version.to_be_bytes());
     for hello in [initiator, acceptor] {
         mac.update(&hello.node.node().to_be_bytes());
@@ -54,8 +60,30 @@ fn transcript(
         mac.update(&(name.len() as u64).to_be_bytes());
         mac.update(name);
         mac.update(&hello.heartbeat_ms.to_be_bytes());
+        mac.update(&[encryption_byte(hello.encryption)]);
     }
     mac
+}
+
+fn encryption_byte(encryption: Encryption) -> u8 {
+    match encryption {
+        Encryption::Aes256Gcm => 1,
+        Encryption::InsecurePlaintext => 0,
+    }
+}
+
+/// The pseudorandom key the session's record keys are expanded from
+/// (HKDF's PRK): the cluster secret's MAC over the whole transcript.
+pub(crate) fn session_prk(
+    secret: &ClusterSecret,
+    version: u16,
+    initiator: &Hello,
+    acceptor: &Hello,
+) -> [u8; 32] {
+    transcript(secret, SESSION_LABEL, version, initiator, acceptor)
+        .finalize()
+        .into_bytes()
+        .into()
 }
 
 /// The proof `direction`'s side sends.
@@ -66,7 +94,7 @@ pub(crate) fn prove(
     initiator: &Hello,
     acceptor: &Hello,
 ) -> Proof {
-    let tag = transcript(secret, direction, version, initiator, acceptor).finalize();
+    let tag = transcript(secret, direction.label(), version, initiator, acceptor).finalize();
     Proof {
         mac: tag.into_bytes().into(),
     }
@@ -82,7 +110,7 @@ pub(crate) fn verify(
     acceptor: &Hello,
     proof: &Proof,
 ) -> bool {
-    transcript(secret, direction, version, initiator, acceptor)
+    transcript(secret, direction.label(), version, initiator, acceptor)
         .verify_slice(&proof.mac)
         .is_ok()
 }

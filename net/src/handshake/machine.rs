@@ -9,7 +9,8 @@ use super::message::{
     peek_hello, HandshakeMessage, Hello, Nonce, Proof, RejectReason, MAGIC, MAX_HEARTBEAT_MS,
     MIN_HEARTBEAT_MS,
 };
-use super::{HandshakeConfig, MAX_NAME_LEN};
+use super::{ClusterSecret, HandshakeConfig, MAX_NAME_LEN};
+use crate::encryption::{Encryption, SessionKeys};
 use crate::HandshakeError;
 
 /// Which end of the connection a side is.
@@ -103,6 +104,7 @@ pub struct Handshake {
     config: HandshakeConfig,
     hello: Hello,
     state: State,
+    keys: Option<SessionKeys>,
 }
 
 impl Handshake {
@@ -126,18 +128,27 @@ impl Handshake {
             node: config.node(),
             nonce,
             heartbeat_ms: u32::try_from(config.heartbeat().as_millis()).unwrap_or(MAX_HEARTBEAT_MS),
+            encryption: config.encryption(),
         };
         Self {
             role,
             config: config.clone(),
             hello,
             state: State::AwaitHello,
+            keys: None,
         }
     }
 
     /// Which end this side is.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    /// The record layer's keys for this side, once the handshake has
+    /// succeeded with [`Encryption::Aes256Gcm`]; `None` before, after a
+    /// failure, and for insecure plaintext.
+    pub fn session_keys(&self) -> Option<&SessionKeys> {
+        self.keys.as_ref()
     }
 
     /// Whether the handshake has ended, in success or failure.
@@ -192,6 +203,16 @@ impl Handshake {
         if let Some(transition) = self.check_version(peer.version) {
             return transition;
         }
+        if peer.encryption != self.hello.encryption {
+            let notice = HandshakeMessage::Reject(RejectReason::EncryptionMismatch {
+                encryption: self.hello.encryption,
+            });
+            let error = HandshakeError::EncryptionMismatch {
+                ours: self.hello.encryption,
+                theirs: peer.encryption,
+            };
+            return fail(Some(notice), error);
+        }
         if peer.name.is_empty() || peer.name.len() > MAX_NAME_LEN {
             let error = HandshakeError::InvalidHello {
                 reason: format!(
@@ -225,7 +246,11 @@ impl Handshake {
             // The acceptor introduces itself but proves nothing yet.
             Role::Acceptor => HandshakeMessage::Hello(self.hello.clone()),
             // The initiator proves itself first.
-            Role::Initiator => HandshakeMessage::Proof(self.prove(Direction::Initiator, &peer)),
+            Role::Initiator => HandshakeMessage::Proof(self.prove(
+                self.config.secret(),
+                Direction::Initiator,
+                &peer,
+            )),
         };
         self.state = State::AwaitProof { peer };
         Transition {
@@ -235,29 +260,23 @@ impl Handshake {
     }
 
     fn on_proof(&mut self, peer: Hello, proof: &Proof) -> Transition {
-        let theirs = match self.role {
-            Role::Acceptor => Direction::Initiator,
-            Role::Initiator => Direction::Acceptor,
-        };
-        let (initiator, acceptor) = self.ordered(&peer);
-        let version = self.hello.version;
-        if !mac::verify(
-            self.config.secret(),
-            theirs,
-            version,
-            initiator,
-            acceptor,
-            proof,
-        ) {
+        let Some(secret) = self.verified_secret(&peer, proof) else {
             let notice = HandshakeMessage::Reject(RejectReason::AuthFailed);
             return fail(Some(notice), HandshakeError::BadProof);
-        }
+        };
         let send = match self.role {
-            Role::Acceptor => Some(HandshakeMessage::Proof(
-                self.prove(Direction::Acceptor, &peer),
-            )),
+            Role::Acceptor => Some(HandshakeMessage::Proof(self.prove(
+                &secret,
+                Direction::Acceptor,
+                &peer,
+            ))),
             Role::Initiator => None,
         };
+        if self.hello.encryption == Encryption::Aes256Gcm {
+            let (initiator, acceptor) = self.ordered(&peer);
+            let prk = mac::session_prk(&secret, self.hello.version, initiator, acceptor);
+            self.keys = Some(SessionKeys::derive(&prk, self.role == Role::Initiator));
+        }
         Transition {
             send,
             outcome: Outcome::Established(Peer {
@@ -309,19 +328,34 @@ impl Handshake {
             },
             RejectReason::AuthFailed => HandshakeError::ProofRejected,
             RejectReason::ProtocolViolation => HandshakeError::RejectedByPeer,
+            RejectReason::EncryptionMismatch { encryption } => HandshakeError::EncryptionMismatch {
+                ours: self.hello.encryption,
+                theirs: encryption,
+            },
         }
     }
 
-    fn prove(&self, direction: Direction, peer: &Hello) -> Proof {
+    /// The secret the peer's proof verifies under, if any. The initiator
+    /// proves this node's secret; the acceptor may also accept the
+    /// previous one and then answers in the secret the initiator used, so
+    /// nodes on either side of a secret change still connect.
+    fn verified_secret(&self, peer: &Hello, proof: &Proof) -> Option<ClusterSecret> {
+        let (theirs, previous) = match self.role {
+            Role::Acceptor => (Direction::Initiator, self.config.previous_secret()),
+            Role::Initiator => (Direction::Acceptor, None),
+        };
         let (initiator, acceptor) = self.ordered(peer);
         let version = self.hello.version;
-        mac::prove(
-            self.config.secret(),
-            direction,
-            version,
-            initiator,
-            acceptor,
-        )
+        [Some(self.config.secret()), previous]
+            .into_iter()
+            .flatten()
+            .find(|secret| mac::verify(secret, theirs, version, initiator, acceptor, proof))
+            .cloned()
+    }
+
+    fn prove(&self, secret: &ClusterSecret, direction: Direction, peer: &Hello) -> Proof {
+        let (initiator, acceptor) = self.ordered(peer);
+        mac::prove(secret, direction, self.hello.version, initiator, acceptor)
     }
 
     /// Both hellos, initiator's first.

@@ -5,6 +5,7 @@ use std::fmt;
 use proscenium_runtime::NodeId;
 use serde::{Deserialize, Serialize};
 
+use crate::encryption::Encryption;
 use crate::{wire, FrameError, HandshakeError};
 
 /// The first four bytes of every hello: "PRSC". A peer whose hello lacks
@@ -82,6 +83,9 @@ pub struct Hello {
     /// milliseconds ([`MIN_HEARTBEAT_MS`] to [`MAX_HEARTBEAT_MS`]): both
     /// sides derive their silence limit from the larger of the two.
     pub heartbeat_ms: u32,
+    /// How the sender protects the frames after the handshake; both sides
+    /// must use the same.
+    pub encryption: Encryption,
 }
 
 /// The shortest heartbeat interval a hello may announce, in milliseconds.
@@ -117,6 +121,11 @@ pub enum RejectReason {
     AuthFailed,
     /// The receiver sent a message that was not expected at that point.
     ProtocolViolation,
+    /// The sender protects frames with `encryption`, which the receiver does not.
+    EncryptionMismatch {
+        /// The sender's frame protection.
+        encryption: Encryption,
+    },
 }
 
 /// One message of the handshake, before [`Frame`](crate::Frame)s start.

@@ -38,9 +38,18 @@
 //! * **Stalling**: the whole handshake runs under one deadline
 //!   ([`HandshakeConfig::with_timeout`]).
 //!
-//! It does not encrypt or authenticate the frames that follow: anyone on the
-//! network path can read them, and inject into them. Run Proscenium on a
-//! trusted network, or add TLS underneath on an untrusted one.
+//! # After the handshake
+//!
+//! Both sides derive per-direction session keys from the secret and the
+//! transcript ([`SessionKeys`](crate::encryption::SessionKeys)), and every
+//! byte that follows travels in records sealed with AES-256-GCM
+//! ([`crate::encryption`]): frames cannot be read, altered, injected,
+//! replayed, reordered or dropped unnoticed. Each hello says how its sender
+//! protects frames, and the transcript covers it, so nobody on the path can
+//! talk two encrypting nodes down to plaintext; a node built with
+//! [`insecure_plaintext`](crate::NodeBuilder::insecure_plaintext) and one
+//! that encrypts refuse each other with
+//! [`HandshakeError::EncryptionMismatch`].
 //!
 //! # Layers
 //!
@@ -59,6 +68,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::codec::{Framed, FramedParts};
 
 use crate::codec::Delimited;
+use crate::encryption::EncryptedStream;
 use crate::{FrameCodec, FrameError, HandshakeError};
 
 pub(crate) use config::clamp_heartbeat;
@@ -73,14 +83,14 @@ pub use message::{
 };
 
 /// A connection whose handshake succeeded: who is at the other end, and the
-/// stream, now framed for [`Frame`](crate::Frame)s.
+/// stream, now sealed and framed for [`Frame`](crate::Frame)s.
 #[derive(Debug)]
 pub struct Established<S> {
     /// The authenticated peer.
     pub peer: Peer,
     /// The connection, with any bytes the peer sent after its last handshake
-    /// message already in the read buffer.
-    pub framed: Framed<S, FrameCodec>,
+    /// message already buffered.
+    pub framed: Framed<EncryptedStream<S>, FrameCodec>,
 }
 
 /// Runs the handshake as the side that opened the connection.
@@ -227,9 +237,18 @@ where
         Ok(result) => result?,
         Err(_elapsed) => return Err(HandshakeError::Timeout(config.timeout())),
     };
-    tracing::debug!(peer = %peer.name, peer_node = %peer.node, "handshake succeeded");
-    // Keep whatever the peer sent after its last handshake message.
-    let mut parts = FramedParts::new::<crate::Frame>(io, codec);
+    tracing::debug!(peer = %peer.name, peer_node = %peer.node, encryption = %config.encryption(), "handshake succeeded");
+    // Keep whatever the peer sent after its last handshake message: the
+    // start of its first records, or of its first frames in plaintext.
+    let arrivals = codec.arrivals();
+    let (io, read_buf) = match machine.session_keys() {
+        Some(keys) => (
+            EncryptedStream::encrypted(io, keys, read_buf),
+            BytesMut::new(),
+        ),
+        None => (EncryptedStream::plaintext(io), read_buf),
+    };
+    let mut parts = FramedParts::new::<crate::Frame>(io.reporting_arrivals(arrivals), codec);
     parts.read_buf = read_buf;
     Ok(Established {
         peer,

@@ -1,0 +1,89 @@
+//! Session keys: one per direction, from the handshake.
+
+use std::fmt;
+
+use aes_gcm::{Aes256Gcm, Key, KeyInit};
+use hkdf::Hkdf;
+use sha2::Sha256;
+
+/// The keys of one connection's record layer, as seen from one end: the
+/// key it seals with and the key it opens with.
+///
+/// Derived by [`Handshake`](crate::handshake::Handshake) once both proofs
+/// verified: HKDF-SHA256 whose pseudorandom key is an HMAC, keyed with the
+/// cluster secret, over the whole handshake transcript (version, both
+/// hellos with their fresh nonces, identities and encryption modes). Then one
+/// expansion per direction, so the two directions never share a key and a
+/// record can never be reflected back to its sender. Fresh nonces make
+/// every connection's keys new, so nothing recorded from one connection
+/// opens in another. `Debug` shows nothing of them.
+#[derive(Clone)]
+pub struct SessionKeys {
+    pub(super) seal: Key<Aes256Gcm>,
+    pub(super) open: Key<Aes256Gcm>,
+}
+
+/// HKDF's `info` for the key of records the initiator sends.
+const INITIATOR_TO_ACCEPTOR: &[u8] = b"proscenium/records/v1 initiator to acceptor";
+/// HKDF's `info` for the key of records the acceptor sends.
+const ACCEPTOR_TO_INITIATOR: &[u8] = b"proscenium/records/v1 acceptor to initiator";
+
+impl SessionKeys {
+    /// Both ends' keys from the handshake's pseudorandom key: the
+    /// initiator's `(seal, open)` pair, and the acceptor's, which is the
+    /// same pair swapped.
+    pub(crate) fn derive(prk: &[u8], initiator: bool) -> Self {
+        let expand = |info: &[u8]| {
+            let mut key = Key::<Aes256Gcm>::default();
+            // A 32-byte PRK from HMAC-SHA256 and a 32-byte output are always
+            // within HKDF's limits; an error here would be a bug, and it
+            // still must not panic: a zero key would fail every record.
+            if let Ok(hkdf) = Hkdf::<Sha256>::from_prk(prk) {
+                let _ = hkdf.expand(info, &mut key);
+            }
+            key
+        };
+        let (seal, open) = if initiator {
+            (INITIATOR_TO_ACCEPTOR, ACCEPTOR_TO_INITIATOR)
+        } else {
+            (ACCEPTOR_TO_INITIATOR, INITIATOR_TO_ACCEPTOR)
+        };
+        Self {
+            seal: expand(seal),
+            open: expand(open),
+        }
+    }
+
+    pub(super) fn ciphers(&self) -> (Aes256Gcm, Aes256Gcm) {
+        (Aes256Gcm::new(&self.seal), Aes256Gcm::new(&self.open))
+    }
+}
+
+impl fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionKeys(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_ends_seal_with_the_key_the_other_opens_with() {
+        let prk = [7u8; 32];
+        let initiator = SessionKeys::derive(&prk, true);
+        let acceptor = SessionKeys::derive(&prk, false);
+        assert_eq!(initiator.seal, acceptor.open);
+        assert_eq!(initiator.open, acceptor.seal);
+        assert_ne!(initiator.seal, initiator.open, "directions share a key");
+    }
+
+    #[test]
+    fn another_transcript_gives_other_keys() {
+        let one = SessionKeys::derive(&[1u8; 32], true);
+        let two = SessionKeys::derive(&[2u8; 32], true);
+        assert_ne!(one.seal, two.seal);
+        assert_ne!(one.open, two.open);
+    }
+}
