@@ -128,9 +128,14 @@ impl<A: Actor> Context<A> {
     }
 
     /// Spawns `child` as a supervised child of this actor, with the
-    /// [`Permanent`](RestartPolicy::Permanent) policy. A restart keeps its
-    /// state and runs [`Actor::on_restart`]; use [`spawn_with`](Self::spawn_with)
-    /// and a [`ChildSpec`] for a fresh state on each restart. Children are
+    /// [`Transient`](RestartPolicy::Transient) policy: restarted if it
+    /// fails, gone for good once it stops itself with [`stop`](Self::stop),
+    /// so a short-lived worker that finishes its job costs its parent
+    /// nothing. A restart keeps its state and runs [`Actor::on_restart`];
+    /// use [`spawn_with`](Self::spawn_with) and a [`ChildSpec`] for a fresh
+    /// state on each restart, or for another policy (a
+    /// [`Permanent`](RestartPolicy::Permanent) child is restarted even when
+    /// it stops itself, as in Erlang/OTP). Children are
     /// stopped (and waited for, each up to the default [`Shutdown`] for its
     /// type, then killed) before this actor restarts or stops.
     ///
@@ -147,7 +152,7 @@ impl<A: Actor> Context<A> {
             name: None,
             parent: None,
             factory: None,
-            policy: RestartPolicy::Permanent,
+            policy: RestartPolicy::Transient,
         };
         self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
@@ -167,7 +172,7 @@ impl<A: Actor> Context<A> {
             name: Some(name.into()),
             parent: None,
             factory: None,
-            policy: RestartPolicy::Permanent,
+            policy: RestartPolicy::Transient,
         };
         self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
@@ -315,9 +320,11 @@ impl<A: Actor> Context<A> {
     /// Stops this actor once the current message is handled: new messages
     /// are refused, those already queued are still handled.
     ///
-    /// A [`Permanent`](RestartPolicy::Permanent) child is restarted by its
-    /// supervisor instead, as in Erlang/OTP; stop it through its ref, or
-    /// spawn it [`Transient`](RestartPolicy::Transient), to end it for good.
+    /// A [`Permanent`](RestartPolicy::Permanent) child (a [`ChildSpec`]'s
+    /// default) is restarted by its supervisor instead, as in Erlang/OTP;
+    /// stop it through its ref to end it for good. A child spawned from a
+    /// value with [`spawn`](Self::spawn) is
+    /// [`Transient`](RestartPolicy::Transient): this ends it.
     pub fn stop(&mut self) {
         self.stop_requested = true;
     }

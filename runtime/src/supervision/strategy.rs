@@ -24,6 +24,10 @@ pub enum RestartStrategy {
 }
 
 /// Whether a child is restarted when it ends.
+///
+/// A [`ChildSpec`](crate::ChildSpec) is `Permanent` unless told otherwise;
+/// a child spawned from a value with [`Context::spawn`](crate::Context::spawn)
+/// is `Transient`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartPolicy {
     /// Restarted after any failure, and also when it stops itself with
