@@ -198,6 +198,14 @@ pub enum HandshakeError {
         /// The peer's protection.
         theirs: Encryption,
     },
+    /// The TLS handshake under a link failed (feature `tls`): the peer's
+    /// certificate is not issued by the CA this node trusts, does not name
+    /// the cluster, or the peer does not speak TLS.
+    #[error(
+        "the TLS handshake failed: {0}; give both nodes certificates from the CA the \
+         other trusts, naming the cluster (see `TlsConfig::new`)"
+    )]
+    Tls(#[source] std::io::Error),
     /// The whole handshake took longer than its deadline.
     #[error("the handshake did not finish within {0:?}; the peer is stalled, slow, or not a Proscenium node")]
     Timeout(std::time::Duration),

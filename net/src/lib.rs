@@ -68,6 +68,7 @@ pub mod handshake;
 mod in_flight;
 mod inbound;
 mod link;
+mod link_stream;
 mod mailbox_reports;
 mod node;
 mod parking;
@@ -78,6 +79,8 @@ mod shared;
 mod spawner;
 mod stats;
 mod sys;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod transport;
 pub mod wire;
 

@@ -29,7 +29,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
-use crate::sys::Stream;
+use crate::link_stream::LinkStream;
 use crate::{Frame, FrameCodec, MessageTag};
 
 /// How many queued frames the writer encodes before it flushes.
@@ -358,8 +358,9 @@ impl Paused {
     }
 }
 
-pub(crate) type FrameSink = SplitSink<Framed<Metered<EncryptedStream<Stream>>, FrameCodec>, Frame>;
-pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<Stream>>, FrameCodec>>;
+pub(crate) type FrameSink =
+    SplitSink<Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec>, Frame>;
+pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec>>;
 
 /// A stream that counts the bytes written to it, so the writer can tell a
 /// slow peer (bytes trickle) from a stalled one (none for a whole timeout).
@@ -423,7 +424,7 @@ impl<S> Metered<S> {
 
 /// Builds a link over an established connection and starts its writer.
 pub(crate) fn open(
-    framed: Framed<EncryptedStream<Stream>, FrameCodec>,
+    framed: Framed<EncryptedStream<LinkStream>, FrameCodec>,
     peer: NodeId,
     name: String,
     initiator: u64,
@@ -475,9 +476,9 @@ pub(crate) fn open(
 
 /// The same connection, its buffers kept, over a [`Metered`] stream.
 fn metered(
-    framed: Framed<EncryptedStream<Stream>, FrameCodec>,
+    framed: Framed<EncryptedStream<LinkStream>, FrameCodec>,
     written: Arc<AtomicU64>,
-) -> Framed<Metered<EncryptedStream<Stream>>, FrameCodec> {
+) -> Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec> {
     let parts = framed.into_parts();
     let io = Metered {
         io: parts.io,

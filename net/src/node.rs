@@ -206,6 +206,9 @@ pub struct NodeBuilder {
     advertise: Option<SocketAddr>,
     /// Where more seeds come from while the node runs.
     seed_sources: SeedSources,
+    /// Mutual TLS under every link (feature `tls`).
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
     /// The cluster label to find other members by on the LAN (mDNS).
     #[cfg(feature = "mdns")]
     mdns: Option<String>,
@@ -254,6 +257,19 @@ impl NodeBuilder {
     /// secret itself.
     pub fn previous_secret(mut self, previous: impl Into<Vec<u8>>) -> Self {
         self.previous_secret = Some(previous.into());
+        self
+    }
+
+    /// Runs every link as a mutual TLS 1.3 session with `tls`'s
+    /// certificates (cargo feature `tls`), instead of proving the cluster
+    /// secret and adding the record layer: a peer must present a
+    /// certificate from the CA `tls` trusts, naming the cluster. A node
+    /// with TLS needs no [`secret`](Self::secret) unless it also joins a
+    /// [`cluster`](Self::cluster), whose membership datagrams (UDP) the
+    /// secret still authenticates. See [`crate::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -639,14 +655,18 @@ impl NodeBuilder {
             self.membership.check()?;
         }
         self.registry.check().map_err(NodeError::TagCollision)?;
+        let entropy = self.rng_seed.map_or_else(Entropy::from_os, Entropy::seeded);
         let check = if self.allow_weak_secret {
             ClusterSecret::allowing_weak
         } else {
             ClusterSecret::new
         };
-        let secret = check(self.secret.ok_or(NodeError::NoSecret)?)?;
+        let secret = match self.secret {
+            Some(secret) => check(secret)?,
+            None if self.uses_tls() && self.cluster.is_none() => unused_secret(&entropy)?,
+            None => return Err(NodeError::NoSecret),
+        };
         let previous_secret = self.previous_secret.map(check).transpose()?;
-        let entropy = self.rng_seed.map_or_else(Entropy::from_os, Entropy::seeded);
         // From the OS even under a seeded simulation: seals must not be guessable.
         let seals = SealKey::random().map_err(|e| NodeError::Entropy(e.to_string()))?;
         // The node number comes from the name, so a restarted node keeps it;
@@ -708,6 +728,8 @@ impl NodeBuilder {
             spawner: std::sync::Mutex::new(spawner),
             mailbox_reports: Arc::default(),
             spawn_quota: SpawnQuota::new(self.max_remote_spawns_per_peer),
+            #[cfg(feature = "tls")]
+            tls: self.tls,
             entropy,
             seals,
             remote_stop: StopExposure::new(self.remote_stop),
@@ -838,6 +860,8 @@ impl Node {
             seed_sources: SeedSources::default(),
             #[cfg(feature = "mdns")]
             mdns: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             membership: MembershipConfig::default(),
         }
     }
@@ -1099,6 +1123,26 @@ impl Node {
         self.shared.tasks.close();
         self.shared.tasks.wait().await;
     }
+}
+
+impl NodeBuilder {
+    fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+}
+
+/// The secret of a node whose links all run inside TLS and that joins no
+/// cluster: every connection proves a secret exported from its TLS session
+/// instead (`HandshakeConfig::inside_tls`), so this one is never used; it
+/// is random so that it could not be guessed if it ever were.
+fn unused_secret(entropy: &Entropy) -> Result<ClusterSecret, NodeError> {
+    let bytes: Vec<u8> = (0..4)
+        .flat_map(|_| entropy.next_u64().to_le_bytes())
+        .collect();
+    Ok(ClusterSecret::new(bytes)?)
 }
 
 #[cfg(test)]

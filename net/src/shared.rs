@@ -19,6 +19,7 @@ use crate::admission::{Admitted, PendingHandshakes};
 use crate::handshake::{self, HandshakeConfig};
 use crate::inbound::{Ended, Liveness};
 use crate::link::{self, Link};
+use crate::link_stream::LinkStream;
 use crate::mailbox_reports::MailboxReports;
 use crate::registry::{DecodeCx, Registry};
 use crate::remote_stop::StopExposure;
@@ -26,7 +27,7 @@ use crate::seal::SealKey;
 use crate::spawner::{SpawnQuota, Spawner};
 use crate::stats::Counters;
 use crate::sys::{Entropy, Stream};
-use crate::{Frame, FrameCodec, NodeError, NodeEvent};
+use crate::{Frame, FrameCodec, HandshakeError, NodeError, NodeEvent};
 
 /// How a node's links bound memory and time; see the `NodeBuilder` options
 /// of the same names.
@@ -60,6 +61,9 @@ pub(crate) struct NodeShared {
     pub(crate) name: String,
     pub(crate) registry: Registry,
     pub(crate) handshake: HandshakeConfig,
+    /// Mutual TLS under every link, instead of the secret and the record layer.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
     pub(crate) max_frame_length: usize,
     /// Flow control, limits and deadlines of links.
     pub(crate) flow: FlowSettings,
@@ -160,9 +164,17 @@ impl NodeShared {
         let arrived = Arc::new(AtomicBool::new(false));
         let codec = FrameCodec::with_max_frame_length(self.max_frame_length)
             .reporting_arrivals(Arc::clone(&arrived));
-        let established = handshake::initiate(stream, &self.handshake, codec)
+        let handshake_failed = |source| NodeError::Handshake {
+            addr,
+            source: tls_refusal(source),
+        };
+        let (stream, config) = self
+            .secure(stream, Side::Dialer)
             .await
-            .map_err(|source| NodeError::Handshake { addr, source })?;
+            .map_err(handshake_failed)?;
+        let established = handshake::initiate(stream, &config, codec)
+            .await
+            .map_err(handshake_failed)?;
         let peer = established.peer.node;
         let me = self.node_id().node();
         self.start_link(established, arrived, me, Some(addr));
@@ -182,8 +194,10 @@ impl NodeShared {
         let arrived = Arc::new(AtomicBool::new(false));
         let codec = FrameCodec::with_max_frame_length(self.max_frame_length)
             .reporting_arrivals(Arc::clone(&arrived));
-        let handshake =
-            handshake::accept_tracking(stream, &self.handshake, codec, &admitted.said_hello);
+        let handshake = async {
+            let (stream, config) = self.secure(stream, Side::Acceptor).await?;
+            handshake::accept_tracking(stream, &config, codec, &admitted.said_hello).await
+        };
         let outcome = tokio::select! {
             outcome = handshake => outcome,
             () = admitted.evict.cancelled() => {
@@ -197,13 +211,47 @@ impl NodeShared {
                 let initiator = established.peer.node.node();
                 self.start_link(established, arrived, initiator, None);
             }
-            Err(error) => tracing::warn!(%from, %error, "rejected a connection"),
+            Err(error) => {
+                let error = tls_refusal(error);
+                tracing::warn!(%from, %error, "rejected a connection");
+            }
         }
+    }
+
+    /// Wraps a fresh connection in TLS if the node uses it, and returns the
+    /// handshake configuration for it: the node's own, or, inside TLS, one
+    /// that proves the session's exported secret (see [`crate::tls`]).
+    async fn secure(
+        &self,
+        stream: Stream,
+        side: Side,
+    ) -> Result<(LinkStream, std::borrow::Cow<'_, HandshakeConfig>), HandshakeError> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            let session = async {
+                match side {
+                    Side::Dialer => tls.connect(stream).await,
+                    Side::Acceptor => tls.accept(stream).await,
+                }
+            };
+            let timeout = self.handshake.timeout();
+            let (stream, secret) = tokio::time::timeout(timeout, session)
+                .await
+                .map_err(|_| HandshakeError::Timeout(timeout))?
+                .map_err(HandshakeError::Tls)?;
+            let config = self.handshake.inside_tls(secret);
+            return Ok((stream, std::borrow::Cow::Owned(config)));
+        }
+        let _ = side;
+        Ok((
+            LinkStream::Tcp(stream),
+            std::borrow::Cow::Borrowed(&self.handshake),
+        ))
     }
 
     fn start_link(
         self: &Arc<Self>,
-        established: handshake::Established<Stream>,
+        established: handshake::Established<LinkStream>,
         arrived: Arc<AtomicBool>,
         initiator: u64,
         redial: Option<SocketAddr>,
@@ -397,4 +445,21 @@ mod tests {
         );
         assert!((0..32).all(|_| redial_delay(40, &entropy) <= Duration::from_millis(7500)));
     }
+}
+
+/// `error`, named as a TLS refusal where it is one (see [`crate::tls`]).
+fn tls_refusal(error: HandshakeError) -> HandshakeError {
+    #[cfg(feature = "tls")]
+    return crate::tls::refusal(error);
+    #[cfg(not(feature = "tls"))]
+    error
+}
+
+/// Which end of a new connection this node is.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    /// It dialed.
+    Dialer,
+    /// It accepted.
+    Acceptor,
 }

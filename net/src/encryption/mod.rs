@@ -46,6 +46,9 @@ pub enum Encryption {
     /// under per-direction session keys. The default.
     #[default]
     Aes256Gcm,
+    /// The link is a TLS session (the `tls` feature, `NodeBuilder::tls`),
+    /// which protects the frames; no records are added on top.
+    Tls,
     /// Frames travel as plaintext with no integrity check: anyone on the
     /// network path can read, alter and inject them. Only for benchmarks
     /// and hosts whose network is trusted (see
@@ -57,6 +60,7 @@ impl std::fmt::Display for Encryption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Aes256Gcm => "AES-256-GCM",
+            Self::Tls => "TLS",
             Self::InsecurePlaintext => "insecure plaintext",
         })
     }

@@ -235,6 +235,19 @@ impl HandshakeConfig {
         self
     }
 
+    /// This configuration for one connection inside a TLS session: proving
+    /// `secret`, exported from that session, instead of the cluster's, and
+    /// adding no records on top of TLS.
+    #[cfg(feature = "tls")]
+    pub(crate) fn inside_tls(&self, secret: ClusterSecret) -> Self {
+        Self {
+            secret,
+            previous_secret: None,
+            encryption: Encryption::Tls,
+            ..self.clone()
+        }
+    }
+
     /// Claims another protocol version in the hello.
     ///
     /// Only for testing how nodes of different versions refuse each other;

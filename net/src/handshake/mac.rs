@@ -69,6 +69,7 @@ fn encryption_byte(encryption: Encryption) -> u8 {
     match encryption {
         Encryption::Aes256Gcm => 1,
         Encryption::InsecurePlaintext => 0,
+        Encryption::Tls => 2,
     }
 }
 
