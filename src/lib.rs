@@ -70,4 +70,61 @@ pub mod __private {
     pub trait Sealed {}
 
     impl<A: Actor> Sealed for ActorRef<A> {}
+
+    /// How the derives implement [`Message::tell_error`] for any reply
+    /// type, without specialization: method lookup on `&&&Probe(reply)`
+    /// tries [`DisplayError`] (a `Result` whose error is `Display`), then
+    /// [`AnyError`] (any `Result`), then [`NoError`] (anything else).
+    pub mod tell_error {
+        use std::fmt::Display;
+
+        /// A reply, to look up which of the traits below applies to it.
+        pub struct Probe<'a, R>(pub &'a R);
+
+        impl<R> std::fmt::Debug for Probe<'_, R> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(std::any::type_name::<R>())
+            }
+        }
+
+        /// A `Result` reply whose error is `Display`: its text.
+        pub trait DisplayError {
+            /// The error's text, if the reply is an error.
+            fn tell_error(&self) -> Option<String>;
+        }
+
+        impl<T, E: Display> DisplayError for &&Probe<'_, Result<T, E>> {
+            fn tell_error(&self) -> Option<String> {
+                self.0.as_ref().err().map(ToString::to_string)
+            }
+        }
+
+        /// A `Result` reply whose error is not `Display`: its type name.
+        pub trait AnyError {
+            /// The error's type, if the reply is an error.
+            fn tell_error(&self) -> Option<String>;
+        }
+
+        impl<T, E> AnyError for &Probe<'_, Result<T, E>> {
+            fn tell_error(&self) -> Option<String> {
+                let name = std::any::type_name::<E>();
+                self.0
+                    .as_ref()
+                    .err()
+                    .map(|_| format!("an error of type {name}"))
+            }
+        }
+
+        /// A reply that is not a `Result`: never an error.
+        pub trait NoError {
+            /// Always `None`.
+            fn tell_error(&self) -> Option<String>;
+        }
+
+        impl<R> NoError for Probe<'_, R> {
+            fn tell_error(&self) -> Option<String> {
+                None
+            }
+        }
+    }
 }

@@ -124,11 +124,26 @@ fn remote_message_impl(input: &DeriveInput, tag: Option<&syn::LitStr>) -> TokenS
 // ===== derive(Message) =====
 
 pub(crate) fn message_impl(input: &DeriveInput, reply: &Type) -> TokenStream {
-    trait_impl(
-        input,
-        quote!(::proscenium::__private::Message),
-        quote!(type Reply = #reply;),
-    )
+    trait_impl(input, quote!(::proscenium::__private::Message), {
+        let tell_error = tell_error_fn();
+        quote!(type Reply = #reply; #tell_error)
+    })
+}
+
+/// `Message::tell_error` for any reply type: a `Result` reply's error
+/// is reported (see `proscenium::__private::tell_error`).
+fn tell_error_fn() -> TokenStream {
+    quote! {
+        fn tell_error(
+            reply: &<Self as ::proscenium::__private::Message>::Reply,
+        ) -> ::core::option::Option<::std::string::String> {
+            #[allow(unused_imports)]
+            use ::proscenium::__private::tell_error::{
+                AnyError as _, DisplayError as _, NoError as _,
+            };
+            (&&&::proscenium::__private::tell_error::Probe(reply)).tell_error()
+        }
+    }
 }
 
 /// `impl Trait for Input { body }` in a `const _` block, with `Send +
@@ -258,10 +273,12 @@ fn handler_impls(handler: &HandlerFn, self_ty: &Type) -> TokenStream {
     };
     let pass_ctx = handler.ctx.as_ref().map(|_| quote!(#ctx));
     let unused_ctx = handler.ctx.is_none().then(|| quote!(let _ = #ctx;));
+    let tell_error = tell_error_fn();
     quote! {
         #[automatically_derived]
         impl ::proscenium::__private::Message for #name {
             type Reply = #reply;
+            #tell_error
         }
 
         #[automatically_derived]

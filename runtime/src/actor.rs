@@ -143,6 +143,41 @@ pub trait Actor: Send + Sized + 'static {
 pub trait Message: Send + 'static {
     /// What the handler returns to an [`ask`](crate::ActorRef::ask).
     type Reply: Send + 'static;
+
+    /// What went wrong, if `reply` is an error, for a reply that nobody
+    /// receives: the handler of a [`tell`](crate::ActorRef::tell) returned
+    /// it. The actor logs the text with `tracing::warn!` (its id and the
+    /// message type) instead of dropping it silently; the actor keeps
+    /// running, as it does when an asker gets the error. To fail the actor
+    /// on an error, use [`Context::fail`](crate::Context::fail).
+    ///
+    /// The default says nothing. `#[derive(Message)]` and `#[handlers]`
+    /// implement it for a `Result` reply (the error's `Display`, or its
+    /// type name if it has none). A hand-written `Message` with a `Result`
+    /// reply implements it as in the example.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::Message;
+    ///
+    /// struct Save;
+    /// impl Message for Save {
+    ///     type Reply = Result<(), std::io::Error>;
+    ///
+    ///     fn tell_error(reply: &Self::Reply) -> Option<String> {
+    ///         reply.as_ref().err().map(ToString::to_string)
+    ///     }
+    /// }
+    ///
+    /// let failed = Err(std::io::Error::other("disk full"));
+    /// assert_eq!(Save::tell_error(&failed).as_deref(), Some("disk full"));
+    /// assert_eq!(Save::tell_error(&Ok(())), None);
+    /// ```
+    fn tell_error(reply: &Self::Reply) -> Option<String> {
+        let _ = reply;
+        None
+    }
 }
 
 /// How an actor handles one message type. An actor implements it once per
@@ -158,6 +193,8 @@ pub trait Message: Send + 'static {
     note = "add `impl Handler<{M}> for {Self} {{ async fn handle(&mut self, msg: {M}, ctx: &mut Context<Self>) -> <{M} as Message>::Reply {{ .. }} }}`"
 )]
 pub trait Handler<M: Message>: Actor {
-    /// Handles `msg` and returns the reply sent back to an asker (ignored for a tell).
+    /// Handles `msg` and returns the reply sent back to an asker. For a
+    /// tell nobody receives it; an error in it is logged (see
+    /// [`Message::tell_error`]), anything else is dropped.
     fn handle(&mut self, msg: M, ctx: &mut Context<Self>) -> impl Future<Output = M::Reply> + Send;
 }

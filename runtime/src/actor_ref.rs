@@ -187,7 +187,8 @@ impl<A: Actor> ActorRef<A> {
     /// capacity).
     ///
     /// Messages from one sender to one actor are handled in the order they
-    /// were sent.
+    /// were sent. The handler's reply goes nowhere; an `Err` reply is
+    /// logged as a warning (see [`Message::tell_error`]).
     ///
     /// # Errors
     ///

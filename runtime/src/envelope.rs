@@ -9,6 +9,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
 
@@ -135,16 +136,20 @@ impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnv
     }
 
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
-        let Self {
-            message, mut reply, ..
-        } = *self;
-        if let Some(reply) = &mut reply {
-            reply.on_handling();
+        let Self { message, reply, .. } = *self;
+        match reply {
+            Some(mut reply) => {
+                reply.on_handling();
+                Box::pin(Handling {
+                    future: actor.handle(message, ctx),
+                    reply: Some(reply),
+                })
+            }
+            None => Box::pin(Telling::<_, M> {
+                future: actor.handle(message, ctx),
+                message: PhantomData,
+            }),
         }
-        Box::pin(Handling {
-            future: actor.handle(message, ctx),
-            reply,
-        })
     }
 
     fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>> {
@@ -158,8 +163,10 @@ impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnv
     }
 }
 
-/// One message being handled: the handler's future and where its reply goes.
-pub(crate) trait Turn: Future<Output = ()> + Send {
+/// One message being handled: the handler's future and where its reply
+/// goes. It ends with the text of an error the handler returned that
+/// nobody receives (see [`Message::tell_error`]).
+pub(crate) trait Turn: Future<Output = Option<String>> + Send {
     /// The handler failed: tell the asker, if any, instead of replying.
     fn fail(self: Pin<&mut Self>, reason: &str);
 }
@@ -175,20 +182,53 @@ pin_project! {
     }
 }
 
+pin_project! {
+    /// A tell being handled: nobody waits for the reply, so only an error
+    /// in it is worth keeping.
+    struct Telling<F, M> {
+        #[pin]
+        future: F,
+        message: PhantomData<fn() -> M>,
+    }
+}
+
+impl<F, M> Future for Telling<F, M>
+where
+    F: Future<Output = M::Reply> + Send,
+    M: Message,
+{
+    type Output = Option<String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<String>> {
+        let reply = ready!(self.project().future.poll(cx));
+        Poll::Ready(M::tell_error(&reply))
+    }
+}
+
+impl<F, M> Turn for Telling<F, M>
+where
+    F: Future<Output = M::Reply> + Send,
+    M: Message,
+{
+    /// Nobody to tell: the actor's failure is logged and reported to its
+    /// supervisor and watchers.
+    fn fail(self: Pin<&mut Self>, _reason: &str) {}
+}
+
 impl<F, T> Future for Handling<F, T>
 where
     F: Future + Send,
     F::Output: Send + 'static,
     T: ReplyTo<F::Output>,
 {
-    type Output = ();
+    type Output = Option<String>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<String>> {
         let this = self.project();
         if this.reply.is_none() {
-            // A tell, or a reply deferred already: the output is dropped.
+            // A reply deferred already: its handle answers, not the output.
             ready!(this.future.poll(cx));
-            return Poll::Ready(());
+            return Poll::Ready(None);
         }
         // The channel stays in place while the handler runs, so that a
         // panic in it still finds the channel to report the failure on.
@@ -199,7 +239,7 @@ where
         if let Some(tx) = this.reply.take() {
             tx.reply(Ok(reply));
         }
-        Poll::Ready(())
+        Poll::Ready(None)
     }
 }
 

@@ -103,6 +103,12 @@ enum Next<A: Actor> {
     Drained,
 }
 
+/// An error the handler of a tell returned: nobody receives it.
+struct UnreadError {
+    message_type: &'static str,
+    error: String,
+}
+
 impl<A: Actor> Lifecycle<A> {
     pub(crate) fn new(
         actor: A,
@@ -248,7 +254,7 @@ impl<A: Actor> Lifecycle<A> {
                 }
                 Next::Drained => return Exit::Stop(StopReason::Normal),
             };
-            if let Err(panic) = self.handle(envelope).await {
+            if let Err(panic) = self.handle_and_report(envelope).await {
                 return Exit::Fail(StopReason::Failed(panic));
             }
             if handled_in_turn == MESSAGES_PER_TURN {
@@ -417,7 +423,7 @@ impl<A: Actor> Lifecycle<A> {
         }
         for (id, envelope) in self.take_books(|books| &mut books.deferred) {
             if self.ctx.forget_watch(id) {
-                if let Err(panic) = self.handle(envelope).await {
+                if let Err(panic) = self.handle_and_report(envelope).await {
                     return Exit::Fail(StopReason::Failed(panic));
                 }
             }
@@ -425,15 +431,30 @@ impl<A: Actor> Lifecycle<A> {
         self.serve().await
     }
 
+    /// Handles one message as [`handle`](Self::handle) does, and logs an
+    /// error the handler of a tell returned: nobody else would see it.
+    async fn handle_and_report(&mut self, envelope: BoxEnvelope<A>) -> Result<(), String> {
+        if let Some(unread) = self.handle(envelope).await? {
+            tracing::warn!(
+                actor = %self.ctx.id(),
+                message = unread.message_type,
+                error = %unread.error,
+                "the handler of a tell returned an error, which nobody receives",
+            );
+        }
+        Ok(())
+    }
+
     /// Handles one message; a panic in the handler becomes `Err(message)`
-    /// after the asker, if any, has been told.
+    /// after the asker, if any, has been told. `Ok` carries an error the
+    /// handler of a tell returned.
     ///
     /// The turn is built before the returned future, so that future holds
     /// only the turn, not the envelope too (it is resident in every actor).
     fn handle(
         &mut self,
         envelope: BoxEnvelope<A>,
-    ) -> impl Future<Output = Result<(), String>> + '_ {
+    ) -> impl Future<Output = Result<Option<UnreadError>, String>> + '_ {
         let message_type = envelope.message_type();
         tracing::trace!(message = message_type, "handling");
         let Self { actor, ctx, .. } = self;
@@ -453,7 +474,12 @@ impl<A: Actor> Lifecycle<A> {
             }
             // Dropping a future that panicked may panic again; keep it in here.
             let _ = catch_panic_sync(move || drop(turn));
-            result
+            result.map(|unread| {
+                unread.map(|error| UnreadError {
+                    message_type,
+                    error,
+                })
+            })
         }
     }
 
