@@ -71,7 +71,8 @@ impl Worker {
 }
 
 /// The live worker `name` under supervisor `parent`. Asking the supervisor
-/// first makes sure it has (re)started its children.
+/// first makes sure it has finished any restart of its children (it
+/// handles no message meanwhile); `wait_started` covers only the first start.
 async fn worker_of(
     system: &System,
     parent: &str,
@@ -112,7 +113,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .child(ChildSpec::new(move || orders.clone()).name("orders"))
         .child(ChildSpec::new(move || flaky.clone()).name("flaky"));
     let root = system.spawn(root)?;
-    root.ask(WhichChildren).await?;
+    // The whole tree, every child of every supervisor, is up after this.
+    root.wait_started().await?;
 
     println!("1. 200 jobs told to orders-1 and orders-2");
     let orders = [
