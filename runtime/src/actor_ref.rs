@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use futures_core::Stream;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -20,6 +21,7 @@ use crate::mailbox::{MessageLane, NoRoom};
 use crate::remote::downcast_reply;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
 use crate::signal::Signal;
+use crate::stream::{self, StreamHandle};
 use crate::{
     Actor, ActorId, AskError, Handler, Message, SendError, StartError, StopReason, TrySendError,
     Watcher,
@@ -444,6 +446,28 @@ impl<A: Actor> ActorRef<A> {
         blocking::block_on(
             "ActorRef::blocking_ask_timeout",
             self.ask_timeout(message, timeout),
+        )
+    }
+
+    /// Attaches `stream` to this actor from outside it: as
+    /// [`Context::attach_stream`](crate::Context::attach_stream), with the
+    /// forwarding task spawned on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// If called outside a tokio runtime.
+    pub fn attach_stream<S, E>(&self, stream: S, finished: E) -> StreamHandle
+    where
+        S: Stream + Send + 'static,
+        S::Item: Message,
+        E: Message,
+        A: Handler<S::Item> + Handler<E>,
+    {
+        stream::attach(
+            &tokio::runtime::Handle::current(),
+            self.clone(),
+            stream,
+            finished,
         )
     }
 

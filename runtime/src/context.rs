@@ -5,11 +5,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_core::Stream;
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
 use crate::signal::Watcher;
+use crate::stream::{self, StreamHandle};
 use crate::supervision::{brutal_kill, PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
@@ -303,6 +305,77 @@ impl<A: Actor> Context<A> {
     {
         let token = self.timer_token();
         timer::send_interval(&self.system, self.myself.clone(), message, period, token)
+    }
+
+    /// Attaches `stream` to this actor: each item arrives as a told
+    /// message, in order, and once the stream ends, `finished` does, after
+    /// the last item (like actix's `add_stream`, kameo's `attach_stream`).
+    ///
+    /// A task pulls the stream one item at a time and tells it, waiting
+    /// for room, so a full bounded mailbox holds the stream back instead
+    /// of buffering it. The stream is dropped, without the end notice,
+    /// when the actor stops (at once, even while the stream is idle) or
+    /// the returned handle's [`cancel`](StreamHandle::cancel) is called.
+    /// A restart does not end it: like the mailbox, the stream carries on
+    /// into the restarted actor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures_util::stream::{self, StreamExt};
+    /// use proscenium_runtime::{Actor, ActorError, Context, Handler, Message, System};
+    /// use tokio::sync::oneshot;
+    ///
+    /// struct Tick(u32);
+    /// impl Message for Tick {
+    ///     type Reply = ();
+    /// }
+    /// struct NoMoreTicks;
+    /// impl Message for NoMoreTicks {
+    ///     type Reply = ();
+    /// }
+    ///
+    /// struct Clock {
+    ///     ticks: Vec<u32>,
+    ///     done: Option<oneshot::Sender<Vec<u32>>>,
+    /// }
+    /// impl Actor for Clock {
+    ///     async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), ActorError> {
+    ///         ctx.attach_stream(stream::iter(1..=3).map(Tick), NoMoreTicks);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// impl Handler<Tick> for Clock {
+    ///     async fn handle(&mut self, Tick(n): Tick, _: &mut Context<Self>) {
+    ///         self.ticks.push(n);
+    ///     }
+    /// }
+    /// impl Handler<NoMoreTicks> for Clock {
+    ///     async fn handle(&mut self, _: NoMoreTicks, ctx: &mut Context<Self>) {
+    ///         if let Some(done) = self.done.take() {
+    ///             let _ = done.send(std::mem::take(&mut self.ticks));
+    ///         }
+    ///         ctx.stop();
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let (done, ticks) = oneshot::channel();
+    /// system.spawn(Clock { ticks: Vec::new(), done: Some(done) })?;
+    /// assert_eq!(ticks.await?, vec![1, 2, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn attach_stream<S, E>(&mut self, stream: S, finished: E) -> StreamHandle
+    where
+        S: Stream + Send + 'static,
+        S::Item: Message,
+        E: Message,
+        A: Handler<S::Item> + Handler<E>,
+    {
+        stream::attach(self.system.runtime(), self.myself.clone(), stream, finished)
     }
 
     fn timer_token(&mut self) -> CancellationToken {

@@ -18,6 +18,7 @@
 //! * `supervision`: [`Supervisor`], [`ChildSpec`], strategies, restart policies, backoff;
 //! * `termination`: [`StopReason`] and the [`Terminated`] notice;
 //! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
+//! * `stream`: [`StreamHandle`], a `Stream` whose items an actor receives as messages;
 //! * `system`: [`System`], spawning, the name registry, shutdown;
 //! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
 //! * `deferred`: [`DeferredReply`], an ask answered later than its handler returns;
@@ -52,6 +53,7 @@ mod pool;
 mod recipient;
 mod remote;
 mod signal;
+mod stream;
 mod supervision;
 mod system;
 mod termination;
@@ -81,6 +83,7 @@ pub use remote::{
     RemoteStopped, Undeliverable,
 };
 pub use signal::Watcher;
+pub use stream::{StreamEnd, StreamHandle};
 pub use supervision::{
     Backoff, ChildSpec, RestartPolicy, RestartStrategy, Shutdown, Supervisor, SupervisorStrategy,
     WhichChildren,
