@@ -112,7 +112,7 @@ async fn a_certificate_from_another_ca_is_refused_both_ways() {
 }
 
 #[tokio::test]
-async fn a_certificate_that_does_not_name_the_cluster_is_refused() {
+async fn a_certificate_that_does_not_name_the_cluster_is_refused_both_ways() {
     let ca = Ca::new();
     let misnamed = tls_node("misnamed", ca.node("elsewhere.test", &ca), true).await;
     let a = tls_node("a", ca.node(CLUSTER, &ca), false).await;
@@ -122,6 +122,16 @@ async fn a_certificate_that_does_not_name_the_cluster_is_refused() {
     )
     .await;
     assert!(refused_by_tls(&dialed), "{dialed:?}");
+    // The other way round: the member checks the dialer's name too.
+    let member = tls_node("member", ca.node(CLUSTER, &ca), true).await;
+    let dialing = within(
+        "the misnamed node dials",
+        misnamed.connect(member.local_addr().expect("listening")),
+    )
+    .await;
+    assert!(refused_by_tls(&dialing), "{dialing:?}");
+    assert!(member.peers().is_empty());
+    member.shutdown().await;
     a.shutdown().await;
     misnamed.shutdown().await;
 }

@@ -5,7 +5,11 @@
 //! 1.3 session (rustls, with ring as the crypto provider) in which **both**
 //! sides present a certificate issued by the cluster's CA and naming the
 //! cluster (a DNS name every node's certificate carries as a subject
-//! alternative name, such as `nodes.example.internal`). A peer whose
+//! alternative name, such as `nodes.example.internal`), and both sides
+//! check both. A certificate with an extended key usage extension must
+//! allow both server and client authentication: every node is both.
+//! Revocation lists are not checked: remove a node by rotating the CA or
+//! by short-lived certificates. A peer whose
 //! certificate another CA issued, or that presents none, is refused during
 //! the TLS handshake, on both sides, with
 //! [`HandshakeError::Tls`].
@@ -50,12 +54,17 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerifier};
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
 use tokio_rustls::rustls::crypto::ring::default_provider;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::UnixTime;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::version::TLS13;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use tokio_rustls::rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::handshake::ClusterSecret;
@@ -130,10 +139,19 @@ impl TlsConfig {
         }
         let roots = Arc::new(roots);
         let provider = Arc::new(default_provider());
-        let verifier =
+        let chain_check =
             WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
                 .build()
                 .map_err(|error| TlsConfigError::Ca(error.to_string()))?;
+        let name_check =
+            WebPkiServerVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .build()
+                .map_err(|error| TlsConfigError::Ca(error.to_string()))?;
+        let verifier = Arc::new(ClusterMembers {
+            chain_check,
+            name_check,
+            cluster_name: cluster_name.clone(),
+        });
         let certificate =
             |error: tokio_rustls::rustls::Error| TlsConfigError::Certificate(error.to_string());
         let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
@@ -202,6 +220,65 @@ impl TlsConfig {
                 .export_keying_material(out, EXPORTER_LABEL, None)
         })?;
         Ok((LinkStream::TlsServer(Box::new(session)), secret))
+    }
+}
+
+/// Checks a dialing node's certificate as the dialer checks the acceptor's:
+/// issued by the cluster's CA, and naming the cluster. rustls's client
+/// verifier checks only the chain; a certificate the same CA issued for
+/// something else must not make its holder a member.
+#[derive(Debug)]
+struct ClusterMembers {
+    chain_check: Arc<dyn ClientCertVerifier>,
+    name_check: Arc<WebPkiServerVerifier>,
+    cluster_name: ServerName<'static>,
+}
+
+impl ClientCertVerifier for ClusterMembers {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.chain_check.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, tokio_rustls::rustls::Error> {
+        self.chain_check
+            .verify_client_cert(end_entity, intermediates, now)?;
+        // The server verifier checks the name (and the chain again); a node
+        // certificate serves both roles, so it must allow both uses.
+        self.name_check.verify_server_cert(
+            end_entity,
+            intermediates,
+            &self.cluster_name,
+            &[],
+            now,
+        )?;
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+        self.chain_check.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+        self.chain_check.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chain_check.supported_verify_schemes()
     }
 }
 

@@ -46,14 +46,14 @@ pub enum Encryption {
     /// under per-direction session keys. The default.
     #[default]
     Aes256Gcm,
-    /// The link is a TLS session (the `tls` feature, `NodeBuilder::tls`),
-    /// which protects the frames; no records are added on top.
-    Tls,
     /// Frames travel as plaintext with no integrity check: anyone on the
     /// network path can read, alter and inject them. Only for benchmarks
     /// and hosts whose network is trusted (see
     /// [`NodeBuilder::insecure_plaintext`](crate::NodeBuilder::insecure_plaintext)).
     InsecurePlaintext,
+    /// The link is a TLS session (the `tls` feature, `NodeBuilder::tls`),
+    /// which protects the frames; no records are added on top.
+    Tls,
 }
 
 impl std::fmt::Display for Encryption {
