@@ -73,8 +73,8 @@ pub mod __private {
 
     /// How the derives implement [`Message::tell_error`] for any reply
     /// type, without specialization: method lookup on `&&&Probe(reply)`
-    /// tries [`DisplayError`] (a `Result` whose error is `Display`), then
-    /// [`AnyError`] (any `Result`), then [`NoError`] (anything else).
+    /// tries [`tell_error::DisplayError`](tell_error::DisplayError) (a `Result` whose error is `Display`), then
+    /// [`tell_error::AnyError`](tell_error::AnyError) (any `Result`), then [`tell_error::NoError`](tell_error::NoError) (anything else).
     pub mod tell_error {
         use std::fmt::Display;
 
