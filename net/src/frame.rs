@@ -244,6 +244,20 @@ pub enum Frame {
         /// Tells taken, counted from the connection's first.
         tells: u64,
     },
+    /// What runs on the receiving node? (For
+    /// [`Node::cluster_snapshot`](crate::Node::cluster_snapshot).)
+    Inspect {
+        /// Matches the [`Frame::Inspected`] answer.
+        correlation: u64,
+    },
+    /// The answer to a [`Frame::Inspect`]: the node's
+    /// [`NodeSnapshot`](crate::NodeSnapshot), encoded, cut to fit a frame.
+    Inspected {
+        /// The request's correlation id.
+        correlation: u64,
+        /// The encoded snapshot.
+        snapshot: Bytes,
+    },
 }
 
 /// The most wait-for edges a [`Frame::Ask`] carries, and the most a
@@ -291,6 +305,8 @@ impl Frame {
             Self::Pause { .. } => "pause",
             Self::Resume { .. } => "resume",
             Self::Ack { .. } => "ack",
+            Self::Inspect { .. } => "inspect",
+            Self::Inspected { .. } => "inspected",
         }
     }
 
@@ -315,6 +331,7 @@ impl Frame {
                 ..
             } => name.len(),
             Self::Spawn { args, .. } => args.len(),
+            Self::Inspected { snapshot, .. } => snapshot.len(),
             Self::Spawned {
                 result: Err(why), ..
             } => why.to_string().len(),

@@ -106,6 +106,13 @@ impl InFlight {
         !self.lock().tells.is_empty()
     }
 
+    /// How many written tells wait for their acknowledgement, and how many
+    /// were written in all.
+    pub(crate) fn counts(&self) -> (usize, u64) {
+        let state = self.lock();
+        (state.tells.len(), state.written)
+    }
+
     /// How many `Ack` frames the peer has sent.
     pub(crate) fn acks_heard(&self) -> u64 {
         self.acks_heard.load(Ordering::Relaxed)

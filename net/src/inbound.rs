@@ -443,7 +443,16 @@ fn on_frame(
             actor,
             args,
         } => on_spawn(node, link, correlation, actor, args),
-        answer @ (Frame::Found { .. } | Frame::Spawned { .. }) => on_answer(node, link, answer),
+        Frame::Inspect { correlation } => {
+            let snapshot = node.encoded_snapshot();
+            link.send(Frame::Inspected {
+                correlation,
+                snapshot,
+            });
+        }
+        answer @ (Frame::Found { .. } | Frame::Spawned { .. } | Frame::Inspected { .. }) => {
+            on_answer(node, link, answer)
+        }
         // Only the peer's own actors can be paused on its link.
         Frame::Pause { actor } if actor.node() == link.peer => link.pause(actor),
         Frame::Resume { actor } if actor.node() == link.peer => link.resume(actor),
@@ -817,7 +826,9 @@ fn on_spawn(
 
 fn on_answer(node: &Arc<NodeShared>, link: &Link, answer: Frame) {
     let correlation = match &answer {
-        Frame::Found { correlation, .. } | Frame::Spawned { correlation, .. } => *correlation,
+        Frame::Found { correlation, .. }
+        | Frame::Spawned { correlation, .. }
+        | Frame::Inspected { correlation, .. } => *correlation,
         _ => return,
     };
     // As for replies: only the peer that was asked may answer.

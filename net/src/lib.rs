@@ -67,6 +67,7 @@ mod frame;
 pub mod handshake;
 mod in_flight;
 mod inbound;
+mod introspection;
 mod link;
 mod link_stream;
 mod mailbox_reports;
@@ -94,6 +95,7 @@ pub use cluster::{
 pub use codec::{FrameCodec, DEFAULT_MAX_FRAME_LENGTH, HEADER_LEN};
 pub use error::{ConfigError, FrameError, HandshakeError, NodeError, RemoteSpawnError, WireError};
 pub use frame::{Frame, MessageTag, MAX_ASK_WAITS};
+pub use introspection::{ClusterSnapshot, LinkSnapshot, NodeReport, NodeSnapshot, SnapshotError};
 pub use node::{Node, NodeBuilder, NodeEvent, GOODBYE_GRACE};
 pub use registry::{Registry, RemoteMessage, RemoteRegistration, RemoteSpawn};
 pub use remote_stop::RemoteStop;
@@ -108,4 +110,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;

@@ -129,6 +129,20 @@ impl Link {
         }
     }
 
+    /// What a snapshot shows of this link now.
+    pub(crate) fn observe(&self, local: u64) -> crate::introspection::LinkSnapshot {
+        let (tells_in_flight, tells_written) = self.in_flight.counts();
+        crate::introspection::LinkSnapshot {
+            peer: self.peer,
+            peer_name: self.name.clone(),
+            dialed_by_us: self.initiator == local,
+            outbox_bytes: self.room.queued.load(Ordering::Relaxed),
+            tells_written,
+            tells_in_flight,
+            paused_actors: self.paused.count.load(Ordering::Relaxed),
+        }
+    }
+
     /// A frame not queued after all. A tell's sender gets it back with
     /// `NodeDown` (so it is no dead letter); anything else is counted.
     fn refused(&self, frame: Frame) {

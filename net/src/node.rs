@@ -733,6 +733,7 @@ impl NodeBuilder {
             entropy,
             seals,
             remote_stop: StopExposure::new(self.remote_stop),
+            observed: std::sync::OnceLock::new(),
         });
         #[cfg_attr(not(feature = "mdns"), allow(unused_mut))]
         let mut seed_sources = self.seed_sources.0;
@@ -765,6 +766,10 @@ impl NodeBuilder {
                 .tasks
                 .spawn(accept_loop(Arc::clone(&shared), listener));
         }
+        let _ = shared.observed.set(crate::introspection::Observed {
+            addr: advertised_addr,
+            membership: membership.as_ref().map(Membership::view),
+        });
         tracing::info!(name = %shared.name, node = %node, addr = ?local_addr, "node started");
         Ok(Node {
             shared,
@@ -1060,6 +1065,17 @@ impl Node {
         node: NodeId,
         frame: impl FnOnce(u64) -> Frame,
     ) -> Result<Frame, NodeError> {
+        self.query_within(node, self.system().ask_timeout(), frame)
+            .await
+    }
+
+    /// As [`query`](Self::query), waiting at most `timeout` for the answer.
+    pub(crate) async fn query_within(
+        &self,
+        node: NodeId,
+        timeout: Duration,
+        frame: impl FnOnce(u64) -> Frame,
+    ) -> Result<Frame, NodeError> {
         let link = self
             .shared
             .link_to(node)
@@ -1073,7 +1089,7 @@ impl Node {
             self.shared.queries.remove(&correlation);
             return Err(NodeError::NodeDown(link.name.clone()));
         }
-        match tokio::time::timeout(self.system().ask_timeout(), rx).await {
+        match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) => Err(NodeError::NodeDown(link.name.clone())),
             Err(_) => {

@@ -99,6 +99,8 @@ pub(crate) struct NodeShared {
     pub(crate) seals: SealKey,
     /// Whether peers may stop and kill actors here, and which opted in.
     pub(crate) remote_stop: StopExposure,
+    /// What snapshots read besides this state; set once the node started.
+    pub(crate) observed: std::sync::OnceLock<crate::introspection::Observed>,
 }
 
 impl NodeShared {

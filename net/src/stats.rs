@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// let stats = NodeStats::default();
 /// assert_eq!(stats.tells_dropped(), 0);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct NodeStats {
     /// Tells queued for another node on a link that ended before they were

@@ -118,6 +118,11 @@ fn frame() -> impl Strategy<Value = Frame> {
         actor_id().prop_map(|actor| Frame::Pause { actor }),
         actor_id().prop_map(|actor| Frame::Resume { actor }),
         any::<u64>().prop_map(|tells| Frame::Ack { tells }),
+        any::<u64>().prop_map(|correlation| Frame::Inspect { correlation }),
+        (any::<u64>(), payload()).prop_map(|(correlation, snapshot)| Frame::Inspected {
+            correlation,
+            snapshot
+        }),
     ]
 }
 

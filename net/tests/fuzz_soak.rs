@@ -291,7 +291,7 @@ fn stop_reason(rng: &mut Rng) -> StopReason {
 fn frame(rng: &mut Rng) -> Frame {
     let tag = MessageTag::new(rng.number());
     let payload = Bytes::from(rng.bytes(32));
-    match rng.below(17) {
+    match rng.below(19) {
         0 => Frame::Tell {
             to: actor_id(rng),
             seal: guessed_seal(rng),
@@ -360,6 +360,13 @@ fn frame(rng: &mut Rng) -> Frame {
         },
         15 => Frame::Ack {
             tells: rng.number(),
+        },
+        16 => Frame::Inspect {
+            correlation: rng.number(),
+        },
+        17 => Frame::Inspected {
+            correlation: rng.number(),
+            snapshot: payload,
         },
         _ => Frame::Spawned {
             correlation: rng.number(),

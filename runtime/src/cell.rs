@@ -1,13 +1,14 @@
 //! The shared core of a local actor, pointed to by every `ActorRef`.
 
 use std::any::{Any, TypeId};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use crate::envelope::MessageEnvelope;
+use crate::introspection::ActorState;
 use crate::mailbox::MessageLane;
 use crate::signal::{Signal, SignalLane, TerminationSink, Watcher};
 use crate::{Actor, ActorId, Handler, StopReason, Terminated};
@@ -52,6 +53,13 @@ pub(crate) struct Life {
     start_failure: OnceLock<Box<StopReason>>,
     /// The flags below.
     state: AtomicU8,
+    /// Restarts so far; written by the actor's task, read by snapshots.
+    restarts: AtomicU32,
+    /// Messages handled so far (notices included). Only the actor's task
+    /// writes it, with a plain load and store rather than a locked add: a
+    /// snapshot may read a count one message old, and the hot path pays
+    /// no read-modify-write.
+    handled: AtomicU64,
     /// Wakes `wait` and `wait_started`.
     changed: Notify,
 }
@@ -73,6 +81,10 @@ const NAMED: u8 = 1 << 4;
 /// `Shutdown::BrutalKill`): the task was aborted, and its cleanup must run
 /// when the task's future is dropped.
 const ABANDONED: u8 = 1 << 5;
+/// It failed (or was taken down for a sibling) and waits for its
+/// supervisor's decision or for its restart back-off; cleared once it
+/// serves again.
+const FAILED: u8 = 1 << 6;
 
 impl Life {
     /// A life for an actor that is (or is not yet) registered under a name.
@@ -126,6 +138,48 @@ impl Life {
         if self.state.fetch_or(flag, Ordering::SeqCst) & START_AWAITED != 0 {
             self.changed.notify_waiters();
         }
+    }
+
+    /// Records that the actor is down, waiting for its supervisor.
+    pub(crate) fn set_failed(&self) {
+        self.state.fetch_or(FAILED, Ordering::SeqCst);
+    }
+
+    /// Counts a restart, from the moment it begins.
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a completed restart: the actor serves again.
+    pub(crate) fn set_serving(&self) {
+        self.state.fetch_and(!FAILED, Ordering::SeqCst);
+    }
+
+    /// Counts one message handled. Only the actor's task calls this.
+    pub(crate) fn count_handled(&self) {
+        let handled = self.handled.load(Ordering::Relaxed);
+        self.handled.store(handled + 1, Ordering::Relaxed);
+    }
+
+    /// What a snapshot shows of this life: its phase and its counts.
+    pub(crate) fn observe(&self, mailbox_closed: bool) -> (ActorState, u64, u32) {
+        let state = self.state.load(Ordering::SeqCst);
+        let phase = if state & FINISHED != 0 || self.reason.get().is_some() {
+            ActorState::Stopped
+        } else if state & FAILED != 0 {
+            ActorState::Restarting
+        } else if mailbox_closed {
+            ActorState::Stopping
+        } else if state & STARTED == 0 {
+            ActorState::Starting
+        } else {
+            ActorState::Running
+        };
+        (
+            phase,
+            self.handled.load(Ordering::Relaxed),
+            self.restarts.load(Ordering::Relaxed),
+        )
     }
 
     /// Marks the actor as killed by its parent's abort of its task.
@@ -185,6 +239,7 @@ pub(crate) trait AnyActor: Send + Sync {
     fn id(&self) -> ActorId;
     fn life(&self) -> &Life;
     fn mailbox_len(&self) -> usize;
+    fn mailbox_closed(&self) -> bool;
     fn stop(&self);
     fn kill(&self);
     fn child_terminated(&self, child: ActorId);
@@ -211,6 +266,10 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn mailbox_len(&self) -> usize {
         self.mailbox.len()
+    }
+
+    fn mailbox_closed(&self) -> bool {
+        self.mailbox.is_closed()
     }
 
     fn stop(&self) {
@@ -292,5 +351,24 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn a_start_failure_slot_costs_16_bytes() {
         assert_eq!(std::mem::size_of::<OnceLock<Box<StopReason>>>(), 16);
+    }
+
+    #[test]
+    fn a_life_is_observed_through_its_phases() {
+        let life = Life::new(false);
+        let phase = |life: &Life, closed| life.observe(closed).0;
+        assert_eq!(phase(&life, false), ActorState::Starting);
+        life.set_started();
+        life.count_handled();
+        life.count_handled();
+        assert_eq!(life.observe(false), (ActorState::Running, 2, 0));
+        life.set_failed();
+        assert_eq!(phase(&life, false), ActorState::Restarting);
+        life.count_restart();
+        life.set_serving();
+        assert_eq!(life.observe(false), (ActorState::Running, 2, 1));
+        assert_eq!(phase(&life, true), ActorState::Stopping);
+        life.set_reason(StopReason::Normal);
+        assert_eq!(phase(&life, true), ActorState::Stopped);
     }
 }

@@ -150,12 +150,7 @@ impl<A: Actor> Context<A> {
     ///
     /// [`SpawnError::ShutDown`] if the system is shutting down.
     pub fn spawn<C: Actor>(&mut self, child: C) -> Result<ActorRef<C>, SpawnError> {
-        let spec = SpawnSpec {
-            name: None,
-            parent: None,
-            factory: None,
-            policy: RestartPolicy::Transient,
-        };
+        let spec = SpawnSpec::child(None, None, RestartPolicy::Transient);
         self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
 
@@ -170,12 +165,7 @@ impl<A: Actor> Context<A> {
         name: impl Into<String>,
         child: C,
     ) -> Result<ActorRef<C>, SpawnError> {
-        let spec = SpawnSpec {
-            name: Some(name.into()),
-            parent: None,
-            factory: None,
-            policy: RestartPolicy::Transient,
-        };
+        let spec = SpawnSpec::child(Some(name.into()), None, RestartPolicy::Transient);
         self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
 
@@ -195,12 +185,7 @@ impl<A: Actor> Context<A> {
         let child = factory();
         self.spawn_child(
             child,
-            SpawnSpec {
-                name,
-                parent: None,
-                factory: Some(factory),
-                policy,
-            },
+            SpawnSpec::child(name, Some(factory), policy),
             shutdown,
         )
     }

@@ -46,6 +46,7 @@ mod envelope;
 mod error;
 mod gather;
 mod id;
+mod introspection;
 mod lifecycle;
 mod mailbox;
 mod panic;
@@ -72,6 +73,7 @@ pub use error::{
 };
 pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
+pub use introspection::{ActorKind, ActorSnapshot, ActorState, ActorTree, SystemSnapshot};
 pub use mailbox::Mailbox;
 pub use pool::{
     Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Routee,

@@ -339,6 +339,7 @@ impl<A: Actor> Lifecycle<A> {
         let Some(parent) = &self.ctx.parent else {
             return Directive::Stop(reason);
         };
+        self.cell.life.set_failed();
         parent.child_failed(self.ctx.id(), reason.clone());
         loop {
             let signal = match self.pop_postponed() {
@@ -402,6 +403,7 @@ impl<A: Actor> Lifecycle<A> {
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
         self.ctx.restarts += 1;
+        self.cell.life.count_restart();
         if let Some(factory) = &self.factory {
             match catch_panic_sync(|| factory()) {
                 Ok(fresh) => self.actor = fresh,
@@ -417,6 +419,7 @@ impl<A: Actor> Lifecycle<A> {
         if let Err(exit) = self.start_queued_children().await {
             return exit;
         }
+        self.cell.life.set_serving();
         // A parent restarting a group in order waits for this.
         if let Some(parent) = &self.ctx.parent {
             parent.child_started(self.ctx.id());
@@ -434,6 +437,7 @@ impl<A: Actor> Lifecycle<A> {
     /// Handles one message as [`handle`](Self::handle) does, and logs an
     /// error the handler of a tell returned: nobody else would see it.
     async fn handle_and_report(&mut self, envelope: BoxEnvelope<A>) -> Result<(), String> {
+        self.cell.life.count_handled();
         if let Some(unread) = self.handle(envelope).await? {
             tracing::warn!(
                 actor = %self.ctx.id(),

@@ -17,6 +17,7 @@ use crate::any_ref::AnyActorRef;
 use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::deadlock::{Asker, WaitGraph};
+use crate::introspection::ActorKind;
 use crate::lifecycle::Lifecycle;
 use crate::mailbox::MessageLane;
 use crate::signal::SignalLane;
@@ -69,13 +70,18 @@ struct SystemInner {
     shutting_down: AtomicBool,
     /// Asks in progress between this system's actors, to detect deadlocks.
     wait_graph: Arc<WaitGraph>,
+    /// Timers running per actor, for snapshots; an actor without timers
+    /// has no entry.
+    timers: DashMap<ActorId, u32>,
 }
 
 /// A live actor as the system keeps it.
 #[derive(Clone)]
-struct Registered {
-    actor: Arc<dyn AnyActor>,
-    top_level: bool,
+pub(crate) struct Registered {
+    pub(crate) actor: Arc<dyn AnyActor>,
+    /// Its supervisor; `None` for a top-level actor.
+    pub(crate) parent: Option<ActorId>,
+    pub(crate) kind: ActorKind,
 }
 
 /// Builds a fresh state for a supervised actor.
@@ -89,15 +95,33 @@ pub(crate) struct SpawnSpec<A: Actor> {
     /// Rebuilds the state on restart; `None` keeps the state.
     pub(crate) factory: Option<Factory<A>>,
     pub(crate) policy: RestartPolicy,
+    /// What snapshots show it as.
+    pub(crate) kind: ActorKind,
 }
 
 impl<A: Actor> SpawnSpec<A> {
-    fn top_level(name: Option<String>) -> Self {
+    pub(crate) fn top_level(name: Option<String>) -> Self {
         Self {
             name,
             parent: None,
             factory: None,
             policy: RestartPolicy::Permanent,
+            kind: ActorKind::Actor,
+        }
+    }
+
+    /// A child's spec; `spawn_child` fills in the parent.
+    pub(crate) fn child(
+        name: Option<String>,
+        factory: Option<Factory<A>>,
+        policy: RestartPolicy,
+    ) -> Self {
+        Self {
+            name,
+            parent: None,
+            factory,
+            policy,
+            kind: ActorKind::Actor,
         }
     }
 }
@@ -172,6 +196,7 @@ impl SystemBuilder {
                 dead_letters,
                 shutting_down: AtomicBool::new(false),
                 wait_graph: Arc::default(),
+                timers: DashMap::new(),
             }),
         }
     }
@@ -303,6 +328,7 @@ impl System {
             parent,
             factory,
             policy,
+            kind,
         } = spec;
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return Err(SpawnError::ShutDown);
@@ -320,7 +346,8 @@ impl System {
         });
         let registered = Registered {
             actor: cell.clone(),
-            top_level: parent.is_none(),
+            parent: parent.as_ref().map(|parent| parent.id()),
+            kind,
         };
         if let Some(name) = name {
             match self.inner.names.entry(name) {
@@ -371,7 +398,8 @@ impl System {
             Entry::Vacant(entry) => {
                 entry.insert(Registered {
                     actor: cell.clone(),
-                    top_level: false,
+                    parent: None,
+                    kind: ActorKind::Actor,
                 });
             }
         }
@@ -474,6 +502,37 @@ impl System {
         self.dead_letter(target.id(), message_type, reason);
     }
 
+    /// Every live actor, with its names, for a snapshot.
+    pub(crate) fn registered_actors(&self) -> (Vec<Registered>, Vec<(ActorId, String)>) {
+        let actors = self
+            .inner
+            .actors
+            .iter()
+            .map(|e| e.value().clone())
+            .collect();
+        let names = self
+            .inner
+            .names
+            .iter()
+            .map(|e| (e.actor.id(), e.key().clone()))
+            .collect();
+        (actors, names)
+    }
+
+    /// The timers running for `actor` now.
+    pub(crate) fn timers_of(&self, actor: ActorId) -> u32 {
+        self.inner.timers.get(&actor).map_or(0, |count| *count)
+    }
+
+    /// Counts a timer of `actor` while the returned guard lives.
+    pub(crate) fn timer_running(&self, actor: ActorId) -> TimerRunning {
+        *self.inner.timers.entry(actor).or_insert(0) += 1;
+        TimerRunning {
+            system: self.clone(),
+            actor,
+        }
+    }
+
     /// Removes every trace of a stopped actor from the system's tables.
     pub(crate) fn forget(&self, id: ActorId, named: bool) {
         self.inner.actors.remove(&id);
@@ -491,7 +550,7 @@ impl System {
             .inner
             .actors
             .iter()
-            .filter(|entry| entry.top_level)
+            .filter(|entry| entry.parent.is_none())
             .map(|entry| entry.actor.clone())
             .collect();
         tracing::debug!(actors = top_level.len(), "shutting down");
@@ -506,6 +565,24 @@ impl System {
     /// Whether [`shutdown`](Self::shutdown) has begun.
     pub fn is_shut_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::SeqCst)
+    }
+}
+
+/// One running timer of an actor, counted until dropped.
+pub(crate) struct TimerRunning {
+    system: System,
+    actor: ActorId,
+}
+
+impl Drop for TimerRunning {
+    fn drop(&mut self) {
+        let timers = &self.system.inner.timers;
+        if let Entry::Occupied(mut count) = timers.entry(self.actor) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
     }
 }
 

@@ -45,7 +45,9 @@ where
         token: token.clone(),
     };
     let system_for_task = system.clone();
+    let running = system.timer_running(target.id());
     system.runtime().spawn(async move {
+        let _running = running;
         tokio::select! {
             biased;
             () = token.cancelled() => {}
@@ -79,7 +81,9 @@ where
     let handle = TimerHandle {
         token: token.clone(),
     };
+    let running = system.timer_running(target.id());
     system.runtime().spawn(async move {
+        let _running = running;
         // tokio's interval refuses a zero period (it would panic here, and
         // the timer would silently never fire).
         let period = period.max(MIN_PERIOD);

@@ -114,6 +114,17 @@ impl GroupState {
         actors
     }
 
+    /// Which local actor is in which group, sorted by group.
+    pub(crate) fn local_memberships(&self) -> Vec<(String, ActorId)> {
+        let mut memberships: Vec<_> = self
+            .recipients
+            .keys()
+            .map(|entry| (entry.group.clone(), entry.actor))
+            .collect();
+        memberships.dedup();
+        memberships
+    }
+
     fn join(
         &mut self,
         entry: Entry,

@@ -9,7 +9,7 @@ use proscenium_runtime::NodeId;
 use crate::cluster::identity::MemberId;
 
 /// Where a member stands, as this node sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum MemberState {
     /// It answers.
@@ -25,7 +25,7 @@ pub enum MemberState {
 
 /// One node of the cluster, as [`Node::members`](crate::Node::members)
 /// lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Member {
     /// Its name.

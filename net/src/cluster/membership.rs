@@ -147,6 +147,14 @@ impl Membership {
         })
     }
 
+    /// What snapshots read of the membership, without holding it.
+    pub(crate) fn view(&self) -> MembershipView {
+        MembershipView {
+            table: Arc::clone(&self.table),
+            groups: Arc::clone(&self.tables.groups),
+        }
+    }
+
     /// This node's process groups and those other members sent.
     pub(crate) fn groups(&self) -> &Mutex<GroupState> {
         &self.tables.groups
@@ -173,6 +181,25 @@ impl Membership {
         if self.commands.send(Command::Leave(done)).is_ok() {
             let _ = sent.await;
         }
+    }
+}
+
+/// The members and groups a snapshot shows, shared with the membership.
+#[derive(Debug, Clone)]
+pub(crate) struct MembershipView {
+    table: Arc<Mutex<MemberTable>>,
+    groups: groups::SharedGroups,
+}
+
+impl MembershipView {
+    /// This node and every member it knows.
+    pub(crate) fn members(&self) -> Vec<Member> {
+        lock(&self.table).members()
+    }
+
+    /// Which local actor is in which process group.
+    pub(crate) fn group_memberships(&self) -> Vec<(String, proscenium_runtime::ActorId)> {
+        groups::lock(&self.groups).local_memberships()
     }
 }
 

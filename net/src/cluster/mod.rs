@@ -39,6 +39,6 @@ mod tables;
 pub use config::{MembershipConfig, MembershipConfigError};
 pub use groups::{GroupError, GroupEvent};
 pub use member::{Member, MemberState};
-pub(crate) use membership::Membership;
+pub(crate) use membership::{Membership, MembershipView};
 pub use names::{NameError, NameEvent};
 pub use pool::{ClusterPool, ClusterPoolBuilder, PoolAskError, PoolTellError};

@@ -167,6 +167,11 @@ impl<A: Actor> MessageLane<A> {
         }
     }
 
+    /// Whether the lane refuses sends (the actor stops or has stopped).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & CLOSED != 0
+    }
+
     /// How many messages wait in the lane (a snapshot).
     pub(crate) fn len(&self) -> usize {
         self.state.load(Ordering::Relaxed) / ONE

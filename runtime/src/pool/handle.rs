@@ -8,6 +8,8 @@ use tokio::task::JoinSet;
 
 use super::manager::{PoolManager, Resize, WorkerSet};
 use super::{Route, Router};
+use crate::introspection::ActorKind;
+use crate::system::SpawnSpec;
 use crate::{
     Actor, ActorRef, AskError, ChildSpec, Handler, Message, RoundRobin, SendError, SpawnError,
     StopReason, SupervisorStrategy, System,
@@ -115,13 +117,16 @@ impl<A: Actor, R> PoolBuilder<A, R> {
     /// [`SpawnError::ShutDown`] if the system is shutting down.
     pub async fn spawn(self, system: &System) -> Result<Pool<A, R>, SpawnError> {
         let workers = Arc::new(WorkerSet::new());
-        let manager = system.spawn(PoolManager {
+        let manager = PoolManager {
             spec: self.spec,
             strategy: self.strategy,
             workers: Arc::clone(&workers),
             current: Vec::new(),
             size: self.size,
-        })?;
+        };
+        let mut spec = SpawnSpec::top_level(None);
+        spec.kind = ActorKind::Pool;
+        let manager = system.spawn_inner(manager, spec)?;
         manager
             .ask(Resize(self.size))
             .await

@@ -34,12 +34,8 @@ impl PendingChild {
                 shutdown,
                 name,
             } = spec;
-            let spawn = SpawnSpec {
-                name,
-                parent: Some(parent),
-                factory: Some(Arc::clone(&factory)),
-                policy,
-            };
+            let mut spawn = SpawnSpec::child(name, Some(Arc::clone(&factory)), policy);
+            spawn.parent = Some(parent);
             let (child, task) = system.spawn_child(factory(), spawn)?;
             Ok(Child::of((&child, task), policy, shutdown))
         }))
