@@ -96,6 +96,7 @@ async fn snapshot_of_a_known_tree_matches_it() {
 
     let snapshot = system.snapshot();
     assert_eq!(snapshot.node, system.node_id());
+    assert_eq!((snapshot.actors_spawned, snapshot.dead_letters), (7, 0));
     assert_eq!(snapshot.actors.len(), 1 + 2 + 1 + 3, "{snapshot}");
     assert_eq!(
         tree_of(&snapshot),
@@ -216,5 +217,15 @@ async fn a_stopping_actor_shows_as_stopping() {
     );
     release.send(()).unwrap();
     worker.wait_stopped().await;
-    assert!(system.snapshot().actor(worker.id()).is_none());
+    let snapshot = system.snapshot();
+    assert!(snapshot.actor(worker.id()).is_none());
+    assert_eq!(snapshot.dead_letters, 0);
+    assert!(worker.tell(Ping).await.is_err());
+    system.publish_dead_letter(proscenium::DeadLetter {
+        recipient: worker.id(),
+        message_type: "Ping",
+        reason: StopReason::Normal,
+        possibly_delivered: false,
+    });
+    assert_eq!(system.snapshot().dead_letters, 1);
 }

@@ -46,6 +46,11 @@ pub struct SystemSnapshot {
     pub node: NodeId,
     /// The live actors, in the order they were spawned (by id).
     pub actors: Vec<ActorSnapshot>,
+    /// Actors spawned since the system started, stopped ones included.
+    pub actors_spawned: u64,
+    /// Dead letters published since the system started (see
+    /// [`System::dead_letters`]).
+    pub dead_letters: u64,
 }
 
 /// One actor in a [`SystemSnapshot`].
@@ -257,6 +262,7 @@ impl System {
     /// the supervision tree, state, mailbox depth and counts. Cheap enough
     /// to take every second for a live view; it does not stop any actor.
     pub fn snapshot(&self) -> SystemSnapshot {
+        let (dead_letters, actors_spawned) = self.lifetime_counts();
         let (registered, names) = self.registered_actors();
         let mut names_of: BTreeMap<ActorId, Vec<String>> = BTreeMap::new();
         for (id, name) in names {
@@ -289,6 +295,8 @@ impl System {
         SystemSnapshot {
             node: self.node_id(),
             actors,
+            actors_spawned,
+            dead_letters,
         }
     }
 }

@@ -73,6 +73,8 @@ struct SystemInner {
     /// Timers running per actor, for snapshots; an actor without timers
     /// has no entry.
     timers: DashMap<ActorId, u32>,
+    /// Dead letters published so far, for snapshots.
+    dead_letter_count: AtomicU64,
 }
 
 /// A live actor as the system keeps it.
@@ -197,6 +199,7 @@ impl SystemBuilder {
                 shutting_down: AtomicBool::new(false),
                 wait_graph: Arc::default(),
                 timers: DashMap::new(),
+                dead_letter_count: AtomicU64::new(0),
             }),
         }
     }
@@ -466,6 +469,7 @@ impl System {
             possibly_delivered = letter.possibly_delivered,
             "dead letter"
         );
+        self.inner.dead_letter_count.fetch_add(1, Ordering::Relaxed);
         // No subscriber is not an error: dead letters are then only logged.
         let _ = self.inner.dead_letters.send(letter);
     }
@@ -517,6 +521,14 @@ impl System {
             .map(|e| (e.actor.id(), e.key().clone()))
             .collect();
         (actors, names)
+    }
+
+    /// Dead letters published so far, and actors spawned so far.
+    pub(crate) fn lifetime_counts(&self) -> (u64, u64) {
+        (
+            self.inner.dead_letter_count.load(Ordering::Relaxed),
+            self.inner.next_seq.load(Ordering::Relaxed) - 1,
+        )
     }
 
     /// The timers running for `actor` now.
