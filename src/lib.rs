@@ -12,6 +12,7 @@
 //! * Macros (from `proscenium-macros`): [`derive@Actor`], [`derive@Message`],
 //!   [`macro@handlers`] with [`macro@handler`]; see the README's *Macros* section.
 //! * [`guide`]: longer guides, starting with [`guide::supervision`].
+//! * [`metrics`]: every metric Proscenium records (feature `metrics`), in one table.
 #![doc(test(attr(deny(warnings))))]
 
 pub use proscenium_macros::{handler, handlers, Actor, Message};
@@ -24,6 +25,10 @@ pub mod guide {
     pub mod supervision {
         #![doc = include_str!("../docs/supervision.md")]
     }
+}
+
+pub mod metrics {
+    #![doc = include_str!("../docs/metrics.md")]
 }
 
 /// The names almost every actor module uses.

@@ -23,6 +23,8 @@
 //! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
 //! * `deferred`: [`DeferredReply`], an ask answered later than its handler returns;
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
+//! * `metrics`: counters, gauges and histograms through the `metrics` crate
+//!   (feature `metrics`, turned on with `SystemBuilder::metrics`);
 //! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
 //! * `wire_ref`: how refs inside messages cross the wire ([`with_ref_resolver`]);
 //! * `error`: every error type, each naming what to do about it.
@@ -49,6 +51,8 @@ mod id;
 mod introspection;
 mod lifecycle;
 mod mailbox;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod panic;
 mod pool;
 mod recipient;

@@ -47,6 +47,10 @@ pub(crate) struct Lifecycle<A: Actor> {
     /// Made on first use: most actors are never watched and never see a
     /// failure, and every byte here is paid by every idle actor.
     books: Option<Box<Bookkeeping<A>>>,
+    /// This actor's metric handles; `None` unless the system's metrics are
+    /// on, so that a message then costs one branch.
+    #[cfg(feature = "metrics")]
+    metrics: Option<Box<crate::metrics::ActorMetrics>>,
 }
 
 /// The rarely used part of an actor's task state.
@@ -124,7 +128,18 @@ impl<A: Actor> Lifecycle<A> {
             factory,
             policy,
             books: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn with_metrics(
+        mut self,
+        metrics: Option<Box<crate::metrics::ActorMetrics>>,
+    ) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub(crate) fn books(&mut self) -> &mut Bookkeeping<A> {
@@ -180,7 +195,8 @@ impl<A: Actor> Lifecycle<A> {
             let reason = loop {
                 exit = match exit {
                     Exit::Stop(reason) => break reason,
-                    Exit::Fail(reason) => match Box::pin(self.supervise(reason)).await {
+                    Exit::Fail(reason) => match Box::pin(self.supervise(self.failed(reason))).await
+                    {
                         Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
                         Directive::Stop(reason) => Exit::Stop(reason),
                     },
@@ -403,6 +419,10 @@ impl<A: Actor> Lifecycle<A> {
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
         self.ctx.restarts += 1;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.metrics {
+            metrics.restarted();
+        }
         self.cell.life.count_restart();
         if let Some(factory) = &self.factory {
             match catch_panic_sync(|| factory()) {
@@ -438,7 +458,18 @@ impl<A: Actor> Lifecycle<A> {
     /// error the handler of a tell returned: nobody else would see it.
     async fn handle_and_report(&mut self, envelope: BoxEnvelope<A>) -> Result<(), String> {
         self.cell.life.count_handled();
-        if let Some(unread) = self.handle(envelope).await? {
+        // The start time lives in the boxed handles, not in this future,
+        // which is resident in every actor.
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &mut self.metrics {
+            metrics.handling();
+        }
+        let handled = self.handle(envelope).await;
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &mut self.metrics {
+            metrics.handled(handled.is_err());
+        }
+        if let Some(unread) = handled? {
             tracing::warn!(
                 actor = %self.ctx.id(),
                 message = unread.message_type,
@@ -485,6 +516,16 @@ impl<A: Actor> Lifecycle<A> {
                 })
             })
         }
+    }
+
+    /// Counts a failure (a permanent child that stopped itself exits as
+    /// failed too, with a normal reason, to be restarted: not a failure).
+    fn failed(&self, reason: StopReason) -> StopReason {
+        #[cfg(feature = "metrics")]
+        if let (Some(metrics), true) = (&self.metrics, reason.is_failure()) {
+            metrics.failed();
+        }
+        reason
     }
 
     /// Stops children, runs `on_stop`, then tells everyone who needs to know.

@@ -75,6 +75,9 @@ struct SystemInner {
     timers: DashMap<ActorId, u32>,
     /// Dead letters published so far, for snapshots.
     dead_letter_count: AtomicU64,
+    /// `None` unless metrics were turned on: then every hook is one branch.
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::SystemMetrics>,
 }
 
 /// A live actor as the system keeps it.
@@ -150,6 +153,9 @@ pub struct SystemBuilder {
     node: Option<NodeId>,
     ask_timeout: Duration,
     runtime: Option<Handle>,
+    /// The sampling interval, if metrics are on.
+    #[cfg(feature = "metrics")]
+    metrics: Option<Duration>,
 }
 
 impl SystemBuilder {
@@ -172,6 +178,40 @@ impl SystemBuilder {
         self
     }
 
+    /// Turns metrics on or off (off by default); see the `metrics` module
+    /// of the `proscenium` crate for what is recorded. Install the recorder
+    /// (the exporter) before building the system: handles are registered
+    /// with the recorder installed then. Off, a message costs one branch
+    /// more than without the cargo feature.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::System;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Install an exporter's recorder first, e.g. with `metrics::set_global_recorder`.
+    /// let system = System::builder().metrics(true).build();
+    /// # system.shutdown().await;
+    /// # }
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled.then(|| self.metrics.unwrap_or(crate::metrics::DEFAULT_INTERVAL));
+        self
+    }
+
+    /// How often the gauges that are sampled (mailbox depths, actors
+    /// alive) are read, when metrics are on; 1 second by default.
+    #[cfg(feature = "metrics")]
+    pub fn metrics_interval(mut self, interval: Duration) -> Self {
+        if self.metrics.is_some() {
+            self.metrics = Some(interval);
+        }
+        self
+    }
+
     /// Starts the system.
     ///
     /// # Panics
@@ -187,7 +227,7 @@ impl SystemBuilder {
             ),
         });
         let (dead_letters, _) = broadcast::channel(DeadLetters::CAPACITY);
-        System {
+        let system = System {
             inner: Arc::new(SystemInner {
                 node: self.node.unwrap_or_else(NodeId::local),
                 next_seq: AtomicU64::new(1),
@@ -200,8 +240,13 @@ impl SystemBuilder {
                 wait_graph: Arc::default(),
                 timers: DashMap::new(),
                 dead_letter_count: AtomicU64::new(0),
+                #[cfg(feature = "metrics")]
+                metrics: self.metrics.map(crate::metrics::SystemMetrics::new),
             }),
-        }
+        };
+        #[cfg(feature = "metrics")]
+        system.start_sampler();
+        system
     }
 }
 
@@ -227,6 +272,8 @@ impl System {
             node: None,
             ask_timeout: Self::DEFAULT_ASK_TIMEOUT,
             runtime: None,
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 
@@ -347,6 +394,11 @@ impl System {
             ask_timeout: self.inner.ask_timeout,
             life: Life::new(name.is_some()),
         });
+        #[cfg(feature = "metrics")]
+        let metrics = self.inner.metrics.as_ref().map(|system| {
+            system.spawned();
+            crate::metrics::ActorMetrics::register(type_name::<A>(), name.as_deref())
+        });
         let registered = Registered {
             actor: cell.clone(),
             parent: parent.as_ref().map(|parent| parent.id()),
@@ -365,6 +417,8 @@ impl System {
         let ctx = Context::new(actor_ref.clone(), self.clone(), parent);
         let span = tracing::debug_span!("actor", %id, actor = type_name::<A>());
         let lifecycle = Lifecycle::new(actor, ctx, cell, factory, policy);
+        #[cfg(feature = "metrics")]
+        let lifecycle = lifecycle.with_metrics(metrics);
         let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
         let task = self
             .inner
@@ -470,6 +524,10 @@ impl System {
             "dead letter"
         );
         self.inner.dead_letter_count.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.dead_letter();
+        }
         // No subscriber is not an error: dead letters are then only logged.
         let _ = self.inner.dead_letters.send(letter);
     }
@@ -548,6 +606,10 @@ impl System {
     /// Removes every trace of a stopped actor from the system's tables.
     pub(crate) fn forget(&self, id: ActorId, named: bool) {
         self.inner.actors.remove(&id);
+        #[cfg(feature = "metrics")]
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.stopped();
+        }
         if named {
             self.inner.names.retain(|_, r| r.actor.id() != id);
         }
@@ -595,6 +657,44 @@ impl Drop for TimerRunning {
                 count.remove();
             }
         }
+    }
+}
+
+/// Reading the actor tables for the metrics sampler, which must not keep
+/// a system alive.
+#[cfg(feature = "metrics")]
+impl System {
+    fn start_sampler(&self) {
+        if let Some(metrics) = &self.inner.metrics {
+            let system = WeakSystem(Arc::downgrade(&self.inner));
+            let sample = crate::metrics::sample(system, metrics.interval);
+            self.inner.runtime.spawn(sample);
+        }
+    }
+
+    /// Calls `visit` with every live actor; `visit` must not touch the tables.
+    pub(crate) fn visit_actors(&self, mut visit: impl FnMut(&dyn AnyActor)) {
+        for entry in self.inner.actors.iter() {
+            visit(&*entry.actor);
+        }
+    }
+
+    /// Calls `visit` with every registered name and its actor.
+    pub(crate) fn visit_names(&self, mut visit: impl FnMut(&str, &dyn AnyActor)) {
+        for entry in self.inner.names.iter() {
+            visit(entry.key(), &*entry.actor);
+        }
+    }
+}
+
+/// A handle on a system that does not keep it alive.
+#[cfg(feature = "metrics")]
+pub(crate) struct WeakSystem(std::sync::Weak<SystemInner>);
+
+#[cfg(feature = "metrics")]
+impl WeakSystem {
+    pub(crate) fn upgrade(&self) -> Option<System> {
+        self.0.upgrade().map(|inner| System { inner })
     }
 }
 
