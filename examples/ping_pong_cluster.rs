@@ -75,7 +75,7 @@ async fn run_alpha() -> Result<(), Error> {
                 reply_to: collector.clone(),
             })
             .await?;
-        assert_eq!(answered_from, beta.to_string());
+        assert_eq!(answered_from, beta.full().to_string());
     }
     let pongs = collector.ask(Collected).await?;
     println!("sent 3 pings carrying a ref to alpha's collector; it got: {pongs:?}");
@@ -104,7 +104,11 @@ async fn run_alpha() -> Result<(), Error> {
     }
     assert_eq!(
         nodes,
-        [beta.to_string(), beta.to_string(), alpha.id().to_string()]
+        [
+            beta.full().to_string(),
+            beta.full().to_string(),
+            alpha.id().full().to_string()
+        ]
     );
 
     // Remote watch: a local monitor learns when the remote worker stops.

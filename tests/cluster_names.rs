@@ -96,7 +96,7 @@ async fn a_name_registered_on_one_node_is_found_asked_and_freed_when_its_actor_s
     let id = register(&mut owner, "svc").await;
 
     let holder = name_becomes(&here, &mut events, "svc", true).await;
-    assert_eq!(holder.map(|a| a.to_string()), Some(id.clone()));
+    assert_eq!(holder.map(|a| a.full().to_string()), Some(id.clone()));
     linked(&here, &mut node_events, "n1").await;
     let counter = here
         .lookup_global::<Counter>("svc")
@@ -108,7 +108,7 @@ async fn a_name_registered_on_one_node_is_found_asked_and_freed_when_its_actor_s
     // Taken here too.
     let mine = here.system().spawn(Counter::default()).expect("spawn");
     match here.register_global("svc", &mine) {
-        Err(NameError::Taken { holder, .. }) => assert_eq!(holder.to_string(), id),
+        Err(NameError::Taken { holder, .. }) => assert_eq!(holder.full().to_string(), id),
         other => panic!("expected Taken, got {other:?}"),
     }
 
@@ -120,10 +120,13 @@ async fn a_name_registered_on_one_node_is_found_asked_and_freed_when_its_actor_s
         .expect("the name is free");
     owner
         .line_where("the new holder", |line| {
-            line == format!("NAME registered svc {}", mine.id())
+            line == format!("NAME registered svc {}", mine.id().full())
         })
         .await;
-    assert_eq!(whereis(&mut owner, "svc").await, mine.id().to_string());
+    assert_eq!(
+        whereis(&mut owner, "svc").await,
+        mine.id().full().to_string()
+    );
     here.shutdown().await;
 }
 
@@ -136,7 +139,7 @@ async fn a_name_vanishes_everywhere_when_its_node_is_killed() {
     let mut events = here.name_events();
     let id = register(&mut victim, "doomed").await;
     let holder = name_becomes(&here, &mut events, "doomed", true).await;
-    assert_eq!(holder.map(|a| a.to_string()), Some(id.clone()));
+    assert_eq!(holder.map(|a| a.full().to_string()), Some(id.clone()));
     seed.line_where("the name on the seed", |line| {
         line == format!("NAME registered doomed {id}")
     })

@@ -90,7 +90,7 @@ async fn a_reply_to_ref_routes_back_to_the_sender() {
         )
         .await
         .expect("ping");
-        assert_eq!(answered_from, node.to_string());
+        assert_eq!(answered_from, node.full().to_string());
     }
     // Each pong was told to the collector before its ping's reply left, on
     // the same link, so all three are in by now.
@@ -98,9 +98,9 @@ async fn a_reply_to_ref_routes_back_to_the_sender() {
     assert_eq!(
         pongs,
         vec![
-            (1, b_id.to_string()),
-            (2, c_id.to_string()),
-            (3, b_id.to_string())
+            (1, b_id.full().to_string()),
+            (2, c_id.full().to_string()),
+            (3, b_id.full().to_string())
         ]
     );
     a.shutdown().await;

@@ -25,11 +25,11 @@ async fn a_remotely_spawned_worker_runs_on_the_other_node() {
     assert_ne!(w1.id(), w2.id());
     assert_eq!(
         w1.ask(WhoAreYou).await,
-        Ok(("w1".to_owned(), b_id.to_string()))
+        Ok(("w1".to_owned(), b_id.full().to_string()))
     );
     assert_eq!(
         w2.ask(WhoAreYou).await,
-        Ok(("w2".to_owned(), b_id.to_string()))
+        Ok(("w2".to_owned(), b_id.full().to_string()))
     );
     a.shutdown().await;
 }
@@ -52,7 +52,7 @@ async fn a_remotely_spawned_worker_is_restarted_where_it_runs() {
     // Restarted by b's supervisor, from the same arguments, behind the same ref.
     assert_eq!(
         within("the restarted worker", worker.ask(WhoAreYou)).await,
-        Ok(("phoenix".to_owned(), b_id.to_string()))
+        Ok(("phoenix".to_owned(), b_id.full().to_string()))
     );
     let crashed = worker.ask(Crash).await;
     assert!(

@@ -47,7 +47,7 @@ async fn a_worker_past_its_intensity_takes_down_only_itself() {
 
     assert_eq!(
         within("the bystander", bystander.ask(WhoAreYou)).await,
-        Ok(("bystander".to_owned(), b_id.to_string())),
+        Ok(("bystander".to_owned(), b_id.full().to_string())),
         "a sibling's failures took the bystander down"
     );
     let newcomer = within(
@@ -58,7 +58,7 @@ async fn a_worker_past_its_intensity_takes_down_only_itself() {
     .expect("b still spawns");
     assert_eq!(
         within("the newcomer", newcomer.ask(WhoAreYou)).await,
-        Ok(("newcomer".to_owned(), b_id.to_string()))
+        Ok(("newcomer".to_owned(), b_id.full().to_string()))
     );
     a.shutdown().await;
     b.shutdown().await;

@@ -133,7 +133,7 @@ impl RemoteMessage for Ping {
 }
 impl Handler<Ping> for Ponger {
     async fn handle(&mut self, ping: Ping, ctx: &mut Context<Self>) -> String {
-        let from = ctx.system().node_id().to_string();
+        let from = ctx.system().node_id().full().to_string();
         // A failed send only means the collector's node is gone.
         let _ = ping
             .reply_to
@@ -238,7 +238,10 @@ impl RemoteMessage for WhoAreYou {
 }
 impl Handler<WhoAreYou> for Worker {
     async fn handle(&mut self, _: WhoAreYou, ctx: &mut Context<Self>) -> (String, String) {
-        (self.label.clone(), ctx.system().node_id().to_string())
+        (
+            self.label.clone(),
+            ctx.system().node_id().full().to_string(),
+        )
     }
 }
 
@@ -317,7 +320,7 @@ pub async fn serve_cluster_node(
             "MEMBER {} {} {}",
             state_word(member.state),
             member.name,
-            member.id
+            member.id.full()
         );
     }
     tokio::spawn(async move {
@@ -329,7 +332,7 @@ pub async fn serve_cluster_node(
                 NodeEvent::MemberLeft { node, name, .. } => ("left", node, name),
                 _ => continue,
             };
-            println!("MEMBER {state} {name} {node}");
+            println!("MEMBER {state} {name} {}", node.full());
         }
     });
     let counter = node.system().spawn_named("counter", Counter::default())?;
@@ -367,7 +370,7 @@ pub async fn serve_cluster_node(
                 let holder = node.system().spawn(Counter::default())?;
                 match node.register_global(name, &holder) {
                     Ok(()) => {
-                        println!("REGISTERED {name} {}", holder.id());
+                        println!("REGISTERED {name} {}", holder.id().full());
                         named.insert(name.to_owned(), holder);
                     }
                     Err(error) => println!("NOT-REGISTERED {name} {error}"),
@@ -381,7 +384,7 @@ pub async fn serve_cluster_node(
                 println!("STOPPED {name}");
             }
             ["whereis", name] => match node.lookup_global::<Counter>(name) {
-                Some(holder) => println!("WHEREIS {name} {}", holder.id()),
+                Some(holder) => println!("WHEREIS {name} {}", holder.id().full()),
                 None => println!("WHEREIS {name} none"),
             },
             _ => {}
@@ -397,15 +400,17 @@ fn print_name_events(node: &Node) {
     tokio::spawn(async move {
         while let Ok(event) = names.recv().await {
             match event {
-                NameEvent::Registered { name, actor } => println!("NAME registered {name} {actor}"),
+                NameEvent::Registered { name, actor } => {
+                    println!("NAME registered {name} {}", actor.full())
+                }
                 NameEvent::Unregistered { name, actor } => {
-                    println!("NAME unregistered {name} {actor}")
+                    println!("NAME unregistered {name} {}", actor.full())
                 }
                 NameEvent::Conflict {
                     name,
                     winner,
                     loser,
-                } => println!("NAME conflict {name} {winner} {loser}"),
+                } => println!("NAME conflict {name} {} {}", winner.full(), loser.full()),
                 _ => {}
             }
         }

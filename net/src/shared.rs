@@ -259,6 +259,7 @@ impl NodeShared {
         redial: Option<SocketAddr>,
     ) {
         let peer = established.peer;
+        NodeId::register_name(peer.node.node(), &peer.name);
         let liveness = Liveness {
             interval: self.heartbeat.max(peer.heartbeat),
             arrived,
