@@ -258,6 +258,19 @@ pub enum Frame {
         /// The encoded snapshot.
         snapshot: Bytes,
     },
+    /// A heartbeat that asks for a [`Frame::Pong`]: what an idle writer
+    /// sends instead of [`Frame::Heartbeat`] on a node whose metrics are on,
+    /// to time the round trip.
+    Ping {
+        /// Opaque to the receiver: the sender's clock when it sent the ping
+        /// (microseconds since the connection opened), echoed in the pong.
+        stamp: u64,
+    },
+    /// The answer to a [`Frame::Ping`], sent at once.
+    Pong {
+        /// The ping's `stamp`.
+        stamp: u64,
+    },
 }
 
 /// The most wait-for edges a [`Frame::Ask`] carries, and the most a
@@ -307,6 +320,8 @@ impl Frame {
             Self::Ack { .. } => "ack",
             Self::Inspect { .. } => "inspect",
             Self::Inspected { .. } => "inspected",
+            Self::Ping { .. } => "ping",
+            Self::Pong { .. } => "pong",
         }
     }
 

@@ -125,7 +125,10 @@ async fn read_until_end(
         };
         silence.heard();
         let frame = match next {
-            Some(Ok(frame)) => frame,
+            Some(Ok(frame)) => {
+                link.metrics.frame_received();
+                frame
+            }
             Some(Err(FrameError::Record(error))) => {
                 bump(&node.stats.links_tampered);
                 tracing::warn!(peer = %link.name, %error, "tampered connection; closing it");
@@ -457,6 +460,10 @@ fn on_frame(
         Frame::Pause { actor } if actor.node() == link.peer => link.pause(actor),
         Frame::Resume { actor } if actor.node() == link.peer => link.resume(actor),
         Frame::Ack { tells } => link.acknowledged(tells),
+        Frame::Ping { stamp } => {
+            link.send(Frame::Pong { stamp });
+        }
+        Frame::Pong { stamp } => link.metrics.pong(stamp),
         Frame::Pause { .. } | Frame::Resume { .. } | Frame::Heartbeat | Frame::Goodbye => {}
     }
 }

@@ -17,6 +17,7 @@
 //! * `inbound`: what a node does with each frame a peer sends;
 //! * `parking`: frames for full local actors, held so one actor never blocks a link;
 //! * `stats`: [`NodeStats`], what a node dropped and why;
+//! * `metrics`: link metrics through the `metrics` crate (feature `metrics`), round trips timed by pings;
 //! * `mailbox_reports`: the mailbox depths other nodes reported for their actors;
 //! * `sys`: the one seam to the OS: sockets and the clock (simulated under turmoil);
 //! * `transport`: `RemoteDelivery` for a node, the path of every remote ref;
@@ -71,6 +72,7 @@ mod introspection;
 mod link;
 mod link_stream;
 mod mailbox_reports;
+mod metrics;
 mod node;
 mod parking;
 mod registry;
@@ -110,4 +112,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;

@@ -30,6 +30,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
 use crate::link_stream::LinkStream;
+use crate::metrics::LinkMetrics;
 use crate::{Frame, FrameCodec, MessageTag};
 
 /// How many queued frames the writer encodes before it flushes.
@@ -92,6 +93,8 @@ pub(crate) struct Link {
     hooks: Arc<dyn LinkHooks>,
     /// Set when the link ends, for any reason; stops both tasks.
     pub(crate) closed: LinkEnd,
+    /// Frames, bytes and round trips, shared with the writer and reader.
+    pub(crate) metrics: LinkMetrics,
 }
 
 impl Link {
@@ -382,6 +385,8 @@ pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<LinkStr
 pub(crate) struct Metered<S> {
     io: S,
     written: Arc<AtomicU64>,
+    /// Counts the bytes both ways when metrics are on.
+    metrics: LinkMetrics,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
@@ -390,7 +395,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = read {
+            self.metrics.bytes_received(buf.filled().len() - before);
+        }
+        read
     }
 }
 
@@ -432,11 +442,15 @@ impl<S> Metered<S> {
     fn count(&self, written: &Poll<io::Result<usize>>) {
         if let Poll::Ready(Ok(n)) = written {
             self.written.fetch_add(*n as u64, Ordering::Relaxed);
+            self.metrics.bytes_sent(*n);
         }
     }
 }
 
 /// Builds a link over an established connection and starts its writer.
+// One argument per independent part of a link; a struct for them would
+// only move the list.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn open(
     framed: Framed<EncryptedStream<LinkStream>, FrameCodec>,
     peer: NodeId,
@@ -444,10 +458,11 @@ pub(crate) fn open(
     initiator: u64,
     settings: LinkSettings,
     hooks: Arc<dyn LinkHooks>,
+    metrics: LinkMetrics,
     tasks: &tokio_util::task::TaskTracker,
 ) -> (Arc<Link>, FrameStream) {
     let written = Arc::new(AtomicU64::new(0));
-    let framed = metered(framed, Arc::clone(&written));
+    let framed = metered(framed, Arc::clone(&written), metrics.clone());
     let (sink, stream) = framed.split();
     let (outbox, queue) = mpsc::unbounded_channel();
     let closed = LinkEnd::new();
@@ -470,6 +485,7 @@ pub(crate) fn open(
         acks: Arc::clone(&acks),
         hooks: Arc::clone(&hooks),
         closed: closed.clone(),
+        metrics: metrics.clone(),
     });
     let writer = Writer {
         queue: Outbox {
@@ -483,6 +499,7 @@ pub(crate) fn open(
         hooks,
         written,
         peer: name,
+        metrics,
     };
     tasks.spawn(writer.run(sink));
     (link, stream)
@@ -492,11 +509,13 @@ pub(crate) fn open(
 fn metered(
     framed: Framed<EncryptedStream<LinkStream>, FrameCodec>,
     written: Arc<AtomicU64>,
+    metrics: LinkMetrics,
 ) -> Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec> {
     let parts = framed.into_parts();
     let io = Metered {
         io: parts.io,
         written,
+        metrics,
     };
     let mut metered = FramedParts::new::<Frame>(io, parts.codec);
     metered.read_buf = parts.read_buf;
@@ -577,6 +596,7 @@ struct Writer {
     hooks: Arc<dyn LinkHooks>,
     written: Arc<AtomicU64>,
     peer: String,
+    metrics: LinkMetrics,
 }
 
 impl Writer {
@@ -593,7 +613,10 @@ impl Writer {
                 biased;
                 () = &mut ended => break,
                 frame = self.queue.recv() => frame,
-                _ = idle.tick() => Some(Frame::Heartbeat),
+                _ = idle.tick() => {
+                    self.metrics.outbox(self.queue.room.queued.load(Ordering::Relaxed));
+                    Some(self.metrics.heartbeat())
+                }
                 () = unacknowledged.tick() => {
                     if unacknowledged.stalled(&self.queue.in_flight) {
                         tracing::warn!(
@@ -608,7 +631,13 @@ impl Writer {
                 }
             };
             let Some(first) = first else { break };
-            let write = write_batch(&mut sink, &mut self.queue, &*self.hooks, first);
+            let write = write_batch(
+                &mut sink,
+                &mut self.queue,
+                &*self.hooks,
+                &self.metrics,
+                first,
+            );
             match guarded(
                 write,
                 ended.as_mut(),
@@ -619,6 +648,8 @@ impl Writer {
             {
                 Ok(said_goodbye) => {
                     self.queue.wake_waiting();
+                    self.metrics
+                        .outbox(self.queue.room.queued.load(Ordering::Relaxed));
                     idle.reset();
                     if said_goodbye {
                         // Flushed already: closing only shuts the write half.
@@ -755,10 +786,12 @@ async fn write_batch(
     sink: &mut FrameSink,
     queue: &mut Outbox,
     hooks: &dyn LinkHooks,
+    metrics: &LinkMetrics,
     first: Frame,
 ) -> Result<bool, crate::FrameError> {
     let mut next = Some(first);
     let mut fed = 0;
+    let mut written = 0;
     let mut goodbye = false;
     while let Some(frame) = next.take() {
         if hooks.still_wanted(&frame) {
@@ -766,6 +799,7 @@ async fn write_batch(
             // Recorded before the write: a tell the write may have put on
             // the wire even partly is in flight, never silently gone.
             sink.feed(queue.ready(frame, hooks)).await?;
+            written += 1;
             if goodbye {
                 break;
             }
@@ -776,5 +810,6 @@ async fn write_batch(
         }
     }
     sink.flush().await?;
+    metrics.frames_sent(written);
     Ok(goodbye)
 }

@@ -181,6 +181,8 @@ impl std::fmt::Debug for SeedSources {
 #[derive(Debug)]
 pub struct NodeBuilder {
     name: String,
+    /// Metrics on (`NodeBuilder::metrics`, feature `metrics`).
+    metrics: bool,
     secret: Option<Vec<u8>>,
     previous_secret: Option<Vec<u8>>,
     allow_weak_secret: bool,
@@ -392,6 +394,34 @@ impl NodeBuilder {
     /// regardless.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.flow.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Turns metrics on or off (off by default): the node's system's (see
+    /// `SystemBuilder::metrics`) and its links' (frames, bytes, outbox,
+    /// round-trip time, reconnects; labelled with the peer's name). The
+    /// `metrics` module of the `proscenium` crate lists them all. Install
+    /// the recorder before starting the node.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_net::Node;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::builder("alpha")
+    ///     .secret("a secret of at least thirty-two bytes!")
+    ///     .metrics(true)
+    ///     .start()
+    ///     .await?;
+    /// # node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
         self
     }
 
@@ -685,8 +715,10 @@ impl NodeBuilder {
         }
         let system = System::builder()
             .node_id(node)
-            .ask_timeout(self.ask_timeout)
-            .build();
+            .ask_timeout(self.ask_timeout);
+        #[cfg(feature = "metrics")]
+        let system = system.metrics(self.metrics);
+        let system = system.build();
         let spawner = system
             .spawn(Spawner {
                 strategy: SupervisorStrategy::one_for_one(),
@@ -714,6 +746,7 @@ impl NodeBuilder {
             max_frame_length: self.max_frame_length,
             flow: self.flow,
             stats: Counters::default(),
+            metrics: crate::metrics::NodeMetrics::new(self.metrics),
             heartbeat: self.heartbeat,
             connect_timeout: self.connect_timeout,
             max_watches_per_peer: self.max_watches_per_peer,
@@ -853,6 +886,7 @@ impl Node {
                 shutdown_timeout: GOODBYE_GRACE,
             },
             heartbeat: crate::handshake::DEFAULT_HEARTBEAT,
+            metrics: false,
             handshake_timeout: crate::handshake::DEFAULT_TIMEOUT,
             ask_timeout: System::DEFAULT_ASK_TIMEOUT,
             max_remote_spawns_per_peer: DEFAULT_MAX_REMOTE_SPAWNS_PER_PEER,

@@ -69,6 +69,8 @@ pub(crate) struct NodeShared {
     pub(crate) flow: FlowSettings,
     /// What this node dropped, and why.
     pub(crate) stats: Counters,
+    /// Whether links record metrics, and to which peers they were open.
+    pub(crate) metrics: crate::metrics::NodeMetrics,
     pub(crate) heartbeat: Duration,
     /// Watches one peer may hold on this node's actors over its link.
     pub(crate) max_watches_per_peer: usize,
@@ -264,6 +266,7 @@ impl NodeShared {
             interval: self.heartbeat.max(peer.heartbeat),
             arrived,
         };
+        let metrics = self.metrics.link(&peer.name);
         let (link, stream) = link::open(
             established.framed,
             peer.node,
@@ -275,6 +278,7 @@ impl NodeShared {
                 write_stall: self.flow.write_stall_timeout,
             },
             Arc::clone(self) as Arc<dyn link::LinkHooks>,
+            metrics,
             &self.tasks,
         );
         if !self.install(&link) {
@@ -282,6 +286,7 @@ impl NodeShared {
             link.close();
             return;
         }
+        self.metrics.link_up(&peer.name, &link.metrics);
         tracing::info!(peer = %peer.name, node = %peer.node, "node up");
         let _ = self.events.send(NodeEvent::NodeUp {
             node: peer.node,

@@ -344,7 +344,11 @@ impl LinkHooks for NodeShared {
                 self.tell_dead_letter(to, tag, false);
             }
             // Nothing was lost: there was nothing left to say.
-            Frame::Heartbeat | Frame::Goodbye | Frame::Ack { .. } => {}
+            Frame::Heartbeat
+            | Frame::Ping { .. }
+            | Frame::Pong { .. }
+            | Frame::Goodbye
+            | Frame::Ack { .. } => {}
             _ => bump(&self.stats.frames_unsent),
         }
     }

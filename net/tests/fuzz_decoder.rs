@@ -119,6 +119,8 @@ fn frame() -> impl Strategy<Value = Frame> {
         actor_id().prop_map(|actor| Frame::Resume { actor }),
         any::<u64>().prop_map(|tells| Frame::Ack { tells }),
         any::<u64>().prop_map(|correlation| Frame::Inspect { correlation }),
+        any::<u64>().prop_map(|stamp| Frame::Ping { stamp }),
+        any::<u64>().prop_map(|stamp| Frame::Pong { stamp }),
         (any::<u64>(), payload()).prop_map(|(correlation, snapshot)| Frame::Inspected {
             correlation,
             snapshot
