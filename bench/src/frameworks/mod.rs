@@ -8,6 +8,8 @@
 //! current-thread runtime instead: one thread, as actix does.
 
 pub mod proscenium;
+#[cfg(feature = "metrics")]
+pub mod proscenium_metrics;
 pub mod tokio_baseline;
 
 #[cfg(feature = "peers")]
@@ -101,6 +103,8 @@ pub fn all() -> Vec<Box<dyn Framework>> {
         Box::new(proscenium::ProsceniumPlaintext),
         Box::new(tokio_baseline::TokioBaseline),
     ];
+    #[cfg(feature = "metrics")]
+    all.insert(2, Box::new(proscenium_metrics::ProsceniumMetrics));
     #[cfg(feature = "peers")]
     all.extend([
         Box::new(actix::Actix) as Box<dyn Framework>,

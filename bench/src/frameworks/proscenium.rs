@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use proscenium_runtime::{
-    ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System,
+    ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System, SystemBuilder,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,37 +38,11 @@ impl Framework for Proscenium {
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {
-        let p = *params;
-        on_tokio(async move {
-            let system = System::new();
-            let (done, sum) = oneshot::channel();
-            let summer = system.spawn(Summer::new(p.messages, done)).expect("spawn");
-            let start = Instant::now();
-            for i in 1..=p.messages {
-                summer.tell(Add(i)).await.expect("tell");
-            }
-            let sum = sum.await.expect("the summer reports");
-            let elapsed = start.elapsed();
-            system.shutdown().await;
-            p.measured(elapsed, sum)
-        })
+        tell_on(params, System::builder)
     }
 
     fn ask(&self, params: &ask::Params) -> Outcome {
-        let p = *params;
-        on_tokio(async move {
-            let system = System::new();
-            let echo = system.spawn(Echo).expect("spawn");
-            let mut latencies = Vec::with_capacity(p.asks as usize);
-            for i in 0..p.asks {
-                let start = Instant::now();
-                let reply = echo.ask(Inc(i)).await.expect("ask");
-                latencies.push(start.elapsed());
-                assert_eq!(reply, i + 1, "ask: wrong reply");
-            }
-            system.shutdown().await;
-            p.measured(latencies)
-        })
+        ask_on(params, System::builder)
     }
 
     fn spawn(&self, params: &spawn::Params) -> Outcome {
@@ -368,6 +342,43 @@ macro_rules! unbounded_actors {
 unbounded_actors!(Summer, Echo, Pinger, Ponger, Counter, Producer, RingNode, Worker, Once, FanNode);
 
 // ===== tell =====
+
+/// The tell workload on a system from `builder` (the `proscenium-metrics`
+/// row builds one with metrics on).
+pub(super) fn tell_on(params: &tell::Params, builder: fn() -> SystemBuilder) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let system = builder().build();
+        let (done, sum) = oneshot::channel();
+        let summer = system.spawn(Summer::new(p.messages, done)).expect("spawn");
+        let start = Instant::now();
+        for i in 1..=p.messages {
+            summer.tell(Add(i)).await.expect("tell");
+        }
+        let sum = sum.await.expect("the summer reports");
+        let elapsed = start.elapsed();
+        system.shutdown().await;
+        p.measured(elapsed, sum)
+    })
+}
+
+/// The ask workload on a system from `builder`.
+pub(super) fn ask_on(params: &ask::Params, builder: fn() -> SystemBuilder) -> Outcome {
+    let p = *params;
+    on_tokio(async move {
+        let system = builder().build();
+        let echo = system.spawn(Echo).expect("spawn");
+        let mut latencies = Vec::with_capacity(p.asks as usize);
+        for i in 0..p.asks {
+            let start = Instant::now();
+            let reply = echo.ask(Inc(i)).await.expect("ask");
+            latencies.push(start.elapsed());
+            assert_eq!(reply, i + 1, "ask: wrong reply");
+        }
+        system.shutdown().await;
+        p.measured(latencies)
+    })
+}
 
 struct Summer {
     expected: u64,
