@@ -458,17 +458,15 @@ impl<A: Actor> Lifecycle<A> {
     /// error the handler of a tell returned: nobody else would see it.
     async fn handle_and_report(&mut self, envelope: BoxEnvelope<A>) -> Result<(), String> {
         self.cell.life.count_handled();
-        // The start time lives in the boxed handles, not in this future,
-        // which is resident in every actor.
+        // Metrics off: one branch, then the same path as without the feature.
         #[cfg(feature = "metrics")]
-        if let Some(metrics) = &mut self.metrics {
-            metrics.handling();
-        }
+        let handled = if self.metrics.is_some() {
+            self.handle_measured(envelope).await
+        } else {
+            self.handle(envelope).await
+        };
+        #[cfg(not(feature = "metrics"))]
         let handled = self.handle(envelope).await;
-        #[cfg(feature = "metrics")]
-        if let Some(metrics) = &mut self.metrics {
-            metrics.handled(handled.is_err());
-        }
         if let Some(unread) = handled? {
             tracing::warn!(
                 actor = %self.ctx.id(),
@@ -478,6 +476,23 @@ impl<A: Actor> Lifecycle<A> {
             );
         }
         Ok(())
+    }
+
+    /// [`handle`](Self::handle), timed and counted. The start time lives in
+    /// the boxed handles, not in this future, which is resident in every actor.
+    #[cfg(feature = "metrics")]
+    async fn handle_measured(
+        &mut self,
+        envelope: BoxEnvelope<A>,
+    ) -> Result<Option<UnreadError>, String> {
+        if let Some(metrics) = &mut self.metrics {
+            metrics.handling();
+        }
+        let handled = self.handle(envelope).await;
+        if let Some(metrics) = &mut self.metrics {
+            metrics.handled(handled.is_err());
+        }
+        handled
     }
 
     /// Handles one message; a panic in the handler becomes `Err(message)`
