@@ -60,9 +60,11 @@ async fn every_member_reports_what_it_runs() {
             assert_eq!(actor.id.node(), node.node);
         }
         assert!(
-            node.links
-                .iter()
-                .any(|link| link.peer == here.id() && link.peer_name == "observer"),
+            node.links.iter().any(|link| link.peer == here.id()
+                && link.peer_name == "observer"
+                // The handshake and the Inspect frame came in on it.
+                && link.bytes_read > 0
+                && link.bytes_written > 0),
             "{} has a link to the node that asked: {:?}",
             node.name,
             node.links

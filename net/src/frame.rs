@@ -259,8 +259,7 @@ pub enum Frame {
         snapshot: Bytes,
     },
     /// A heartbeat that asks for a [`Frame::Pong`]: what an idle writer
-    /// sends instead of [`Frame::Heartbeat`] on a node whose metrics are on,
-    /// to time the round trip.
+    /// sends, to time the round trip.
     Ping {
         /// Opaque to the receiver: the sender's clock when it sent the ping
         /// (microseconds since the connection opened), echoed in the pong.

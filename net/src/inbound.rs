@@ -463,7 +463,11 @@ fn on_frame(
         Frame::Ping { stamp } => {
             link.send(Frame::Pong { stamp });
         }
-        Frame::Pong { stamp } => link.metrics.pong(stamp),
+        Frame::Pong { stamp } => {
+            if let Some(micros) = link.traffic.pong(stamp) {
+                link.metrics.round_trip(micros);
+            }
+        }
         Frame::Pause { .. } | Frame::Resume { .. } | Frame::Heartbeat | Frame::Goodbye => {}
     }
 }

@@ -79,6 +79,13 @@ pub struct LinkSnapshot {
     pub peer_name: String,
     /// Whether this node dialed the connection (else the peer did).
     pub dialed_by_us: bool,
+    /// Bytes written to the connection (framing and encryption included).
+    pub bytes_written: u64,
+    /// Bytes read from it.
+    pub bytes_read: u64,
+    /// The round trip of the last heartbeat the peer answered; a link
+    /// that is never idle sends none, so this is from its last idle moment.
+    pub rtt: Option<Duration>,
     /// Bytes of frames queued for the peer, not yet written.
     pub outbox_bytes: usize,
     /// Tells written on this connection so far.

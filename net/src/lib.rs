@@ -71,6 +71,7 @@ mod inbound;
 mod introspection;
 mod link;
 mod link_stream;
+mod link_traffic;
 mod mailbox_reports;
 mod metrics;
 mod node;

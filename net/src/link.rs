@@ -30,6 +30,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
 use crate::link_stream::LinkStream;
+use crate::link_traffic::Traffic;
 use crate::metrics::LinkMetrics;
 use crate::{Frame, FrameCodec, MessageTag};
 
@@ -95,6 +96,8 @@ pub(crate) struct Link {
     pub(crate) closed: LinkEnd,
     /// Frames, bytes and round trips, shared with the writer and reader.
     pub(crate) metrics: LinkMetrics,
+    /// Bytes each way and the last round trip, always counted.
+    pub(crate) traffic: Arc<Traffic>,
 }
 
 impl Link {
@@ -135,8 +138,12 @@ impl Link {
     /// What a snapshot shows of this link now.
     pub(crate) fn observe(&self, local: u64) -> crate::introspection::LinkSnapshot {
         let (tells_in_flight, tells_written) = self.in_flight.counts();
+        let (bytes_written, bytes_read) = self.traffic.bytes();
         crate::introspection::LinkSnapshot {
             peer: self.peer,
+            bytes_written,
+            bytes_read,
+            rtt: self.traffic.rtt(),
             peer_name: self.name.clone(),
             dialed_by_us: self.initiator == local,
             outbox_bytes: self.room.queued.load(Ordering::Relaxed),
@@ -384,7 +391,7 @@ pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<LinkStr
 #[derive(Debug)]
 pub(crate) struct Metered<S> {
     io: S,
-    written: Arc<AtomicU64>,
+    traffic: Arc<Traffic>,
     /// Counts the bytes both ways when metrics are on.
     metrics: LinkMetrics,
 }
@@ -398,7 +405,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Metered<S> {
         let before = buf.filled().len();
         let read = Pin::new(&mut self.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = read {
-            self.metrics.bytes_received(buf.filled().len() - before);
+            let bytes = buf.filled().len() - before;
+            self.traffic.count_read(bytes);
+            self.metrics.bytes_received(bytes);
         }
         read
     }
@@ -441,7 +450,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Metered<S> {
 impl<S> Metered<S> {
     fn count(&self, written: &Poll<io::Result<usize>>) {
         if let Poll::Ready(Ok(n)) = written {
-            self.written.fetch_add(*n as u64, Ordering::Relaxed);
+            self.traffic.count_written(*n);
             self.metrics.bytes_sent(*n);
         }
     }
@@ -461,8 +470,8 @@ pub(crate) fn open(
     metrics: LinkMetrics,
     tasks: &tokio_util::task::TaskTracker,
 ) -> (Arc<Link>, FrameStream) {
-    let written = Arc::new(AtomicU64::new(0));
-    let framed = metered(framed, Arc::clone(&written), metrics.clone());
+    let traffic = Arc::new(Traffic::default());
+    let framed = metered(framed, Arc::clone(&traffic), metrics.clone());
     let (sink, stream) = framed.split();
     let (outbox, queue) = mpsc::unbounded_channel();
     let closed = LinkEnd::new();
@@ -486,6 +495,7 @@ pub(crate) fn open(
         hooks: Arc::clone(&hooks),
         closed: closed.clone(),
         metrics: metrics.clone(),
+        traffic: Arc::clone(&traffic),
     });
     let writer = Writer {
         queue: Outbox {
@@ -497,7 +507,7 @@ pub(crate) fn open(
         closed,
         settings,
         hooks,
-        written,
+        traffic,
         peer: name,
         metrics,
     };
@@ -508,13 +518,13 @@ pub(crate) fn open(
 /// The same connection, its buffers kept, over a [`Metered`] stream.
 fn metered(
     framed: Framed<EncryptedStream<LinkStream>, FrameCodec>,
-    written: Arc<AtomicU64>,
+    traffic: Arc<Traffic>,
     metrics: LinkMetrics,
 ) -> Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec> {
     let parts = framed.into_parts();
     let io = Metered {
         io: parts.io,
-        written,
+        traffic,
         metrics,
     };
     let mut metered = FramedParts::new::<Frame>(io, parts.codec);
@@ -594,7 +604,7 @@ struct Writer {
     closed: LinkEnd,
     settings: LinkSettings,
     hooks: Arc<dyn LinkHooks>,
-    written: Arc<AtomicU64>,
+    traffic: Arc<Traffic>,
     peer: String,
     metrics: LinkMetrics,
 }
@@ -615,7 +625,7 @@ impl Writer {
                 frame = self.queue.recv() => frame,
                 _ = idle.tick() => {
                     self.metrics.outbox(self.queue.room.queued.load(Ordering::Relaxed));
-                    Some(self.metrics.heartbeat())
+                    Some(self.traffic.ping())
                 }
                 () = unacknowledged.tick() => {
                     if unacknowledged.stalled(&self.queue.in_flight) {
@@ -641,7 +651,7 @@ impl Writer {
             match guarded(
                 write,
                 ended.as_mut(),
-                &self.written,
+                &self.traffic.written,
                 self.settings.write_stall,
             )
             .await
@@ -656,7 +666,7 @@ impl Writer {
                         let close = guarded(
                             sink.close(),
                             ended.as_mut(),
-                            &self.written,
+                            &self.traffic.written,
                             self.settings.write_stall,
                         );
                         let _ = close.await;

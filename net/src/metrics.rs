@@ -8,16 +8,14 @@
 //! per batch of frames written, per frame read and per socket read, never
 //! per frame queued, so the senders' side of a link is untouched.
 //!
-//! The round-trip time is measured with heartbeats: a node with metrics on
-//! sends [`Frame::Ping`] instead of [`Frame::Heartbeat`] when a link is
-//! idle, stamped with the time since the link opened; every node answers a
-//! ping with a [`Frame::Pong`] carrying the stamp back, and the pinging
-//! node sets the gauge to the time elapsed since the stamp.
+//! The round-trip time is measured with heartbeats: an idle link sends
+//! [`Frame::Ping`](crate::Frame::Ping), stamped with the time since the link opened; every node
+//! answers a ping with a [`Frame::Pong`](crate::Frame::Pong) carrying the stamp back, and the
+//! pinging node sets the gauge to the time elapsed since the stamp (the
+//! link keeps it too, for snapshots).
 
 #[cfg(feature = "metrics")]
 use std::sync::Arc;
-
-use crate::Frame;
 
 /// The metrics' names, as documented in the facade's `metrics` module.
 #[cfg(feature = "metrics")]
@@ -151,8 +149,6 @@ struct Handles {
     outbox_bytes: metrics::Gauge,
     rtt_seconds: metrics::Gauge,
     reconnects: metrics::Counter,
-    /// What ping stamps count from.
-    opened: std::time::Instant,
 }
 
 #[cfg(feature = "metrics")]
@@ -167,13 +163,7 @@ impl Handles {
             outbox_bytes: metrics::gauge!(name::OUTBOX_BYTES, labels.iter()),
             rtt_seconds: metrics::gauge!(name::RTT_SECONDS, labels.iter()),
             reconnects: metrics::counter!(name::RECONNECTS, labels.iter()),
-            opened: std::time::Instant::now(),
         }
-    }
-
-    /// Microseconds since the link opened.
-    fn stamp(&self) -> u64 {
-        u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 }
 
@@ -216,7 +206,7 @@ impl LinkMetrics {
         let _ = bytes;
     }
 
-    /// The outbox holds `bytes` bytes (see [`Frame::weight`]).
+    /// The outbox holds `bytes` bytes (see [`Frame::weight`](crate::Frame::weight)).
     pub(crate) fn outbox(&self, bytes: usize) {
         #[cfg(feature = "metrics")]
         if let Some(handles) = &self.0 {
@@ -226,28 +216,13 @@ impl LinkMetrics {
         let _ = bytes;
     }
 
-    /// What an idle writer sends: a ping to time when metrics are on, a
-    /// plain heartbeat otherwise.
-    pub(crate) fn heartbeat(&self) -> Frame {
+    /// The peer answered a ping after `micros` microseconds.
+    pub(crate) fn round_trip(&self, micros: u64) {
         #[cfg(feature = "metrics")]
         if let Some(handles) = &self.0 {
-            return Frame::Ping {
-                stamp: handles.stamp(),
-            };
-        }
-        Frame::Heartbeat
-    }
-
-    /// The peer answered the ping stamped `stamp`. A stamp from the future
-    /// (only a faulty peer sends one) is ignored.
-    pub(crate) fn pong(&self, stamp: u64) {
-        #[cfg(feature = "metrics")]
-        if let Some(handles) = &self.0 {
-            if let Some(micros) = handles.stamp().checked_sub(stamp) {
-                handles.rtt_seconds.set(micros as f64 / 1e6);
-            }
+            handles.rtt_seconds.set(micros as f64 / 1e6);
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = stamp;
+        let _ = micros;
     }
 }
