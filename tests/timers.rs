@@ -101,7 +101,10 @@ async fn send_after_fires_once_after_the_delay() {
     let (label, at) = log.recv().await.unwrap();
     assert_eq!(label, 1);
     assert_eq!(at.duration_since(start).as_secs(), 5);
-    assert_eq!(fired_after_an_hour(&ticker, &mut log).await, vec![]);
+    assert_eq!(
+        fired_after_an_hour(&ticker, &mut log).await,
+        Vec::<u64>::new()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -146,7 +149,10 @@ async fn cancel_stops_send_after() {
     handle.cancel();
 
     assert!(handle.is_cancelled());
-    assert_eq!(fired_after_an_hour(&ticker, &mut log).await, vec![]);
+    assert_eq!(
+        fired_after_an_hour(&ticker, &mut log).await,
+        Vec::<u64>::new()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -159,7 +165,10 @@ async fn cancel_stops_send_interval() {
 
     handle.cancel();
 
-    assert_eq!(fired_after_an_hour(&ticker, &mut log).await, vec![]);
+    assert_eq!(
+        fired_after_an_hour(&ticker, &mut log).await,
+        Vec::<u64>::new()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -199,7 +208,10 @@ async fn timers_are_cancelled_when_the_actor_stops() {
 
     assert!(once.is_cancelled());
     assert!(every.is_cancelled());
-    assert_eq!(fired_after_an_hour(&ticker, &mut log).await, vec![]);
+    assert_eq!(
+        fired_after_an_hour(&ticker, &mut log).await,
+        Vec::<u64>::new()
+    );
     // A timer that outlived its actor would leave a dead letter.
     assert_eq!(dead_letters.try_recv(), None);
 }
