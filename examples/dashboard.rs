@@ -37,7 +37,6 @@ use std::time::Duration;
 use proscenium::net::dashboard::Dashboard;
 use proscenium::net::{Node, NodeEvent, Registry, RemoteMessage};
 use proscenium::prelude::*;
-use proscenium::NodeId;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
@@ -61,10 +60,16 @@ async fn main() -> Result<(), Error> {
 
     let mut work = Vec::new();
     for (node, pace) in [(&alpha, 20), (&beta, 30), (&gamma, 50)] {
-        let (node, alpha) = (node.clone(), alpha.id());
+        let shop = Shop::open(node).await?;
+        // `beta` and `gamma` tell `alpha`'s orders too, across a link.
+        let remote = match node.id() == alpha.id() {
+            true => None,
+            false => Some(shop_orders_on(node, seed).await?),
+        };
+        let name = node.name().to_owned();
         work.push(tokio::spawn(async move {
-            if let Err(error) = keep_busy(&node, alpha, pace).await {
-                eprintln!("the work on {} stopped: {error}", node.name());
+            if let Err(error) = shop.keep_busy(remote, pace).await {
+                eprintln!("the work on {name} stopped: {error}");
             }
         }));
     }
@@ -170,50 +175,69 @@ async fn wait_for_members(node: &Node, count: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Spawns the shop and the pool on `node` and tells them work every
-/// `pace_ms`, for ever.
-async fn keep_busy(node: &Node, alpha: NodeId, pace_ms: u64) -> Result<(), Error> {
-    let system = node.system();
-    let lenient = SupervisorStrategy::one_for_one().intensity(1000, Duration::from_secs(60));
-    let shop = Supervisor::new(lenient)
-        .child(ChildSpec::new(Ledger::default).name("orders"))
-        .child(ChildSpec::new(Ledger::default).name("billing"))
-        .child(ChildSpec::new(Mailer::default).name("mailer"));
-    system.spawn_named("shop", shop)?.wait_started().await?;
-    let pricers = Pool::builder(|| Pricer)
-        .size(4)
-        .supervisor_strategy(lenient)
-        .spawn(system)
-        .await?;
-    let orders = system.lookup::<Ledger>("orders").ok_or("no orders")?;
-    let billing = system.lookup::<Ledger>("billing").ok_or("no billing")?;
-    let mailer = system.lookup::<Mailer>("mailer").ok_or("no mailer")?;
-    // `alpha`'s orders, told across a link (`alpha` tells its own).
-    let remote_orders = match node.lookup_on::<Ledger>(alpha, "orders").await? {
-        Some(orders) if alpha != node.id() => Some(orders),
-        _ => None,
-    };
+/// One node's busy actors.
+struct Shop {
+    system: System,
+    orders: ActorRef<Ledger>,
+    billing: ActorRef<Ledger>,
+    mailer: ActorRef<Mailer>,
+    pricers: Pool<Pricer>,
+}
 
-    let mut ticks = tokio::time::interval(Duration::from_millis(pace_ms));
-    for n in 1u64.. {
-        ticks.tick().await;
-        orders.tell(Order(n)).await?;
-        if n % 2 == 0 {
-            billing.tell(Order(n)).await?;
-        }
-        // A restart in progress refuses nothing: the mail waits for it.
-        mailer.tell(Mail(n)).await?;
-        pricers.tell(Price(n)).await?;
-        pricers.tell(Price(n + 1)).await?;
-        if let Some(remote) = &remote_orders {
-            // A lost tell is a dead letter the page shows; nothing to do here.
-            let _ = remote.tell(Order(n)).await;
-        }
-        if n % (6000 / pace_ms) == 0 {
-            kill_a_busy_actor(system).await?;
-        }
+impl Shop {
+    /// Spawns the shop and the pool on `node`.
+    async fn open(node: &Node) -> Result<Self, Error> {
+        let system = node.system();
+        let lenient = SupervisorStrategy::one_for_one().intensity(1000, Duration::from_secs(60));
+        let shop = Supervisor::new(lenient)
+            .child(ChildSpec::new(Ledger::default).name("orders"))
+            .child(ChildSpec::new(Ledger::default).name("billing"))
+            .child(ChildSpec::new(|| Mailer).name("mailer"));
+        system.spawn_named("shop", shop)?.wait_started().await?;
+        let pricers = Pool::builder(|| Pricer)
+            .size(4)
+            .supervisor_strategy(lenient)
+            .spawn(system)
+            .await?;
+        Ok(Self {
+            system: system.clone(),
+            orders: system.lookup("orders").ok_or("no orders")?,
+            billing: system.lookup("billing").ok_or("no billing")?,
+            mailer: system.lookup("mailer").ok_or("no mailer")?,
+            pricers,
+        })
     }
-    Ok(())
+
+    /// Tells the shop work every `pace_ms`, and `remote` orders too, for ever.
+    async fn keep_busy(self, remote: Option<ActorRef<Ledger>>, pace_ms: u64) -> Result<(), Error> {
+        let mut ticks = tokio::time::interval(Duration::from_millis(pace_ms));
+        for n in 1u64.. {
+            ticks.tick().await;
+            self.orders.tell(Order(n)).await?;
+            if n % 2 == 0 {
+                self.billing.tell(Order(n)).await?;
+            }
+            // A restart in progress refuses nothing: the mail waits for it.
+            self.mailer.tell(Mail(n)).await?;
+            self.pricers.tell(Price(n)).await?;
+            self.pricers.tell(Price(n + 1)).await?;
+            if let Some(remote) = &remote {
+                // A lost tell is a dead letter the page shows; nothing to do here.
+                let _ = remote.tell(Order(n)).await;
+            }
+            if n % (6000 / pace_ms) == 0 {
+                kill_a_busy_actor(&self.system).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `alpha`'s orders, seen from `node`: membership needs no link, so dial.
+async fn shop_orders_on(node: &Node, alpha: SocketAddr) -> Result<ActorRef<Ledger>, Error> {
+    let alpha = node.connect(alpha).await?;
+    let orders = node.lookup_on::<Ledger>(alpha, "orders").await?;
+    Ok(orders.ok_or("alpha has no orders")?)
 }
 
 /// Kills an actor with mail still queued: each queued mail becomes a dead
@@ -257,7 +281,6 @@ impl Message for Mail {
 }
 
 /// Sends mail, and crashes on every 150th.
-#[derive(Default)]
 struct Mailer;
 impl Actor for Mailer {}
 impl Handler<Mail> for Mailer {
