@@ -25,7 +25,7 @@
 //! * `error`: every error type, each naming what to do about it;
 //! * `cluster`: membership (SWIM, via foca) over authenticated UDP, joined through seeds;
 //!   process groups, cluster-wide names and [`ClusterPool`]s over them;
-//! * [`dashboard`] (feature `dashboard`): a live view of the cluster in the browser, served with axum;
+//! * `dashboard` (feature `dashboard`): a live view of the cluster in the browser, served with axum;
 //! * [`protocol`]: the wire protocol, byte by byte (no code).
 //!
 //! # Building a connection
