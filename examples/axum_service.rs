@@ -1,14 +1,17 @@
 //! Proscenium inside an axum HTTP service: handlers ask actors, each
-//! request's span follows it into the actor, and shutdown drains the actors.
+//! request's span follows it into the actor, the live dashboard is mounted
+//! beside the API, and shutdown drains the actors.
 //!
 //! Run with:
 //!
 //! ```sh
-//! cargo run --example axum_service -- [--port 8080]
+//! cargo run --example axum_service --features dashboard -- [--port 8080]
 //! ```
 //!
 //! Then try `curl -X POST localhost:8080/count`, `curl localhost:8080/count`,
-//! and `curl localhost:8080/hash/hello`. It prints `LISTENING <url>` once it
+//! `curl localhost:8080/hash/hello`, and open <http://127.0.0.1:8080/proscenium>
+//! for the live view (with the `dashboard` feature; without it the rest
+//! works the same). It prints `LISTENING <url>` once it
 //! serves, and runs until Ctrl-C or until its standard input closes; then it
 //! stops taking requests, lets every actor handle what is queued, and prints
 //! `DRAINED count=<n>` (the counter's final value).
@@ -262,12 +265,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/count", get(read_count).post(increment))
         .route("/hash/{text}", get(hash))
         .with_state(app);
+    // The live view beside the API: the same node, read-only, under /proscenium.
+    #[cfg(feature = "dashboard")]
+    let dashboard = proscenium::net::dashboard::Dashboard::new(node.clone());
+    #[cfg(feature = "dashboard")]
+    let api = api.nest("/proscenium", dashboard.router());
 
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port()?))).await?;
     println!("LISTENING http://{}/", listener.local_addr()?);
+    let shutdown = async move {
+        shutdown_requested().await;
+        // Open event streams of the live view would hold the server up.
+        #[cfg(feature = "dashboard")]
+        dashboard.close();
+    };
     axum::serve(listener, api)
-        .with_graceful_shutdown(shutdown_requested())
+        .with_graceful_shutdown(shutdown)
         .await?;
 
     // No request is in flight any more: stop the actors, children first,

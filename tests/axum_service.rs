@@ -100,6 +100,12 @@ async fn requests_reach_the_actors_and_come_back() {
     assert_eq!(request(addr, "GET", "/hash/hello").await.1, hello);
     assert_ne!(request(addr, "GET", "/hash/world").await.1, hello);
     assert_eq!(request(addr, "GET", "/nowhere").await.0, 404);
+    #[cfg(feature = "dashboard")]
+    {
+        let (status, page) = request(addr, "GET", "/proscenium").await;
+        assert_eq!(status, 200, "the live view is mounted: {page}");
+        assert!(page.contains("<html"), "{page}");
+    }
     assert_eq!(service.shut_down().await, "DRAINED count=3");
 }
 
