@@ -6,8 +6,9 @@ mod support_cluster;
 
 use std::time::Duration;
 
-use proscenium::net::{ClusterSnapshot, NodeEvent, SnapshotError};
-use support_cluster::{in_process_node, member_event, start_cluster, within};
+use proscenium::net::{ClusterSnapshot, Node, NodeEvent, SnapshotError};
+use support_cluster::{in_process_node, member_event, start_cluster, within, NodeProcess};
+use tokio::sync::broadcast;
 
 /// Far beyond the hang guard: an answer that comes, comes before this.
 const PATIENT: Duration = Duration::from_secs(3600);
@@ -20,24 +21,31 @@ fn names(snapshot: &ClusterSnapshot) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_member_reports_what_it_runs() {
-    let mut processes = start_cluster(&["alpha", "beta"]).await;
-    let here = in_process_node("observer", true, |b| b.seeds([processes[0].addr])).await;
-    for process in &mut processes {
-        process.member_event("up", "observer").await;
-    }
+/// Starts the test's own member `name`, joining through the first of
+/// `processes`, and waits until it and every process see each other up.
+async fn join(name: &str, processes: &mut [NodeProcess]) -> (Node, broadcast::Receiver<NodeEvent>) {
+    let here = in_process_node(name, true, |b| b.seeds([processes[0].addr])).await;
+    // Subscribed before the members are read: no change falls in between.
     let mut events = here.events();
-    for name in ["alpha", "beta"] {
-        if !here.members().iter().any(|m| m.name == name) {
+    for process in processes.iter_mut() {
+        process.member_event("up", name).await;
+        let other = process.name.clone();
+        if !here.members().iter().any(|m| m.name == other) {
             member_event(
                 &mut events,
-                &format!("{name} up"),
-                |event| matches!(event, NodeEvent::MemberUp { name: n, .. } if n == name),
+                &format!("{other} up"),
+                |event| matches!(event, NodeEvent::MemberUp { name: n, .. } if *n == other),
             )
             .await;
         }
     }
+    (here, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_member_reports_what_it_runs() {
+    let mut processes = start_cluster(&["alpha", "beta"]).await;
+    let (here, _events) = join("observer", &mut processes).await;
 
     let snapshot = within("the cluster snapshot", here.cluster_snapshot(PATIENT)).await;
     assert_eq!(snapshot.taken_by, here.id());
@@ -88,18 +96,7 @@ async fn every_member_reports_what_it_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_member_is_no_answer_and_a_dead_one_is_down() {
     let mut processes = start_cluster(&["gamma", "delta"]).await;
-    let here = in_process_node("asker", true, |b| b.seeds([processes[0].addr])).await;
-    let mut events = here.events();
-    for name in ["gamma", "delta"] {
-        if !here.members().iter().any(|m| m.name == name) {
-            member_event(
-                &mut events,
-                &format!("{name} up"),
-                |event| matches!(event, NodeEvent::MemberUp { name: n, .. } if n == name),
-            )
-            .await;
-        }
-    }
+    let (here, mut events) = join("asker", &mut processes).await;
     // Linked first, so the frozen process holds a link it cannot answer on.
     let linked = within("a first snapshot", here.cluster_snapshot(PATIENT)).await;
     assert_eq!(linked.answered().count(), 3);

@@ -59,6 +59,19 @@ impl Handler<ArmTimer> for Worker {
     }
 }
 
+/// Holds `worker` inside a handler; it goes on when the sender fires.
+async fn held(worker: &ActorRef<Worker>) -> oneshot::Sender<()> {
+    let (entered, entered_rx) = oneshot::channel();
+    let (release, release_rx) = oneshot::channel();
+    let hold = Hold {
+        entered,
+        release: release_rx,
+    };
+    worker.tell(hold).await.unwrap();
+    entered_rx.await.unwrap();
+    release
+}
+
 fn tree_of(snapshot: &SystemSnapshot) -> Vec<(String, Vec<String>)> {
     snapshot
         .tree()
@@ -174,16 +187,7 @@ async fn a_restart_keeps_the_tree_and_is_counted() {
 async fn queued_messages_show_as_mailbox_depth() {
     let system = System::new();
     let worker = system.spawn(Worker).unwrap();
-    let (entered_tx, entered) = oneshot::channel();
-    let (release, release_rx) = oneshot::channel();
-    worker
-        .tell(Hold {
-            entered: entered_tx,
-            release: release_rx,
-        })
-        .await
-        .unwrap();
-    entered.await.unwrap();
+    let release = held(&worker).await;
     for _ in 0..4 {
         worker.tell(Ping).await.unwrap();
     }
@@ -200,16 +204,7 @@ async fn queued_messages_show_as_mailbox_depth() {
 async fn a_stopping_actor_shows_as_stopping() {
     let system = System::new();
     let worker = system.spawn(Worker).unwrap();
-    let (entered_tx, entered) = oneshot::channel();
-    let (release, release_rx) = oneshot::channel();
-    worker
-        .tell(Hold {
-            entered: entered_tx,
-            release: release_rx,
-        })
-        .await
-        .unwrap();
-    entered.await.unwrap();
+    let release = held(&worker).await;
     worker.stop();
     assert_eq!(
         system.snapshot().actor(worker.id()).unwrap().state,
