@@ -78,7 +78,9 @@ async fn ask_to_a_panicking_handler_fails_with_the_panic_text() {
         other => panic!("expected AskError::Failed, got {other:?}"),
     }
     match actor.wait_stopped().await {
-        StopReason::Failed(reason) => assert!(reason.contains("the flux capacitor broke")),
+        StopReason::Failed(reason) => {
+            assert!(reason.message().contains("the flux capacitor broke"))
+        }
         other => panic!("expected StopReason::Failed, got {other:?}"),
     }
 }

@@ -177,7 +177,9 @@ async fn a_failing_parent_stops_its_children_first() {
     tree.root.tell(Fail).await.unwrap();
     let reason = tree.root.wait_stopped().await;
 
-    assert!(matches!(&reason, StopReason::Failed(text) if text.contains("node failed on purpose")));
+    assert!(
+        matches!(&reason, StopReason::Failed(text) if text.message().contains("node failed on purpose"))
+    );
     let stops = drain(&mut log);
     assert_children_first(&stops);
     for child in [&tree.a, &tree.b, &tree.a1, &tree.a2] {

@@ -54,7 +54,7 @@ async fn tells_queued_behind_a_panic_become_dead_letters_with_the_failure() {
     control.open();
     let reason = actor.wait_stopped().await;
 
-    assert!(matches!(&reason, StopReason::Failed(text) if text.contains("gears jammed")));
+    assert!(matches!(&reason, StopReason::Failed(text) if text.message().contains("gears jammed")));
     assert_eq!(dead_letters.try_recv(), Some(letter(actor.id(), reason)));
     assert_eq!(dead_letters.try_recv(), None);
 }
@@ -87,7 +87,7 @@ async fn tells_queued_before_a_failed_start_become_dead_letters() {
     control.open();
     let reason = actor.wait_stopped().await;
 
-    assert!(matches!(&reason, StopReason::Failed(text) if text.contains("no database")));
+    assert!(matches!(&reason, StopReason::Failed(text) if text.message().contains("no database")));
     assert_eq!(dead_letters.try_recv(), Some(letter(actor.id(), reason)));
     assert_eq!(dead_letters.try_recv(), None);
 }

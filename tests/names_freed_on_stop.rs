@@ -190,8 +190,8 @@ async fn a_child_name_taken_fails_the_parents_start() {
 
     match second.wait_stopped().await {
         StopReason::Failed(reason) => {
-            assert!(reason.contains("on_start failed"), "{reason}");
-            assert!(reason.contains("`child`"), "{reason}");
+            assert!(reason.message().contains("on_start failed"), "{reason}");
+            assert!(reason.message().contains("`child`"), "{reason}");
         }
         other => panic!("expected the second parent to fail, got {other:?}"),
     }

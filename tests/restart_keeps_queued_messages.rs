@@ -90,7 +90,10 @@ async fn exceeding_the_intensity_fails_the_supervisor() {
     }
     let reason = supervisor.wait_stopped().await;
     match reason {
-        StopReason::Failed(why) => assert!(why.contains("restart intensity exceeded"), "{why}"),
+        StopReason::Failed(why) => assert!(
+            why.message().contains("restart intensity exceeded"),
+            "{why}"
+        ),
         other => panic!("supervisor ended with {other:?}"),
     }
     assert!(!flaky.is_alive());

@@ -102,7 +102,7 @@ async fn a_three_level_tree_restarts_the_right_subtree() {
     );
     // The old leaf-1 ended failed: its second crash was never restarted.
     assert!(
-        matches!(leaf_1.wait_stopped().await, StopReason::Failed(why) if why.contains("leaf-1 crashed"))
+        matches!(leaf_1.wait_stopped().await, StopReason::Failed(why) if why.message().contains("leaf-1 crashed"))
     );
     assert!(started.try_recv().is_err());
     system.shutdown().await;

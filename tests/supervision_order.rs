@@ -314,7 +314,7 @@ async fn a_child_failing_to_start_stops_the_earlier_ones_in_reverse_and_fails_th
     assert!(reason.contains("d cannot start"), "{reason}");
     assert_eq!(
         within("the supervisor's stop", supervisor.wait_stopped()).await,
-        StopReason::Failed(reason)
+        StopReason::Failed(reason.into())
     );
 
     let mut want = expected("start", "started", &["a", "b", "c"]);

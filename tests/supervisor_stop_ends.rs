@@ -106,7 +106,7 @@ async fn a_child_whose_restart_always_fails_does_not_stall_its_supervisors_stop(
         StopReason::Normal
     );
     match doomed.wait_stopped().await {
-        StopReason::Failed(why) => assert!(why.contains("cannot come back"), "{why}"),
+        StopReason::Failed(why) => assert!(why.message().contains("cannot come back"), "{why}"),
         other => panic!("the child ended with {other:?}"),
     }
     // Restarted to drain as long as the intensity allowed, then dismissed.
@@ -152,7 +152,7 @@ async fn with_the_intensity_spent_a_child_failing_during_the_stop_is_dismissed_a
         StopReason::Normal
     );
     match doomed.wait_stopped().await {
-        StopReason::Failed(why) => assert!(why.contains("boom while draining"), "{why}"),
+        StopReason::Failed(why) => assert!(why.message().contains("boom while draining"), "{why}"),
         other => panic!("the child ended with {other:?}"),
     }
     assert!(restarts.try_recv().is_err(), "restarted past the intensity");

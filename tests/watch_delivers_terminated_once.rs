@@ -165,7 +165,7 @@ async fn one_notice_with_the_panic_text_when_the_target_fails() {
     target.tell(Panic("kaput")).await.unwrap();
     let reason = target.wait_stopped().await;
 
-    assert!(matches!(&reason, StopReason::Failed(text) if text.contains("kaput")));
+    assert!(matches!(&reason, StopReason::Failed(text) if text.message().contains("kaput")));
     assert_eq!(
         events_until_flushed(&observer, &mut events).await,
         vec![terminated(&target, reason)]

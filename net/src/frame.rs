@@ -352,7 +352,7 @@ impl Frame {
             Self::Terminated {
                 reason: StopReason::Failed(why),
                 ..
-            } => why.len(),
+            } => why.message().len(),
             _ => 0,
         };
         std::mem::size_of::<Self>() + held

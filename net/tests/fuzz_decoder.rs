@@ -70,7 +70,7 @@ fn stop_reason() -> impl Strategy<Value = StopReason> {
     prop_oneof![
         Just(StopReason::Normal),
         Just(StopReason::Killed),
-        text().prop_map(StopReason::Failed),
+        text().prop_map(|text| StopReason::Failed(text.into())),
         Just(StopReason::NodeDown),
     ]
 }

@@ -282,7 +282,7 @@ fn stop_reason(rng: &mut Rng) -> StopReason {
     match rng.below(4) {
         0 => StopReason::Normal,
         1 => StopReason::Killed,
-        2 => StopReason::Failed(rng.text(16)),
+        2 => StopReason::Failed(rng.text(16).into()),
         _ => StopReason::NodeDown,
     }
 }

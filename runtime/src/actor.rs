@@ -97,7 +97,9 @@ pub trait Actor: Send + Sized + 'static {
     /// By then its children have been stopped and its timers cancelled, and
     /// if it was spawned from a [`ChildSpec`](crate::ChildSpec) `self` is a
     /// fresh state from the factory. The default runs
-    /// [`on_start`](Self::on_start) again. `reason` says why it restarts.
+    /// [`on_start`](Self::on_start) again. `reason` says why it restarts;
+    /// a [`StopReason::Failed`] keeps the error it failed with, for
+    /// [`Failure::downcast_ref`](crate::Failure::downcast_ref).
     /// An error (or panic) is a new failure.
     fn on_restart(
         &mut self,

@@ -16,8 +16,8 @@ use crate::supervision::{brutal_kill, PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
 use crate::{
-    Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Handler, Message, RestartPolicy, Shutdown,
-    SpawnError, SupervisorStrategy, System, Terminated,
+    Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Failure, Handler, Message, RestartPolicy,
+    Shutdown, SpawnError, SupervisorStrategy, System, Terminated,
 };
 
 /// The actor's view of itself and the runtime, passed to every handler and hook.
@@ -48,7 +48,7 @@ pub struct Context<A: Actor> {
     /// Set by [`Context::stop`]; read by the actor task after each message.
     pub(crate) stop_requested: bool,
     /// Set by [`Context::fail`]; read by the actor task after each message.
-    pub(crate) failure: Option<String>,
+    pub(crate) failure: Option<Failure>,
 }
 
 /// A supervised child as its parent keeps it.
@@ -396,6 +396,15 @@ impl<A: Actor> Context<A> {
     /// error fatal to the actor, where returning an `Err` reply would only
     /// tell the asker.
     ///
+    /// `error` is an error of any type, or a string: the actor stops (or
+    /// is restarted) with [`StopReason::Failed`](crate::StopReason::Failed)
+    /// holding a [`Failure`] that keeps it, so a watcher, `wait_stopped`
+    /// or the restarted actor's `on_restart` can
+    /// [`downcast_ref`](Failure::downcast_ref) it back to its type (on
+    /// this node; another node gets its text). A [`Failure`] passed on is
+    /// kept as it is. The first call in a handler counts; later ones are
+    /// ignored.
+    ///
     /// # Examples
     ///
     /// ```
@@ -423,8 +432,13 @@ impl<A: Actor> Context<A> {
     /// }
     /// # let _ = Connection { healthy: true };
     /// ```
-    pub fn fail(&mut self, reason: impl fmt::Display) {
-        self.failure.get_or_insert_with(|| reason.to_string());
+    pub fn fail(&mut self, error: impl Into<Box<dyn std::error::Error + Send + Sync>>) {
+        if self.failure.is_none() {
+            self.failure = Some(match error.into().downcast::<Failure>() {
+                Ok(failure) => *failure,
+                Err(error) => Failure::from_boxed(error),
+            });
+        }
     }
 }
 

@@ -182,7 +182,9 @@ pub enum StartError {
 impl From<StopReason> for StartError {
     fn from(reason: StopReason) -> Self {
         match reason {
-            StopReason::Failed(reason) => Self::Failed { reason },
+            StopReason::Failed(failure) => Self::Failed {
+                reason: failure.message().to_owned(),
+            },
             other => Self::Stopped(other),
         }
     }
@@ -226,6 +228,11 @@ impl ActorError {
     /// The underlying error.
     pub fn source(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.0
+    }
+
+    /// The underlying error, to keep in a [`Failure`](crate::Failure).
+    pub(crate) fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        self.0
     }
 }
 

@@ -17,6 +17,7 @@
 //! * `lifecycle`: the task that runs one actor from `on_start` to cleanup;
 //! * `supervision`: [`Supervisor`], [`ChildSpec`], strategies, restart policies, backoff;
 //! * `termination`: [`StopReason`] and the [`Terminated`] notice;
+//! * `failure`: [`Failure`], why an actor failed, with the typed error it failed with;
 //! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
 //! * `stream`: [`StreamHandle`], a `Stream` whose items an actor receives as messages;
 //! * `system`: [`System`], spawning, the name registry, shutdown;
@@ -46,6 +47,7 @@ mod deadlock;
 mod deferred;
 mod envelope;
 mod error;
+mod failure;
 mod gather;
 mod id;
 mod introspection;
@@ -75,6 +77,7 @@ pub use deferred::DeferredReply;
 pub use error::{
     ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
 };
+pub use failure::Failure;
 pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use introspection::{ActorKind, ActorSnapshot, ActorState, ActorTree, SystemSnapshot};

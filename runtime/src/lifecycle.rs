@@ -28,7 +28,7 @@ use crate::envelope::BoxEnvelope;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
 use crate::system::Factory;
-use crate::{Actor, ActorId, AskError, Context, RestartPolicy, StopReason};
+use crate::{Actor, ActorId, AskError, Context, Failure, RestartPolicy, StopReason};
 
 /// How many messages an actor handles in a row before it yields its worker
 /// thread, so one busy actor cannot starve the others sharing that thread.
@@ -271,7 +271,7 @@ impl<A: Actor> Lifecycle<A> {
                 Next::Drained => return Exit::Stop(StopReason::Normal),
             };
             if let Err(panic) = self.handle_and_report(envelope).await {
-                return Exit::Fail(StopReason::Failed(panic));
+                return Exit::Fail(StopReason::Failed(Failure::panic(panic)));
             }
             if handled_in_turn == MESSAGES_PER_TURN {
                 handled_in_turn = 0;
@@ -428,7 +428,8 @@ impl<A: Actor> Lifecycle<A> {
             match catch_panic_sync(|| factory()) {
                 Ok(fresh) => self.actor = fresh,
                 Err(panic) => {
-                    return Exit::Fail(StopReason::Failed(format!("factory panicked: {panic}")))
+                    let panic = Failure::panic(format!("factory panicked: {panic}"));
+                    return Exit::Fail(StopReason::Failed(panic));
                 }
             }
         }
@@ -447,7 +448,7 @@ impl<A: Actor> Lifecycle<A> {
         for (id, envelope) in self.take_books(|books| &mut books.deferred) {
             if self.ctx.forget_watch(id) {
                 if let Err(panic) = self.handle_and_report(envelope).await {
-                    return Exit::Fail(StopReason::Failed(panic));
+                    return Exit::Fail(StopReason::Failed(Failure::panic(panic)));
                 }
             }
         }
@@ -559,7 +560,7 @@ impl<A: Actor> Lifecycle<A> {
         if let Err(panic) = stopped {
             tracing::error!(panic = %panic, "on_stop panicked");
             if !reason.is_failure() {
-                reason = StopReason::Failed(format!("on_stop panicked: {panic}"));
+                reason = StopReason::Failed(Failure::panic(format!("on_stop panicked: {panic}")));
             }
         }
         // Children spawned by `on_stop` itself go too.
@@ -643,8 +644,13 @@ fn hook_result(
 ) -> Result<(), StopReason> {
     match outcome {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(StopReason::Failed(format!("{hook} failed: {error}"))),
-        Err(panic) => Err(StopReason::Failed(format!("{hook} panicked: {panic}"))),
+        Ok(Err(error)) => Err(StopReason::Failed(Failure::caused_by(
+            format!("{hook} failed: {error}"),
+            error.into_inner(),
+        ))),
+        Err(panic) => Err(StopReason::Failed(Failure::panic(format!(
+            "{hook} panicked: {panic}"
+        )))),
     }
 }
 

@@ -4,9 +4,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ActorId, Message};
+use crate::{ActorId, Failure, Message};
 
 /// Why an actor stopped.
+///
+/// Equality compares a [`Failure`] by its message only (see its docs).
+/// Serialized (in `Terminated` frames between nodes) a failure is its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum StopReason {
@@ -15,8 +18,13 @@ pub enum StopReason {
     Normal,
     /// It was killed: queued messages were not handled.
     Killed,
-    /// A handler or hook panicked or returned an error; the text says what happened.
-    Failed(String),
+    /// A handler or hook panicked, a hook returned an error, or the actor
+    /// called [`Context::fail`](crate::Context::fail). The [`Failure`]
+    /// says what happened and, when the failure was made in this process
+    /// from an error, keeps that error for
+    /// [`downcast_ref`](Failure::downcast_ref); from another node only its
+    /// text arrives.
+    Failed(Failure),
     /// Its node went down or became unreachable.
     NodeDown,
 }
@@ -25,6 +33,15 @@ impl StopReason {
     /// Whether the actor stopped because something went wrong.
     pub fn is_failure(&self) -> bool {
         matches!(self, Self::Failed(_) | Self::NodeDown)
+    }
+
+    /// The failure, if the actor failed (`NodeDown` has none: nothing is
+    /// known of why the node went).
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::Failed(failure) => Some(failure),
+            _ => None,
+        }
     }
 }
 

@@ -96,7 +96,8 @@ impl<A: Actor> Lifecycle<A> {
             };
             let group = self.group(failed);
             self.note_failed_members(&group, &mut down);
-            let sibling = StopReason::Failed(format!("restarted with failed sibling {failed}"));
+            let sibling =
+                StopReason::Failed(format!("restarted with failed sibling {failed}").into());
             for member in group.iter().rev() {
                 if down.contains(&member.id) {
                     continue;
@@ -241,7 +242,10 @@ fn intensity_exceeded<A: Actor>(
 ) -> StopReason {
     let (max, within) = lifecycle.ctx.supervision().strategy.intensity_limits();
     tracing::error!(%child, %reason, max, ?within, "restart intensity exceeded; escalating");
-    StopReason::Failed(format!(
-        "restart intensity exceeded: child {child} failed ({reason}) after {max} restarts within {within:?}"
-    ))
+    StopReason::Failed(
+        format!(
+            "restart intensity exceeded: child {child} failed ({reason}) after {max} restarts within {within:?}"
+        )
+        .into(),
+    )
 }

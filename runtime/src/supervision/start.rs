@@ -143,7 +143,7 @@ impl<A: Actor> Lifecycle<A> {
     /// failure that ends this actor's start.
     async fn abandon_start(&mut self, reason: String) -> Exit {
         tracing::error!(%reason, "a child did not start; stopping those started before it");
-        let reason = StopReason::Failed(reason);
+        let reason = StopReason::Failed(reason.into());
         self.stop_children(&StopReason::Normal).await;
         Exit::Fail(reason)
     }
