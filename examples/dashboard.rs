@@ -39,11 +39,15 @@ use proscenium::net::{Node, NodeEvent, Registry, RemoteMessage};
 use proscenium::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
+use tokio::sync::broadcast::error::RecvError;
 
 type Error = Box<dyn std::error::Error>;
 
 /// How long the members may take to find each other before the demo gives up.
 const JOIN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The cluster-wide name of `alpha`'s orders.
+const ALPHA_ORDERS: &str = "alpha-orders";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -58,13 +62,19 @@ async fn main() -> Result<(), Error> {
     let gamma = start_node("gamma", Some(seed)).await?;
     wait_for_members(&alpha, 3).await?;
 
+    let shops = [
+        (&alpha, Shop::open(&alpha).await?, 20),
+        (&beta, Shop::open(&beta).await?, 30),
+        (&gamma, Shop::open(&gamma).await?, 50),
+    ];
+    // `beta` and `gamma` tell `alpha`'s orders too, across a link: found
+    // by a cluster-wide name, so neither dials a link of its own.
+    alpha.register_global(ALPHA_ORDERS, &shops[0].1.orders)?;
     let mut work = Vec::new();
-    for (node, pace) in [(&alpha, 20), (&beta, 30), (&gamma, 50)] {
-        let shop = Shop::open(node).await?;
-        // `beta` and `gamma` tell `alpha`'s orders too, across a link.
+    for (node, shop, pace) in shops {
         let remote = match node.id() == alpha.id() {
             true => None,
-            false => Some(shop_orders_on(node, seed).await?),
+            false => Some(alpha_orders_on(node).await?),
         };
         let name = node.name().to_owned();
         work.push(tokio::spawn(async move {
@@ -161,8 +171,8 @@ async fn wait_for_members(node: &Node, count: usize) -> Result<(), Error> {
     let mut events = node.events();
     let all_up = async {
         while node.members().len() < count {
-            if let Err(error) = events.recv().await {
-                return Err(format!("node events ended: {error}"));
+            if let Err(RecvError::Closed) = events.recv().await {
+                return Err("node events ended".to_owned());
             }
             // Any event may be the one; the member list says.
             while let Ok(NodeEvent::MemberUp { .. }) = events.try_recv() {}
@@ -233,11 +243,24 @@ impl Shop {
     }
 }
 
-/// `alpha`'s orders, seen from `node`: membership needs no link, so dial.
-async fn shop_orders_on(node: &Node, alpha: SocketAddr) -> Result<ActorRef<Ledger>, Error> {
-    let alpha = node.connect(alpha).await?;
-    let orders = node.lookup_on::<Ledger>(alpha, "orders").await?;
-    Ok(orders.ok_or("alpha has no orders")?)
+/// `alpha`'s orders, seen from `node`, once the name has reached it.
+async fn alpha_orders_on(node: &Node) -> Result<ActorRef<Ledger>, Error> {
+    let mut names = node.name_events(); // before the lookup, so none is missed
+    let found = async {
+        loop {
+            if let Some(orders) = node.lookup_global::<Ledger>(ALPHA_ORDERS) {
+                return Ok(orders);
+            }
+            // Lagged: some events were missed; the lookup above says.
+            if let Err(RecvError::Closed) = names.recv().await {
+                return Err("name events ended".to_owned());
+            }
+        }
+    };
+    let orders = tokio::time::timeout(JOIN_DEADLINE, found)
+        .await
+        .map_err(|_| format!("{ALPHA_ORDERS} did not reach {} in time", node.name()))??;
+    Ok(orders)
 }
 
 /// Kills an actor with mail still queued: each queued mail becomes a dead

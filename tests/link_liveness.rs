@@ -198,23 +198,28 @@ async fn a_peer_that_said_goodbye_is_not_dialed_again() {
 /// After a break that only the dialer noticed, the other node still holds
 /// the old link when the redial arrives; it must take the new link at
 /// once, not refuse it until its own silence check gives up on the old.
-/// A second `connect` over a live link puts the other node in exactly
-/// that position.
+/// The proxy makes that break: it closes a's socket and holds b's open and
+/// silent. The heartbeat is long, so b's silence check cannot end the old
+/// link before the test's deadline does.
 #[tokio::test]
 async fn a_redial_replaces_a_link_the_other_side_still_holds() {
-    let b = node("b", true, Duration::from_secs(1)).await;
-    let a = node("a", false, Duration::from_secs(1)).await;
+    let heartbeat = Duration::from_secs(60);
+    let b = node("b", true, heartbeat).await;
+    let a = node("a", false, heartbeat).await;
     b.system()
         .spawn_named("sink", Sink::default())
         .expect("spawn the sink");
-    let addr = b.local_addr().expect("b listens");
-    let mut b_events = b.events();
-    a.connect(addr).await.expect("the first link");
+    let proxy = FaultProxy::start(b.local_addr().expect("b listens")).await;
+    let (mut a_events, mut b_events) = (a.events(), b.events());
+    a.connect(proxy.addr()).await.expect("the first link");
+    node_up(&mut a_events, "b").await;
     node_up(&mut b_events, "a").await;
 
-    a.connect(addr).await.expect("the second link");
+    proxy.drop_client_sides();
     node_down(&mut b_events, "a").await;
     node_up(&mut b_events, "a").await;
+    node_down(&mut a_events, "b").await;
+    node_up(&mut a_events, "b").await;
     let sink = a.lookup::<Sink>("sink").await.expect("the sink, on b");
     sink.tell(Blob(vec![1; 10])).await.expect("tell");
     assert_eq!(within("b to answer", sink.ask(Received)).await, Ok(10));

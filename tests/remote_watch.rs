@@ -72,3 +72,33 @@ async fn watching_a_remote_actor_that_is_already_gone_reports_at_once() {
     assert_eq!(terminated.id, worker.id());
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn connecting_again_to_a_linked_node_keeps_its_link_and_watches() {
+    let b = NodeProcess::start("b").await;
+    let a = test_node("a").await;
+    let b_id = a.connect(b.addr).await.expect("connect to b");
+    let worker = a
+        .spawn_remote::<Worker>(b_id, "watched".to_owned())
+        .await
+        .expect("spawn on b");
+    let (monitor, mut reports) = Monitor::spawn(a.system());
+    monitor.ask(Watch(worker.clone())).await.expect("watch");
+
+    // A second link to the same run would replace the first and end what
+    // was bound to it: the watch would report `NodeDown` though b lives.
+    let (again, concurrently) = tokio::join!(a.connect(b.addr), a.connect(b.addr));
+    assert_eq!(again.expect("connect again"), b_id);
+    assert_eq!(concurrently.expect("connect concurrently"), b_id);
+
+    worker.stop();
+    let terminated = within("the Terminated", reports.recv()).await.unwrap();
+    assert_eq!(
+        terminated,
+        Terminated {
+            id: worker.id(),
+            reason: StopReason::Normal
+        }
+    );
+    a.shutdown().await;
+}

@@ -752,6 +752,7 @@ impl NodeBuilder {
             max_watches_per_peer: self.max_watches_per_peer,
             pending_handshakes: PendingHandshakes::new(self.max_pending_handshakes),
             links: DashMap::new(),
+            dials: DashMap::new(),
             asks: Arc::default(),
             queries: Arc::default(),
             watches: DashMap::new(),
@@ -980,6 +981,10 @@ impl Node {
 
     /// Connects to the node listening at `addr` and returns its id. If the
     /// link is later lost, this node dials again with backoff.
+    ///
+    /// Connecting again while the link to `addr` lives, or while another
+    /// dial to it is under way, opens no second link: it returns the id
+    /// that link reached, and asks, watches and lookups on it go on.
     ///
     /// # Errors
     ///

@@ -55,6 +55,10 @@ pub(crate) struct PendingQuery {
     pub(crate) answer: oneshot::Sender<Frame>,
 }
 
+/// How many dialed addresses a node remembers before it forgets those
+/// whose link is gone.
+const DIAL_RECORDS: usize = 256;
+
 /// Everything a node's tasks share.
 pub(crate) struct NodeShared {
     pub(crate) system: System,
@@ -80,6 +84,9 @@ pub(crate) struct NodeShared {
     pub(crate) pending_handshakes: Arc<PendingHandshakes>,
     /// The live link to each peer, by node number.
     pub(crate) links: DashMap<u64, Arc<Link>>,
+    /// Per dialed address, the run its last dial reached; locked while a
+    /// dial to it is under way, so dials to one address never overlap.
+    pub(crate) dials: DashMap<SocketAddr, Arc<tokio::sync::Mutex<Option<NodeId>>>>,
     pub(crate) asks: Arc<DashMap<u64, PendingAsk>>,
     pub(crate) queries: Arc<DashMap<u64, PendingQuery>>,
     /// Local watchers of actors on other nodes, by watched actor.
@@ -158,7 +165,39 @@ impl NodeShared {
     // ===== connections =====
 
     /// Dials `addr`, runs the handshake and starts the link.
+    /// Links to the node at `addr` unless a link dialed to it lives.
+    ///
+    /// A second link to the same run would replace the first (see
+    /// [`install`](Self::install)) and fail everything bound to it, though
+    /// the peer lives: so a dial to an address waits for one under way, and
+    /// none is made while the link the last one opened lives.
     pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
+        let dial = Arc::clone(&*self.dials.entry(addr).or_default());
+        let mut reached = dial.lock().await;
+        if let Some(peer) = reached.filter(|&peer| self.link_to(peer).is_some()) {
+            return Ok(peer);
+        }
+        let peer = self.dial(addr).await?;
+        *reached = Some(peer);
+        drop(reached);
+        self.forget_dials_of_lost_links();
+        Ok(peer)
+    }
+
+    /// Keeps the dial records from growing with every address ever
+    /// dialed: past a bound, those of idle dials whose link is gone go.
+    fn forget_dials_of_lost_links(&self) {
+        if self.dials.len() <= DIAL_RECORDS {
+            return;
+        }
+        self.dials.retain(|_, dial| match dial.try_lock() {
+            Ok(reached) => reached.is_some_and(|peer| self.link_to(peer).is_some()),
+            Err(_) => true,
+        });
+    }
+
+    /// Dials `addr`, handshakes and starts the link.
+    async fn dial(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
         let timeout = self.connect_timeout;
         let stream = match tokio::time::timeout(timeout, Stream::connect(addr)).await {
             Ok(connected) => connected.map_err(|source| NodeError::Connect { addr, source })?,

@@ -13,6 +13,7 @@
 //! | [`freeze`](FaultProxy::freeze) / [`thaw`](FaultProxy::thaw) | stall / resume reads in both directions |
 //! | [`blackhole`](FaultProxy::blackhole) | new connections are accepted and held open, never read, never connected to the target |
 //! | [`drop_connections`](FaultProxy::drop_connections) | close every live connection now; new ones are served |
+//! | [`drop_client_sides`](FaultProxy::drop_client_sides) | close the client's socket of every live connection now, and hold the target's open and silent (a break only the client sees) |
 //! | [`cut`](FaultProxy::cut) / [`heal`](FaultProxy::heal) | partition: close every live connection and close new ones at once, until healed (heal also ends a blackhole, closing the connections it held) |
 //! | [`drop_probability`](FaultProxy::drop_probability) | each chunk read closes its connection instead, with this probability |
 //!
@@ -95,6 +96,9 @@ struct Control {
     admission: Admission,
     /// Bumped to close every connection accepted before.
     generation: u64,
+    /// Bumped to close the client's side of every connection accepted
+    /// before, holding the target's side open.
+    client_generation: u64,
     /// Per chunk, in parts of `u64::MAX`.
     drop_threshold: u64,
 }
@@ -243,6 +247,15 @@ impl FaultProxy {
         self.control.send_modify(|control| control.generation += 1);
     }
 
+    /// Closes the client's socket of every live connection, and holds the
+    /// target's socket open without reading or writing it until the
+    /// connection is dropped: the client sees the connection end, the
+    /// target sees only silence. New connections are served.
+    pub fn drop_client_sides(&self) {
+        self.control
+            .send_modify(|control| control.client_generation += 1);
+    }
+
     /// A partition: closes every live connection, and every new one as soon
     /// as it is accepted, until [`heal`](Self::heal).
     pub fn cut(&self) {
@@ -378,27 +391,68 @@ async fn serve(
             };
             let Ok(server) = outbound else { return };
             counters.update(|stats| stats.connected += 1);
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = server.into_split();
-            tokio::join!(
-                pump(
-                    client_read,
-                    server_write,
-                    Direction::ToTarget,
-                    generation,
-                    control.clone(),
-                    &counters
-                ),
-                pump(
-                    server_read,
-                    client_write,
-                    Direction::ToClient,
-                    generation,
-                    control,
-                    &counters
-                ),
-            );
+            forward(client, server, generation, control, &counters).await;
         }
+    }
+}
+
+/// Pumps both ways until the connection closes; if only the client's side
+/// is dropped, holds the target's open and silent until every side is.
+async fn forward(
+    client: TcpStream,
+    server: TcpStream,
+    generation: u64,
+    mut control: watch::Receiver<Control>,
+    counters: &Counters,
+) {
+    let client_generation = control.borrow().client_generation;
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    // A direction that ends shuts its writer down, as dropping it would:
+    // the far side reads the end and closes its own way.
+    let to_target = async {
+        pump(
+            &mut client_read,
+            &mut server_write,
+            Direction::ToTarget,
+            generation,
+            control.clone(),
+            counters,
+        )
+        .await;
+        let _ = server_write.shutdown().await;
+    };
+    let to_client = async {
+        pump(
+            &mut server_read,
+            &mut client_write,
+            Direction::ToClient,
+            generation,
+            control.clone(),
+            counters,
+        )
+        .await;
+        let _ = client_write.shutdown().await;
+    };
+    let pumps = async {
+        tokio::join!(to_target, to_client);
+        false
+    };
+    let mut client_control = control.clone();
+    let client_dropped = async {
+        let _ = client_control
+            .wait_for(|now| now.client_generation != client_generation)
+            .await;
+        true
+    };
+    let client_dropped = tokio::select! {
+        biased;
+        dropped = client_dropped => dropped,
+        dropped = pumps => dropped,
+    };
+    if client_dropped {
+        drop((client_read, client_write));
+        closed(&mut control, generation).await;
     }
 }
 
@@ -407,10 +461,10 @@ async fn closed(control: &mut watch::Receiver<Control>, generation: u64) {
     let _ = control.wait_for(|now| now.generation != generation).await;
 }
 
-/// Copies `from` to `to` as the controls say; returning drops (closes) both.
+/// Copies `from` to `to` as the controls say, until the connection must close.
 async fn pump(
-    mut from: OwnedReadHalf,
-    mut to: OwnedWriteHalf,
+    from: &mut OwnedReadHalf,
+    to: &mut OwnedWriteHalf,
     direction: Direction,
     generation: u64,
     mut control: watch::Receiver<Control>,

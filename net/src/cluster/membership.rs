@@ -661,7 +661,12 @@ async fn dial(shared: Arc<NodeShared>, table: Arc<Mutex<MemberTable>>, member: M
             return;
         }
         match shared.connect(member.addr).await {
-            Ok(_) => return,
+            Ok(reached) if reached == member.id => return,
+            // The live link to an earlier run at that address, not yet
+            // found dead: dial again once it is.
+            Ok(reached) => {
+                tracing::debug!(member = %member.name, earlier = %reached, ?delay, "still linked to an earlier run at that address")
+            }
             Err(error) => tracing::debug!(member = %member.name, %error, ?delay, "dial failed"),
         }
         tokio::select! {
