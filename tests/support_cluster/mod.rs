@@ -247,9 +247,18 @@ impl NodeProcess {
     }
 
     /// Stops the process with SIGSTOP: it holds its sockets open but
-    /// answers nothing, until [`resume`](Self::resume).
+    /// answers nothing, until [`resume`](Self::resume). Returns once every
+    /// thread of it has stopped: `kill` returns when the signal is sent,
+    /// and on a loaded machine a thread may still run a while after.
     pub async fn pause(&mut self) {
         self.signal("-STOP").await;
+        let pid = self.child.id().expect("the node process runs");
+        within("the paused process to stop", async {
+            while !all_threads_stopped(pid) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
     }
 
     /// Lets a paused process run again (SIGCONT).
@@ -434,4 +443,19 @@ impl Handler<Terminated> for Monitor {
     async fn handle(&mut self, terminated: Terminated, _: &mut Context<Self>) {
         let _ = self.seen.send(terminated);
     }
+}
+
+/// Whether every thread of process `pid` is stopped (state `T` in
+/// `/proc/PID/task/TID/stat`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.flatten().all(|thread| {
+        std::fs::read_to_string(thread.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the command name, which is in parentheses.
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(['T', 't']))
+        })
+    })
 }
