@@ -35,7 +35,11 @@ async fn a_restarted_node_is_a_new_incarnation_and_old_refs_fail() {
     )
     .await;
     let new_id = node_up(&mut events, "b").await;
-    assert_eq!(new_id.node(), old_id.node(), "same name, same node number");
+    assert_eq!(
+        new_id.number(),
+        old_id.number(),
+        "same name, same node number"
+    );
     assert_ne!(new_id, old_id, "a new incarnation");
 
     // The old ref names the old run: it fails at once, and reaches nothing.
@@ -75,7 +79,7 @@ async fn a_restarted_node_on_another_port_is_reached_by_connecting_again() {
 
     let b2 = NodeProcess::start("b").await;
     let new_id = a.connect(b2.addr).await.expect("connect to the new b");
-    assert_eq!(new_id.node(), old_id.node());
+    assert_eq!(new_id.number(), old_id.number());
     assert_ne!(new_id, old_id);
     assert_eq!(old_counter.ask(Values).await, Err(AskError::NodeDown));
     let new_counter = a.lookup::<Counter>("counter").await.expect("found on b2");

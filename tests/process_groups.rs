@@ -45,7 +45,7 @@ async fn a_group_spanning_three_nodes_converges_and_loses_a_dead_nodes_members()
     }
 
     let all = members_become(&here, &mut events, "workers", 3).await;
-    let nodes_of: Vec<u64> = all.iter().map(|id| id.node().node()).collect();
+    let nodes_of: Vec<u64> = all.iter().map(|id| id.node().number()).collect();
     assert_eq!(
         nodes_of
             .iter()

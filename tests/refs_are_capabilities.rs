@@ -107,7 +107,7 @@ fn spawn_probe(node: &Node) -> (ActorRef<Probe>, mpsc::UnboundedReceiver<u64>) {
 fn guessed_ids(node: NodeId) -> Vec<ActorId> {
     let mut ids: Vec<ActorId> = (0..48).map(|seq| ActorId::new(node, seq)).collect();
     for incarnation in [0, 1, 2] {
-        let made_up = NodeId::new(node.node(), incarnation);
+        let made_up = NodeId::new(node.number(), incarnation);
         ids.extend((0..4).map(|seq| ActorId::new(made_up, seq)));
     }
     ids

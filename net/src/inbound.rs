@@ -794,7 +794,7 @@ fn on_spawn(
         }));
         return;
     };
-    let Some(permit) = node.spawn_quota.acquire(link.peer.node()) else {
+    let Some(permit) = node.spawn_quota.acquire(link.peer.number()) else {
         answer(Err(RemoteSpawnError::QuotaExceeded {
             limit: node.spawn_quota.limit(),
         }));

@@ -161,7 +161,7 @@ impl NodeShared {
     /// This node's snapshot now.
     pub(crate) fn snapshot(&self) -> NodeSnapshot {
         let observed = self.observed.get().cloned().unwrap_or_default();
-        let local = self.node_id().node();
+        let local = self.node_id().number();
         let mut links: Vec<LinkSnapshot> = self
             .links
             .iter()

@@ -67,7 +67,7 @@ impl MailboxReports {
         let report = self.next_report.fetch_add(1, Ordering::Relaxed);
         let mut held = self
             .nodes
-            .entry(node.node())
+            .entry(node.number())
             .or_insert_with(|| NodeReports {
                 node,
                 round,
@@ -109,12 +109,12 @@ impl MailboxReports {
     /// Forgets what node run `node` reported: it is down or gone.
     pub(crate) fn forget(&self, node: NodeId) {
         self.nodes
-            .remove_if(&node.node(), |_, held| held.node == node);
+            .remove_if(&node.number(), |_, held| held.node == node);
     }
 
     /// `actor`'s latest reported depth, if its node reported one.
     pub(crate) fn get(&self, actor: ActorId) -> Option<Reported> {
-        let held = self.nodes.get(&actor.node().node())?;
+        let held = self.nodes.get(&actor.node().number())?;
         if held.node != actor.node() {
             return None;
         }

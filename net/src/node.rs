@@ -705,7 +705,7 @@ impl NodeBuilder {
             MessageTag::from_name(&self.name).get(),
             entropy.next_u64().max(1),
         );
-        NodeId::register_name(node.node(), &self.name);
+        NodeId::register_name(node.number(), &self.name);
         let mut handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
             .with_timeout(self.handshake_timeout)
             .with_heartbeat(self.heartbeat)

@@ -61,7 +61,7 @@ impl SealKey {
     /// The MAC of `id`, ready to finalize or verify.
     fn mac_of(&self, id: ActorId) -> Hmac<Sha256> {
         let mut mac = self.mac.clone();
-        mac.update(&id.node().node().to_le_bytes());
+        mac.update(&id.node().number().to_le_bytes());
         mac.update(&id.node().incarnation().to_le_bytes());
         mac.update(&id.seq().to_le_bytes());
         mac

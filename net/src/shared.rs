@@ -152,7 +152,7 @@ impl NodeShared {
 
     /// The live link to the node run `node`, if connected to that very run.
     pub(crate) fn link_to(&self, node: NodeId) -> Option<Arc<Link>> {
-        let link = self.links.get(&node.node())?;
+        let link = self.links.get(&node.number())?;
         (link.peer == node && !link.closed.has_ended()).then(|| Arc::clone(&link))
     }
 
@@ -219,7 +219,7 @@ impl NodeShared {
             .await
             .map_err(handshake_failed)?;
         let peer = established.peer.node;
-        let me = self.node_id().node();
+        let me = self.node_id().number();
         self.start_link(established, arrived, me, Some(addr));
         Ok(peer)
     }
@@ -251,7 +251,7 @@ impl NodeShared {
         drop(admitted);
         match outcome {
             Ok(established) => {
-                let initiator = established.peer.node.node();
+                let initiator = established.peer.node.number();
                 self.start_link(established, arrived, initiator, None);
             }
             Err(error) => {
@@ -300,7 +300,7 @@ impl NodeShared {
         redial: Option<SocketAddr>,
     ) {
         let peer = established.peer;
-        NodeId::register_name(peer.node.node(), &peer.name);
+        NodeId::register_name(peer.node.number(), &peer.name);
         let liveness = Liveness {
             interval: self.heartbeat.max(peer.heartbeat),
             arrived,
@@ -340,7 +340,7 @@ impl NodeShared {
             link.settle_unacknowledged();
             node.link_ended(&link);
             match (redial, ended) {
-                (Some(addr), Ended::Lost) => node.redial(addr, link.peer.node()).await,
+                (Some(addr), Ended::Lost) => node.redial(addr, link.peer.number()).await,
                 // It shut down on purpose; if it comes back, it dials us or
                 // the user connects again.
                 (Some(_), Ended::Goodbye) => {
@@ -365,7 +365,7 @@ impl NodeShared {
     /// had gone down, so nothing waits for a frame that would arrive on a
     /// dead link.
     fn install(&self, link: &Arc<Link>) -> bool {
-        match self.links.entry(link.peer.node()) {
+        match self.links.entry(link.peer.number()) {
             Entry::Vacant(entry) => {
                 entry.insert(Arc::clone(link));
                 true
@@ -391,7 +391,7 @@ impl NodeShared {
     fn link_ended(&self, link: &Arc<Link>) {
         let removed = self
             .links
-            .remove_if(&link.peer.node(), |_, current| Arc::ptr_eq(current, link));
+            .remove_if(&link.peer.number(), |_, current| Arc::ptr_eq(current, link));
         if removed.is_some() {
             self.node_down(link);
         }
@@ -402,7 +402,7 @@ impl NodeShared {
     pub(crate) fn declare_down(&self, node: NodeId) {
         let removed = self
             .links
-            .remove_if(&node.node(), |_, current| current.peer == node);
+            .remove_if(&node.number(), |_, current| current.peer == node);
         if let Some((_, link)) = removed {
             link.close();
             self.node_down(&link);
@@ -411,14 +411,15 @@ impl NodeShared {
 
     /// Fails everything that waits on the peer of `link`.
     fn node_down(&self, link: &Link) {
-        let number = link.peer.node();
+        let number = link.peer.number();
         tracing::warn!(peer = %link.name, node = %link.peer, "node down");
-        self.asks.retain(|_, ask| ask.peer.node() != number);
-        self.queries.retain(|_, query| query.peer.node() != number);
+        self.asks.retain(|_, ask| ask.peer.number() != number);
+        self.queries
+            .retain(|_, query| query.peer.number() != number);
         let gone: Vec<ActorId> = self
             .watches
             .iter()
-            .filter(|e| e.key().node().node() == number)
+            .filter(|e| e.key().node().number() == number)
             .map(|e| *e.key())
             .collect();
         for target in gone {

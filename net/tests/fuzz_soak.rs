@@ -717,7 +717,7 @@ impl Known {
             4 => (self.sentinel, guessed_seal(rng)),
             5 => (ActorId::new(self.node, rng.below(64)), guessed_seal(rng)),
             6 => (
-                ActorId::new(NodeId::new(self.node.node(), rng.number()), rng.number()),
+                ActorId::new(NodeId::new(self.node.number(), rng.number()), rng.number()),
                 guessed_seal(rng),
             ),
             _ => (actor_id(rng), guessed_seal(rng)),

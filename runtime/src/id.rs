@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Names one run of one node: which node it is and which start of it.
 ///
-/// A node that restarts keeps its [`node`](Self::node) number but gets a new
+/// A node that restarts keeps its [`number`](Self::number) but gets a new
 /// [`incarnation`](Self::incarnation), so ids minted by the old process can
 /// never reach actors of the new one. A [`System`](crate::System) that is not
 /// part of a cluster has node number `0` and a random incarnation.
@@ -47,7 +47,7 @@ impl NodeId {
     /// use proscenium_runtime::NodeId;
     ///
     /// let id = NodeId::new(7, 42);
-    /// assert_eq!((id.node(), id.incarnation()), (7, 42));
+    /// assert_eq!((id.number(), id.incarnation()), (7, 42));
     /// ```
     pub const fn new(node: u64, incarnation: u64) -> Self {
         Self { node, incarnation }
@@ -59,7 +59,7 @@ impl NodeId {
     }
 
     /// The node number, stable across restarts of that node.
-    pub const fn node(&self) -> u64 {
+    pub const fn number(&self) -> u64 {
         self.node
     }
 

@@ -94,7 +94,7 @@ pub use remote::{
 pub use signal::Watcher;
 pub use stream::{StreamEnd, StreamHandle};
 pub use supervision::{
-    Backoff, ChildSpec, RestartPolicy, RestartStrategy, Shutdown, Supervisor, SupervisorStrategy,
+    Backoff, ChildSpec, RestartPolicy, RestartScope, Shutdown, Supervisor, SupervisorStrategy,
     WhichChildren,
 };
 pub use system::{System, SystemBuilder};

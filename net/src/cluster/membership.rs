@@ -119,7 +119,7 @@ impl Membership {
             ),
             runtime: AccumulatingRuntime::new(),
             timers: DelayQueue::new(),
-            sealer: Sealer::new(secret.clone(), me.node.node(), session),
+            sealer: Sealer::new(secret.clone(), me.node.number(), session),
             opener: Opener::new(secret)
                 .accepting_previous(shared.handshake.previous_secret().cloned()),
             table: Arc::clone(&table),
@@ -400,7 +400,7 @@ impl Driver {
             }
             Kind::Leave => match wire::decode::<MemberId>(opened.payload, MAX_ITEM as u64) {
                 // A member may only say that it leaves itself.
-                Ok(leaving) if leaving.node.node() == opened.sender => {
+                Ok(leaving) if leaving.node.number() == opened.sender => {
                     lock(&self.table).mark_leaving(leaving.clone());
                     let down = std::iter::once(foca::Member::down(leaving));
                     if let Err(error) = self.swim.apply_many(down, true, &mut self.runtime) {
@@ -415,7 +415,7 @@ impl Driver {
             Kind::Load => match wire::decode::<LoadReport>(opened.payload, MAX_ITEM as u64) {
                 // As for group tables: only a live member's own actors.
                 Ok(report)
-                    if report.owner.node() == opened.sender
+                    if report.owner.number() == opened.sender
                         && lock(&self.table).is_live_run(report.owner) =>
                 {
                     let entries = report.entries();
@@ -578,7 +578,7 @@ impl Driver {
         match state {
             // Of two members, the one with the lower node number dials,
             // so a pair does not race two connections.
-            MemberState::Up if self.shared.node_id().node() < id.node() => {
+            MemberState::Up if self.shared.node_id().number() < id.number() => {
                 let shared = Arc::clone(&self.shared);
                 let table = Arc::clone(&self.table);
                 self.shared.tasks.spawn(dial(shared, table, change));

@@ -158,7 +158,7 @@ where
     /// The version of `owner`'s table held here; 0 (an empty table) if none.
     pub(crate) fn held_version(&self, owner: NodeId) -> u64 {
         self.remote
-            .get(&owner.node())
+            .get(&owner.number())
             .filter(|held| held.owner == owner)
             .map_or(0, |held| held.version)
     }
@@ -254,7 +254,7 @@ where
                 count: chunk.count,
             });
         }
-        let number = chunk.owner.node();
+        let number = chunk.owner.number();
         let held = self.remote.get(&number);
         if chunk.owner == self.me
             || held.is_some_and(|h| h.owner == chunk.owner && h.version >= chunk.version)
@@ -306,7 +306,7 @@ where
     fn replace(&mut self, owner: NodeId, version: u64, entries: BTreeSet<E>) -> Diff<E> {
         let old = self
             .remote
-            .remove(&owner.node())
+            .remove(&owner.number())
             .map(|held| held.entries)
             .unwrap_or_default();
         let diff = Diff {
@@ -314,7 +314,7 @@ where
             joined: entries.difference(&old).cloned().collect(),
         };
         self.remote.insert(
-            owner.node(),
+            owner.number(),
             Held {
                 owner,
                 version,
@@ -328,15 +328,15 @@ where
     pub(crate) fn drop_node(&mut self, node: NodeId) -> Vec<E> {
         if self
             .partial
-            .get(&node.node())
+            .get(&node.number())
             .is_some_and(|p| p.owner == node)
         {
-            self.partial.remove(&node.node());
+            self.partial.remove(&node.number());
         }
-        match self.remote.get(&node.node()) {
+        match self.remote.get(&node.number()) {
             Some(held) if held.owner == node => self
                 .remote
-                .remove(&node.node())
+                .remove(&node.number())
                 .map(|held| held.entries.into_iter().collect())
                 .unwrap_or_default(),
             _ => Vec::new(),

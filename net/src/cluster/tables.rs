@@ -141,7 +141,7 @@ impl Tables {
     ) -> Vec<Outgoing> {
         match kind {
             Kind::Table => match wire::decode::<Chunk>(payload, MAX_ITEM as u64) {
-                Ok(chunk) if chunk.owner.node() == sender && is_live(chunk.owner) => {
+                Ok(chunk) if chunk.owner.number() == sender && is_live(chunk.owner) => {
                     self.take_chunk(chunk, live)
                 }
                 Ok(_) => {
@@ -154,7 +154,7 @@ impl Tables {
                 }
             },
             Kind::Digest => match wire::decode::<Digest>(payload, MAX_ITEM as u64) {
-                Ok(digest) if digest.owner.node() == sender && is_live(digest.owner) => {
+                Ok(digest) if digest.owner.number() == sender && is_live(digest.owner) => {
                     let behind: BTreeSet<TableKind> = digest
                         .versions
                         .iter()

@@ -53,7 +53,7 @@ fn transcript(
     mac.update(label);
     mac.update(&version.to_be_bytes());
     for hello in [initiator, acceptor] {
-        mac.update(&hello.node.node().to_be_bytes());
+        mac.update(&hello.node.number().to_be_bytes());
         mac.update(&hello.node.incarnation().to_be_bytes());
         mac.update(hello.nonce.as_bytes());
         let name = hello.name.as_bytes();

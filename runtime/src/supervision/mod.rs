@@ -43,5 +43,5 @@ pub(crate) use shutdown::brutal_kill;
 pub use shutdown::Shutdown;
 pub(crate) use start::PendingChild;
 pub(crate) use strategy::Supervision;
-pub use strategy::{Backoff, RestartPolicy, RestartStrategy, SupervisorStrategy};
+pub use strategy::{Backoff, RestartPolicy, RestartScope, SupervisorStrategy};
 pub use supervisor::{Supervisor, WhichChildren};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::cell::AnyActor;
 use crate::lifecycle::{Exit, Lifecycle};
 use crate::signal::Signal;
-use crate::{Actor, ActorId, RestartPolicy, RestartStrategy, StopReason};
+use crate::{Actor, ActorId, RestartPolicy, RestartScope, StopReason};
 
 /// Whether a child with `policy` that ended with `reason` is restarted.
 /// Only permanent children report a normal end (stopping themselves).
@@ -53,8 +53,8 @@ impl<A: Actor> Lifecycle<A> {
             failed.dismiss();
             return None;
         }
-        match self.ctx.supervision().strategy.restart_strategy() {
-            RestartStrategy::OneForOne => {
+        match self.ctx.supervision().strategy.scope() {
+            RestartScope::OneForOne => {
                 let Some(delay) = self.admit_restart(child, &reason) else {
                     failed.dismiss();
                     return Some(Exit::Fail(intensity_exceeded(self, child, &reason)));
@@ -62,7 +62,7 @@ impl<A: Actor> Lifecycle<A> {
                 failed.restart(delay);
                 None
             }
-            RestartStrategy::OneForAll | RestartStrategy::RestForOne => {
+            RestartScope::OneForAll | RestartScope::RestForOne => {
                 Some(Exit::RestartGroup(child, reason))
             }
         }
@@ -72,7 +72,7 @@ impl<A: Actor> Lifecycle<A> {
     fn admit_restart(&mut self, child: ActorId, reason: &StopReason) -> Option<Duration> {
         let supervision = self.ctx.supervision();
         let delay = supervision.admit_restart()?;
-        let strategy = supervision.strategy.restart_strategy();
+        let strategy = supervision.strategy.scope();
         tracing::info!(%child, %reason, ?delay, ?strategy, "restarting");
         Some(delay)
     }
@@ -142,10 +142,10 @@ impl<A: Actor> Lifecycle<A> {
 
     /// The children `failed`'s failure restarts, in start order.
     fn group(&mut self, failed: ActorId) -> Vec<Member> {
-        let children = match self.ctx.supervision().strategy.restart_strategy() {
-            RestartStrategy::OneForOne => self.ctx.children.range(failed..=failed),
-            RestartStrategy::OneForAll => self.ctx.children.range(..),
-            RestartStrategy::RestForOne => self.ctx.children.range(failed..),
+        let children = match self.ctx.supervision().strategy.scope() {
+            RestartScope::OneForOne => self.ctx.children.range(failed..=failed),
+            RestartScope::OneForAll => self.ctx.children.range(..),
+            RestartScope::RestForOne => self.ctx.children.range(failed..),
         };
         children
             .map(|(&id, child)| Member {

@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use super::PendingChild;
 
-/// Which children a supervisor restarts when one of them fails.
+/// Which children a supervisor restarts when one of them fails: the
+/// scope of a [`SupervisorStrategy`], which adds how often and how soon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RestartStrategy {
+pub enum RestartScope {
     /// Restart only the child that failed.
     #[default]
     OneForOne,
@@ -99,16 +100,16 @@ fn unit_random() -> f64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use proscenium_runtime::{Backoff, RestartStrategy, SupervisorStrategy};
+/// use proscenium_runtime::{Backoff, RestartScope, SupervisorStrategy};
 ///
 /// let strategy = SupervisorStrategy::one_for_all()
 ///     .intensity(10, Duration::from_secs(60))
 ///     .backoff(Backoff::exponential(Duration::from_millis(10), Duration::from_secs(1)));
-/// assert_eq!(strategy.restart_strategy(), RestartStrategy::OneForAll);
+/// assert_eq!(strategy.scope(), RestartScope::OneForAll);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SupervisorStrategy {
-    strategy: RestartStrategy,
+    scope: RestartScope,
     max_restarts: u32,
     within: Duration,
     backoff: Option<Backoff>,
@@ -117,7 +118,7 @@ pub struct SupervisorStrategy {
 impl Default for SupervisorStrategy {
     fn default() -> Self {
         Self {
-            strategy: RestartStrategy::OneForOne,
+            scope: RestartScope::OneForOne,
             max_restarts: 3,
             within: Duration::from_secs(5),
             backoff: None,
@@ -134,7 +135,7 @@ impl SupervisorStrategy {
     /// One-for-all with the default intensity.
     pub fn one_for_all() -> Self {
         Self {
-            strategy: RestartStrategy::OneForAll,
+            scope: RestartScope::OneForAll,
             ..Self::default()
         }
     }
@@ -142,7 +143,7 @@ impl SupervisorStrategy {
     /// Rest-for-one with the default intensity.
     pub fn rest_for_one() -> Self {
         Self {
-            strategy: RestartStrategy::RestForOne,
+            scope: RestartScope::RestForOne,
             ..Self::default()
         }
     }
@@ -162,8 +163,8 @@ impl SupervisorStrategy {
     }
 
     /// Which children are restarted together.
-    pub fn restart_strategy(&self) -> RestartStrategy {
-        self.strategy
+    pub fn scope(&self) -> RestartScope {
+        self.scope
     }
 
     /// The intensity: at most this many restarts within this window.
