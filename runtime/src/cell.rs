@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::envelope::MessageEnvelope;
 use crate::introspection::ActorState;
+use crate::link::LinkSignal;
 use crate::mailbox::MessageLane;
 use crate::signal::{Signal, SignalLane, TerminationSink, Watcher};
 use crate::{Actor, ActorId, Handler, StopReason, Terminated};
@@ -250,6 +251,8 @@ pub(crate) trait AnyActor: Send + Sync {
     fn dismiss(&self);
     fn add_watcher(&self, watcher: Watcher);
     fn remove_watcher(&self, watcher: ActorId);
+    /// Queues a link notice; false if the actor has stopped.
+    fn link_signal(&self, signal: LinkSignal) -> bool;
     fn actor_type(&self) -> TypeId;
     fn actor_type_name(&self) -> &'static str;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
@@ -313,6 +316,10 @@ impl<A: Actor> AnyActor for Cell<A> {
 
     fn remove_watcher(&self, watcher: ActorId) {
         let _ = self.signal(Signal::Unwatch(watcher));
+    }
+
+    fn link_signal(&self, signal: LinkSignal) -> bool {
+        self.signal(Signal::Link(signal)).is_ok()
     }
 
     fn actor_type(&self) -> TypeId {

@@ -10,14 +10,15 @@ use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
+use crate::link::{self, LinkSignal, LinkSink, Links};
 use crate::signal::Watcher;
 use crate::stream::{self, StreamHandle};
 use crate::supervision::{brutal_kill, PendingChild, Supervision};
 use crate::system::SpawnSpec;
 use crate::timer::{self, TimerHandle};
 use crate::{
-    Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Failure, Handler, Message, RestartPolicy,
-    Shutdown, SpawnError, SupervisorStrategy, System, Terminated,
+    Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Failure, Handler, LinkError, Message,
+    RestartPolicy, Shutdown, SpawnError, StopReason, SupervisorStrategy, System, Terminated,
 };
 
 /// The actor's view of itself and the runtime, passed to every handler and hook.
@@ -49,6 +50,8 @@ pub struct Context<A: Actor> {
     pub(crate) stop_requested: bool,
     /// Set by [`Context::fail`]; read by the actor task after each message.
     pub(crate) failure: Option<Failure>,
+    /// Actors linked to this incarnation; made on first use.
+    links: Option<Box<Links>>,
 }
 
 /// A supervised child as its parent keeps it.
@@ -99,6 +102,7 @@ impl<A: Actor> Context<A> {
             restarts: 0,
             stop_requested: false,
             failure: None,
+            links: None,
         }
     }
 
@@ -266,6 +270,150 @@ impl<A: Actor> Context<A> {
     pub fn unwatch<T: Actor>(&mut self, target: &ActorRef<T>) {
         if self.forget_watch(target.id()) {
             target.remove_watcher(self.id());
+        }
+    }
+
+    /// Links this actor and `other`, both ways, as Erlang's `link/1`: from
+    /// now on, when either fails, the other fails too, and its supervisor
+    /// decides about it as about any failure (restarts it, typically). The
+    /// failure names the linked actor and why it failed:
+    /// `failure.downcast_ref::<`[`LinkError`]`>()` finds
+    /// [`LinkError::PeerFailed`] with its id and reason.
+    ///
+    /// * A failure is what [`StopReason::is_failure`] says: a
+    ///   [`StopReason::Failed`] or [`StopReason::NodeDown`]. A normal stop
+    ///   (or a kill) of either side only ends the link, as Erlang's `normal`
+    ///   exit does.
+    /// * Links are per incarnation, as in Erlang, where a restarted process
+    ///   is a new one: when either side fails, is restarted, or stops, all
+    ///   its links end. Link in [`Actor::on_start`] (which the default
+    ///   [`Actor::on_restart`] runs again) to be linked again after a restart.
+    /// * Linking to an actor that has already stopped fails this actor once
+    ///   the current handler returns ([`LinkError::PeerGone`], Erlang's
+    ///   `noproc`). Linking twice is one link; linking to itself does nothing.
+    /// * Across nodes a link is a watch of `other` (see [`watch`](Self::watch)),
+    ///   one way only: `other` failing for good, or its node going down,
+    ///   fails this actor, but this actor's failure does not reach `other`'s
+    ///   node, and a restart of `other` in place there, which its watchers
+    ///   do not see, leaves the link as it is. A remote actor that is gone
+    ///   already ends the link as a normal stop would.
+    ///
+    /// Unlike [`watch`](Self::watch), a link needs no `Handler<Terminated>`:
+    /// the notice is handled by the runtime, on the signal lane.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Actor, ActorRef, Context, Handler, LinkError, Message, StopReason, System};
+    ///
+    /// struct Worker;
+    /// impl Actor for Worker {}
+    ///
+    /// struct Crash;
+    /// impl Message for Crash {
+    ///     type Reply = ();
+    /// }
+    /// impl Handler<Crash> for Worker {
+    ///     async fn handle(&mut self, _: Crash, _: &mut Context<Self>) {
+    ///         panic!("worker crashed");
+    ///     }
+    /// }
+    ///
+    /// /// Keeps a session for the worker: useless without it.
+    /// struct Session {
+    ///     worker: ActorRef<Worker>,
+    /// }
+    /// impl Actor for Session {
+    ///     async fn on_start(&mut self, ctx: &mut Context<Self>) -> Result<(), proscenium_runtime::ActorError> {
+    ///         ctx.link(&self.worker);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let system = System::new();
+    /// let worker = system.spawn(Worker)?;
+    /// let session = system.spawn(Session { worker: worker.clone() })?;
+    /// session.wait_started().await?;
+    /// worker.tell(Crash).await?;
+    /// let StopReason::Failed(failure) = session.wait_stopped().await else {
+    ///     panic!("the session outlived its worker");
+    /// };
+    /// let Some(LinkError::PeerFailed { peer, .. }) = failure.downcast_ref::<LinkError>() else {
+    ///     panic!("not a link failure: {failure}");
+    /// };
+    /// assert_eq!(*peer, worker.id());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn link<T: Actor>(&mut self, other: &ActorRef<T>) {
+        let (me, peer) = (self.id(), other.id());
+        if peer == me
+            || self
+                .links
+                .as_ref()
+                .is_some_and(|links| links.contains(peer))
+        {
+            return;
+        }
+        let token = link::next_token();
+        let linker: Arc<dyn AnyActor> = self.own_cell();
+        match other.cell() {
+            Some(cell) => {
+                let handle: Arc<dyn AnyActor> = Arc::clone(cell) as Arc<dyn AnyActor>;
+                let linked = handle.link_signal(LinkSignal::Linked {
+                    peer: me,
+                    token,
+                    handle: linker,
+                });
+                if !linked {
+                    let reason = handle.life().reason().unwrap_or(StopReason::Normal);
+                    self.fail(Failure::from_error(LinkError::PeerGone { peer, reason }));
+                    return;
+                }
+                self.links().insert_local(peer, token, handle);
+            }
+            None => {
+                let watcher = link::next_watcher(self.system.node_id());
+                let target = other.clone();
+                let unwatch = Box::new(move |watcher| target.remove_watcher(watcher));
+                self.links().insert_remote(peer, token, watcher, unwatch);
+                let sink = Box::new(LinkSink { linker, token });
+                other.add_watcher(Watcher::new(watcher, sink));
+            }
+        }
+    }
+
+    /// Undoes the link between this actor and `other`, on both sides (see
+    /// [`link`](Self::link)). No failure of either reaches the other after
+    /// this call, even one already on its way. Does nothing if they are
+    /// not linked.
+    pub fn unlink<T: Actor>(&mut self, other: &ActorRef<T>) {
+        let me = self.id();
+        if let Some(links) = &mut self.links {
+            links.unlink(me, other.id());
+        }
+    }
+
+    fn links(&mut self) -> &mut Links {
+        self.links.get_or_insert_with(Box::default)
+    }
+
+    /// Ends every link of this incarnation, which ended with `reason`.
+    pub(crate) fn break_links(&mut self, reason: &StopReason) {
+        let me = self.id();
+        if let Some(links) = &mut self.links {
+            links.break_all(me, reason);
+        }
+    }
+
+    /// Applies a notice from a linked actor; returns the reason to fail
+    /// with if it brings a failure.
+    pub(crate) fn on_link_signal(&mut self, signal: LinkSignal) -> Option<StopReason> {
+        match signal {
+            LinkSignal::Linked { .. } => self.links().on_signal(signal),
+            _ => self.links.as_mut()?.on_signal(signal),
         }
     }
 

@@ -15,6 +15,7 @@
 //! * `envelope`: a message plus its reply channel, erased to the actor type;
 //! * `context`: [`Context`], an actor's handle on itself: children, watches, timers;
 //! * `lifecycle`: the task that runs one actor from `on_start` to cleanup;
+//! * `link`: links between actors that fail together, and [`LinkError`];
 //! * `supervision`: [`Supervisor`], [`ChildSpec`], strategies, restart policies, backoff;
 //! * `termination`: [`StopReason`] and the [`Terminated`] notice;
 //! * `failure`: [`Failure`], why an actor failed, with the typed error it failed with;
@@ -52,6 +53,7 @@ mod gather;
 mod id;
 mod introspection;
 mod lifecycle;
+mod link;
 mod mailbox;
 #[cfg(feature = "metrics")]
 mod metrics;
@@ -81,6 +83,7 @@ pub use failure::Failure;
 pub use gather::{ask_all, ask_all_timeout, AskTarget};
 pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use introspection::{ActorKind, ActorSnapshot, ActorState, ActorTree, SystemSnapshot};
+pub use link::LinkError;
 pub use mailbox::Mailbox;
 pub use pool::{
     Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Routee,

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use crate::cell::Cell;
 use crate::envelope::BoxEnvelope;
+use crate::link::{self, LinkSignal};
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
 use crate::system::Factory;
@@ -195,12 +196,16 @@ impl<A: Actor> Lifecycle<A> {
             let reason = loop {
                 exit = match exit {
                     Exit::Stop(reason) => break reason,
-                    Exit::Fail(reason) => match Box::pin(self.supervise(self.failed(reason))).await
-                    {
-                        Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
-                        Directive::Stop(reason) => Exit::Stop(reason),
-                    },
+                    Exit::Fail(reason) => {
+                        // Links are per incarnation: this one is over.
+                        self.ctx.break_links(&reason);
+                        match Box::pin(self.supervise(self.failed(reason))).await {
+                            Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
+                            Directive::Stop(reason) => Exit::Stop(reason),
+                        }
+                    }
                     Exit::TakeDown(reason) => {
+                        self.ctx.break_links(&reason);
                         Box::pin(self.take_down(&reason)).await;
                         match Box::pin(self.supervise(reason)).await {
                             Directive::Restart(reason) => Box::pin(self.restart(reason)).await,
@@ -308,6 +313,12 @@ impl<A: Actor> Lifecycle<A> {
             Signal::Terminated(id, envelope) => {
                 return Ok(self.ctx.forget_watch(id).then_some(envelope));
             }
+            Signal::Link(signal) => {
+                if let Some(reason) = self.ctx.on_link_signal(signal) {
+                    tracing::error!(%reason, "a linked actor failed; the actor fails");
+                    return Err(Exit::Fail(reason));
+                }
+            }
             other => self.on_bookkeeping(other),
         }
         Ok(None)
@@ -331,6 +342,11 @@ impl<A: Actor> Lifecycle<A> {
                 self.ctx.children.remove(&child);
             }
             Signal::Terminated(id, envelope) => self.books().deferred.push((id, envelope)),
+            // Failed already: a linked actor's failure changes nothing, and
+            // the links of this incarnation are gone.
+            Signal::Link(signal) => {
+                let _ = self.ctx.on_link_signal(signal);
+            }
             // A failed child of a failed actor is decided about when this
             // actor restarts or stops, which stops all its children.
             Signal::ChildFailed(child, reason) => {
@@ -600,9 +616,15 @@ impl<A: Actor> Lifecycle<A> {
         let queued = cell.signals.close();
         let postponed = self.take_books(|books| &mut books.postponed);
         let mut watchers = self.take_books(|books| &mut books.watchers);
+        self.ctx.break_links(&reason);
         for signal in postponed.into_iter().chain(queued) {
-            if let Signal::Watch(watcher) = signal {
-                watchers.push(watcher);
+            match signal {
+                Signal::Watch(watcher) => watchers.push(watcher),
+                // Linked while stopping: that link ends with this stop.
+                Signal::Link(LinkSignal::Linked { token, handle, .. }) => {
+                    link::down(&*handle, id, token, &reason);
+                }
+                _ => {}
             }
         }
         for watcher in watchers {

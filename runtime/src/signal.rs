@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::envelope::BoxEnvelope;
+use crate::link::LinkSignal;
 use crate::{Actor, ActorId, StopReason, Terminated};
 
 /// A control notice for actor `A`, read before any queued message.
@@ -37,6 +38,8 @@ pub(crate) enum Signal<A: Actor> {
     Dismiss,
     /// An actor this one watches has stopped; the envelope holds the notice.
     Terminated(ActorId, BoxEnvelope<A>),
+    /// News from the other side of a link (see the `link` module).
+    Link(LinkSignal),
 }
 
 /// Delivers a [`Terminated`] notice to a watcher, wherever it lives.
