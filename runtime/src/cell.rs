@@ -151,6 +151,12 @@ impl Life {
         self.restarts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Restarts so far. Exact in the actor's own task, which is the only
+    /// writer; a snapshot may read it one restart late.
+    pub(crate) fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
     /// Records a completed restart: the actor serves again.
     pub(crate) fn set_serving(&self) {
         self.state.fetch_and(!FAILED, Ordering::SeqCst);

@@ -6,15 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_core::Stream;
-use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
 use crate::link::{self, LinkSignal, LinkSink, Links};
 use crate::signal::Watcher;
 use crate::stream::{self, StreamHandle};
-use crate::supervision::{brutal_kill, PendingChild, Supervision};
-use crate::system::SpawnSpec;
+use crate::supervision::{Child, PendingChild, SpawnSpec, Supervision};
 use crate::timer::{self, TimerHandle};
 use crate::{
     Actor, ActorId, ActorRef, ChildSpec, DeferredReply, Failure, Handler, LinkError, Message,
@@ -44,45 +42,12 @@ pub struct Context<A: Actor> {
     /// Parent of every timer's token, made on first use, cancelled on stop
     /// and restart.
     timers: Option<CancellationToken>,
-    /// How often this actor has been restarted.
-    pub(crate) restarts: u32,
     /// Set by [`Context::stop`]; read by the actor task after each message.
     pub(crate) stop_requested: bool,
     /// Set by [`Context::fail`]; read by the actor task after each message.
     pub(crate) failure: Option<Failure>,
     /// Actors linked to this incarnation; made on first use.
     links: Option<Box<Links>>,
-}
-
-/// A supervised child as its parent keeps it.
-pub(crate) struct Child {
-    pub(crate) actor: Arc<dyn AnyActor>,
-    pub(crate) policy: RestartPolicy,
-    pub(crate) shutdown: Shutdown,
-    /// Its task, to kill it without waiting when its shutdown runs out.
-    pub(crate) task: AbortHandle,
-}
-
-impl Child {
-    /// The entry for a child just spawned (always a local actor).
-    pub(crate) fn of<C: Actor>(
-        (child, task): (&ActorRef<C>, AbortHandle),
-        policy: RestartPolicy,
-        shutdown: Shutdown,
-    ) -> Option<Self> {
-        let actor = Arc::clone(child.cell()?) as Arc<dyn AnyActor>;
-        Some(Self {
-            actor,
-            policy,
-            shutdown,
-            task,
-        })
-    }
-
-    /// Kills it at once: see [`Shutdown`].
-    pub(crate) fn brutal_kill(&self) {
-        brutal_kill(&*self.actor, &self.task);
-    }
 }
 
 impl<A: Actor> Context<A> {
@@ -99,7 +64,6 @@ impl<A: Actor> Context<A> {
             supervision: None,
             watching: None,
             timers: None,
-            restarts: 0,
             stop_requested: false,
             failure: None,
             links: None,
@@ -130,7 +94,7 @@ impl<A: Actor> Context<A> {
 
     /// How many times this actor has been restarted by its supervisor.
     pub fn restart_count(&self) -> u32 {
-        self.restarts
+        self.myself.cell().map_or(0, |cell| cell.life.restarts())
     }
 
     /// Spawns `child` as a supervised child of this actor, with the
@@ -680,7 +644,7 @@ impl<A: Actor> fmt::Debug for Context<A> {
             .field("id", &self.id())
             .field("actor", &std::any::type_name::<A>())
             .field("children", &self.children.len())
-            .field("restarts", &self.restarts)
+            .field("restarts", &self.restart_count())
             .finish_non_exhaustive()
     }
 }

@@ -28,7 +28,7 @@ use crate::envelope::BoxEnvelope;
 use crate::link::{self, LinkSignal};
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
-use crate::system::Factory;
+use crate::supervision::Factory;
 use crate::{Actor, ActorId, AskError, Context, Failure, RestartPolicy, StopReason};
 
 /// How many messages an actor handles in a row before it yields its worker
@@ -434,7 +434,6 @@ impl<A: Actor> Lifecycle<A> {
     async fn restart(&mut self, reason: StopReason) -> Exit {
         self.stop_children(&reason).await;
         self.ctx.cancel_timers();
-        self.ctx.restarts += 1;
         #[cfg(feature = "metrics")]
         if let Some(metrics) = &self.metrics {
             metrics.restarted();

@@ -21,9 +21,8 @@ use crate::introspection::ActorKind;
 use crate::lifecycle::Lifecycle;
 use crate::mailbox::MessageLane;
 use crate::signal::SignalLane;
-use crate::{
-    Actor, ActorId, ActorRef, Context, NodeId, RegisterError, RestartPolicy, SpawnError, StopReason,
-};
+use crate::supervision::SpawnSpec;
+use crate::{Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError, StopReason};
 
 /// A local actor runtime: spawns actors onto the caller's tokio runtime,
 /// keeps the name registry and the dead-letter stream, and shuts everything
@@ -87,48 +86,6 @@ pub(crate) struct Registered {
     /// Its supervisor; `None` for a top-level actor.
     pub(crate) parent: Option<ActorId>,
     pub(crate) kind: ActorKind,
-}
-
-/// Builds a fresh state for a supervised actor.
-pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
-
-/// Everything about a spawn besides the actor's initial state.
-pub(crate) struct SpawnSpec<A: Actor> {
-    pub(crate) name: Option<String>,
-    /// The supervising actor; `None` for a top-level actor.
-    pub(crate) parent: Option<Arc<dyn AnyActor>>,
-    /// Rebuilds the state on restart; `None` keeps the state.
-    pub(crate) factory: Option<Factory<A>>,
-    pub(crate) policy: RestartPolicy,
-    /// What snapshots show it as.
-    pub(crate) kind: ActorKind,
-}
-
-impl<A: Actor> SpawnSpec<A> {
-    pub(crate) fn top_level(name: Option<String>) -> Self {
-        Self {
-            name,
-            parent: None,
-            factory: None,
-            policy: RestartPolicy::Permanent,
-            kind: ActorKind::Actor,
-        }
-    }
-
-    /// A child's spec; `spawn_child` fills in the parent.
-    pub(crate) fn child(
-        name: Option<String>,
-        factory: Option<Factory<A>>,
-        policy: RestartPolicy,
-    ) -> Self {
-        Self {
-            name,
-            parent: None,
-            factory,
-            policy,
-            kind: ActorKind::Actor,
-        }
-    }
 }
 
 /// Configures a [`System`] before it starts.

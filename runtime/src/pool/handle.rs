@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::manager::{PoolManager, Resize, WorkerSet};
 use super::{Route, Router};
 use crate::introspection::ActorKind;
-use crate::system::SpawnSpec;
+use crate::supervision::SpawnSpec;
 use crate::{
     Actor, ActorRef, AskError, ChildSpec, Handler, Message, RoundRobin, SendError, SpawnError,
     StopReason, SupervisorStrategy, System,

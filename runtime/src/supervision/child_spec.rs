@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use crate::{Actor, RestartPolicy, Shutdown};
 
+/// Builds a fresh state for a supervised actor.
+pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
+
 /// A recipe for a supervised child: a factory that builds its state (called
 /// again for a fresh state on every restart), its restart policy, how long
 /// its parent waits for it to stop ([`Shutdown`]), and an optional
@@ -27,7 +30,7 @@ use crate::{Actor, RestartPolicy, Shutdown};
 /// assert_eq!(spec.restart_policy(), RestartPolicy::Transient);
 /// ```
 pub struct ChildSpec<A: Actor> {
-    pub(crate) factory: Arc<dyn Fn() -> A + Send + Sync>,
+    pub(crate) factory: Factory<A>,
     pub(crate) policy: RestartPolicy,
     pub(crate) shutdown: Shutdown,
     pub(crate) name: Option<String>,

@@ -1,7 +1,8 @@
 //! Supervision: who restarts a failed actor, how, and how often.
 //!
 //! Every actor supervises the children it spawns. When a child fails (a
-//! handler or hook panics, or `on_start`/`on_restart` returns an error) it
+//! handler or hook panics, `on_start`/`on_restart` returns an error, or a
+//! handler calls [`Context::fail`](crate::Context::fail)) it
 //! stops handling messages and reports to its parent, which decides by its
 //! [`SupervisorStrategy`]:
 //!
@@ -29,6 +30,7 @@
 //! completing before the next begins. Children an actor spawns itself
 //! with [`Context::spawn`](crate::Context::spawn) start concurrently.
 
+mod child;
 mod child_spec;
 mod restart;
 mod shutdown;
@@ -38,7 +40,9 @@ mod strategy;
 mod supervisor;
 mod wait;
 
+pub(crate) use child::{Child, SpawnSpec};
 pub use child_spec::ChildSpec;
+pub(crate) use child_spec::Factory;
 pub(crate) use shutdown::brutal_kill;
 pub use shutdown::Shutdown;
 pub(crate) use start::PendingChild;

@@ -8,14 +8,13 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crate::cell::AnyActor;
-use crate::context::Child;
 use crate::lifecycle::{Exit, Lifecycle};
 use crate::panic::catch_panic_sync;
 use crate::signal::Signal;
-use crate::system::SpawnSpec;
 use tokio::time::Instant;
 
 use super::stop::stopped_by;
+use super::{Child, SpawnSpec};
 use crate::{Actor, ChildSpec, SpawnError, StopReason, System};
 
 /// A child queued by a start hook: spawns it, under `parent`, when its turn comes.

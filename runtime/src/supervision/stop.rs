@@ -12,12 +12,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::cell::Life;
-use crate::context::Child;
 use crate::lifecycle::Lifecycle;
 use crate::signal::Signal;
 use crate::{Actor, ActorId, Shutdown, StopReason};
 
 use super::restart::restarts;
+use super::Child;
 
 impl<A: Actor> Lifecycle<A> {
     /// Stops every child (kills them if this actor was killed) and waits for
