@@ -97,7 +97,9 @@ pub enum AskError {
     /// No reply came within the deadline; the message may still be handled later.
     #[error("no reply within {0:?}; use `ask_timeout` with a longer deadline if the work is slow")]
     Timeout(Duration),
-    /// The handler failed (panicked or returned an error) while handling this message.
+    /// The handler panicked while handling this message, which failed the
+    /// actor. (An `Err` the handler returns is its reply, and one that calls
+    /// [`Context::fail`](crate::Context::fail) still sends its reply.)
     #[error("the actor failed while handling the message: {reason}")]
     Failed {
         /// What the failure said, e.g. the panic message.

@@ -12,8 +12,10 @@
 //! that producer's wake-up, which follows its link, makes the consumer look
 //! again.
 //!
-//! This is the only module of the runtime with `unsafe` code. The
-//! invariants it relies on:
+//! This module holds the runtime's `unsafe` data structure; the only other
+//! `unsafe` code calls into it: the message lane's receive functions
+//! (`lane.rs`) and their one caller, the actor's task (`lifecycle.rs`), each
+//! with the single-consumer promise below. The invariants it relies on:
 //!
 //! * a node is owned by the queue from [`Queue::push`] until [`Queue::pop`]
 //!   returns it, and by nobody else;
