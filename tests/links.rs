@@ -8,7 +8,8 @@ mod support_cluster;
 use std::time::Duration;
 
 use proscenium::prelude::*;
-use proscenium::{Failure, LinkError};
+use proscenium::runtime::LinkError;
+use proscenium::Failure;
 use support_cluster::{in_process_node, within};
 use tokio::sync::mpsc;
 
