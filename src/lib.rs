@@ -69,6 +69,9 @@ pub mod __private {
 
     pub use proscenium_net::__inventory as inventory;
     pub use proscenium_net::{Registry, RemoteMessage, RemoteRegistration};
+    pub use serde;
+
+    pub mod remote;
 
     /// Supertrait of the `#[handlers]` extension traits, so that only
     /// `ActorRef`s implement them.

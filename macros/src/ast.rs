@@ -111,6 +111,26 @@ impl HandlersInput {
     pub(crate) fn self_ty(&self) -> &Type {
         &self.item.self_ty
     }
+
+    /// The wire tag of `handler`'s message when it is remote (marked on
+    /// the method or the block): the tag given, or `Actor::Message`, so
+    /// that two actors' `get` handlers do not claim the same tag.
+    pub(crate) fn remote_tag(&self, handler: &HandlerFn) -> Option<String> {
+        match &handler.attrs.remote {
+            Some((_, Some(tag))) => Some(tag.value()),
+            Some((_, None)) => Some(self.default_tag(handler)),
+            None => self
+                .attrs
+                .remote
+                .as_ref()
+                .map(|_| self.default_tag(handler)),
+        }
+    }
+
+    fn default_tag(&self, handler: &HandlerFn) -> String {
+        let actor = self_name(self.self_ty()).unwrap_or_else(|| self.ext.to_string());
+        format!("{actor}::{}", handler.message)
+    }
 }
 
 impl HandlerFn {

@@ -27,16 +27,20 @@ pub(crate) struct MessageAttrs {
     pub(crate) remote: Option<(Ident, Option<LitStr>)>,
 }
 
-/// `#[handlers(ext = Name)]`.
+/// `#[handlers(ext = Name, remote)]`.
 #[derive(Default)]
 pub(crate) struct HandlersAttrs {
     pub(crate) ext: Option<Ident>,
+    /// The `remote` key: every handler of the block is remote.
+    pub(crate) remote: Option<Ident>,
 }
 
-/// `#[handler(message = Name)]`.
+/// `#[handler(message = Name, remote)]` or `#[handler(remote = "tag")]`.
 #[derive(Default)]
 pub(crate) struct HandlerAttrs {
     pub(crate) message: Option<Ident>,
+    /// The `remote` key and its explicit tag, if given.
+    pub(crate) remote: Option<(Ident, Option<LitStr>)>,
 }
 
 pub(crate) fn actor(errors: &Errors, attrs: &[Attribute]) -> ActorAttrs {
@@ -91,15 +95,7 @@ pub(crate) fn message(errors: &Errors, attrs: &[Attribute]) -> MessageAttrs {
                 Ok(())
             }
             "remote" => {
-                let tag = if meta.input.peek(Token![=]) {
-                    Some(lit_str(
-                        key,
-                        meta,
-                        "a stable tag, such as `remote = \"shop.Order\"`",
-                    )?)
-                } else {
-                    None
-                };
+                let tag = remote_tag(key, meta)?;
                 set_once(errors, &mut out.remote, key, (key.clone(), tag));
                 Ok(())
             }
@@ -121,9 +117,18 @@ pub(crate) fn handlers(errors: &Errors, args: TokenStream) -> HandlersAttrs {
             set_once(errors, &mut out.ext, key, ext);
             Ok(())
         }
+        "remote" => {
+            no_value(
+                key,
+                meta,
+                "write `#[handlers(remote)]`, and give tags on each `#[handler(remote = \"..\")]`",
+            )?;
+            set_once(errors, &mut out.remote, key, key.clone());
+            Ok(())
+        }
         _ => Err(syn::Error::new_spanned(
             key,
-            format!("unknown `handlers` attribute `{key}`; expected `ext = TraitName`"),
+            format!("unknown `handlers` attribute `{key}`; expected `ext = TraitName` or `remote`"),
         )),
     });
     if let Err(e) = syn::meta::parser(parser).parse2(args) {
@@ -143,9 +148,16 @@ pub(crate) fn handler(errors: &Errors, attr: &Attribute) -> HandlerAttrs {
             set_once(errors, &mut out.message, key, message);
             Ok(())
         }
+        "remote" => {
+            let tag = remote_tag(key, meta)?;
+            set_once(errors, &mut out.remote, key, (key.clone(), tag));
+            Ok(())
+        }
         _ => Err(syn::Error::new_spanned(
             key,
-            format!("unknown `handler` attribute `{key}`; expected `message = TypeName`"),
+            format!(
+                "unknown `handler` attribute `{key}`; expected `message = TypeName` or `remote`"
+            ),
         )),
     });
     parse_attr(errors, attr, parser);
@@ -239,6 +251,14 @@ fn ident_value(key: &Ident, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::
             format!("`{key}` takes {expected}"),
         )),
     }
+}
+
+/// The tag of `remote = "tag"`, or `None` for a bare `remote`.
+fn remote_tag(key: &Ident, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<LitStr>> {
+    if !meta.input.peek(Token![=]) {
+        return Ok(None);
+    }
+    lit_str(key, meta, "a stable tag, such as `remote = \"shop.Order\"`").map(Some)
 }
 
 /// Parses `(Type, Type, ..)` after `key`.

@@ -2,7 +2,8 @@
 //! falls back to a stand-in impl plus the errors.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{DeriveInput, Generics, Ident, ItemImpl, Type};
 
@@ -28,7 +29,7 @@ pub(crate) fn derive_message(input: &DeriveInput) -> TokenStream {
         Ok(()) => {
             let mut tokens = message_impl(message.input, &message.reply());
             if let Some((_, tag)) = &message.attrs.remote {
-                tokens.extend(remote_message_impl(message.input, tag.as_ref()));
+                tokens.extend(remote_message_impl(&message, tag.as_ref()));
             }
             tokens
         }
@@ -82,10 +83,17 @@ fn actor_impl(actor: &ActorInput<'_>) -> TokenStream {
 
 /// Registers, at link time, that `actor` receives `messages` from other nodes.
 fn remote_actor_registration(actor: &Ident, messages: &[Type]) -> TokenStream {
+    // Spanned at each listed message, so that a listed message the actor
+    // does not handle, or one not marked remote, is the token at fault.
+    let registrations = messages.iter().map(|message| {
+        quote_spanned! {message.span()=>
+            registry.handler::<#actor, #message>();
+        }
+    });
     quote! {
         const _: () = {
             fn register(registry: &mut ::proscenium::__private::Registry) {
-                #( registry.handler::<#actor, #messages>(); )*
+                #(#registrations)*
             }
             ::proscenium::__private::inventory::submit! {
                 ::proscenium::__private::RemoteRegistration { register }
@@ -94,30 +102,107 @@ fn remote_actor_registration(actor: &Ident, messages: &[Type]) -> TokenStream {
     }
 }
 
-/// `RemoteMessage` with a stable tag (the type's name unless given), and
-/// its link-time registration.
-fn remote_message_impl(input: &DeriveInput, tag: Option<&syn::LitStr>) -> TokenStream {
-    let ident = &input.ident;
-    let tag = match tag {
-        Some(tag) => quote!(#tag),
-        None => {
-            let name = ident.to_string();
-            quote!(#name)
-        }
+/// `RemoteMessage` for a `#[message(remote)]` type, with the type's name
+/// as its tag unless given.
+fn remote_message_impl(message: &MessageInput<'_>, tag: Option<&syn::LitStr>) -> TokenStream {
+    let ident = &message.input.ident;
+    let reply_at = message
+        .attrs
+        .reply
+        .as_ref()
+        .map_or(ident.span(), Spanned::span);
+    remote_impl(&RemoteItem {
+        message: ident,
+        tag: tag.map_or_else(|| ident.to_string(), syn::LitStr::value),
+        handler: None,
+        reply_at,
+    })
+}
+
+/// A message that crosses the wire, as the macros saw it.
+struct RemoteItem<'a> {
+    message: &'a Ident,
+    tag: String,
+    /// For a `#[handler(remote)]` message: the actor and the argument types.
+    handler: Option<(&'a Type, Vec<Type>)>,
+    /// Where an error about the reply points.
+    reply_at: Span,
+}
+
+/// `RemoteMessage` for the message, a check that names a missing serde
+/// derive in one short error, and the link-time registration of the
+/// message, with its handler for a `#[handler(remote)]` one (see
+/// `proscenium::__private::remote`).
+fn remote_impl(item: &RemoteItem<'_>) -> TokenStream {
+    let RemoteItem { message, tag, .. } = item;
+    let check = serde_check(item);
+    let register = match &item.handler {
+        Some((actor, _)) => quote!(register_handler::<#actor>(registry)),
+        None => quote!(register_message(registry)),
     };
     quote! {
         const _: () = {
             #[automatically_derived]
-            impl ::proscenium::__private::RemoteMessage for #ident {
+            impl ::proscenium::__private::RemoteMessage for #message
+            where
+                // `for<'w>`: not checked here, so a missing serde derive is
+                // reported once, by the check below.
+                for<'w> #message: ::proscenium::__private::remote::Wire,
+                for<'w> <#message as ::proscenium::__private::Message>::Reply:
+                    ::proscenium::__private::remote::Wire,
+            {
                 const TAG: &'static str = #tag;
             }
+            #check
             fn register(registry: &mut ::proscenium::__private::Registry) {
-                registry.message::<#ident>();
+                #[allow(unused_imports)]
+                use ::proscenium::__private::remote::{RegisterRemote as _, SkipRegister as _};
+                (&&::proscenium::__private::remote::Probe::<#message>::new()).#register;
             }
             ::proscenium::__private::inventory::submit! {
                 ::proscenium::__private::RemoteRegistration { register }
             }
         };
+    }
+}
+
+/// Fails to compile, with an error that names the fix, when the message
+/// of a `#[message(remote)]`, an argument of a `#[handler(remote)]`, or
+/// the reply lacks serde.
+fn serde_check(item: &RemoteItem<'_>) -> TokenStream {
+    let message = item.message;
+    let probe = quote!(::proscenium::__private::remote::Probe);
+    let inputs = match &item.handler {
+        None => vec![quote_spanned! {message.span()=>
+            ::proscenium::__private::remote::message_serde::<#message, _>(
+                (&&#probe::<#message>::new()).serde(),
+            );
+        }],
+        Some((_, args)) => args
+            .iter()
+            .map(|ty| {
+                quote_spanned! {ty.span()=>
+                    ::proscenium::__private::remote::arg_serde::<#message, #ty, _>(
+                        (&&#probe::<#ty>::new()).serde(),
+                    );
+                }
+            })
+            .collect(),
+    };
+    let reply = quote!(<#message as ::proscenium::__private::Message>::Reply);
+    let reply_check = quote_spanned! {item.reply_at=>
+        ::proscenium::__private::remote::reply_serde::<#message, #reply, _>(
+            (&&#probe::<#reply>::new()).serde(),
+        );
+    };
+    quote! {
+        #[allow(dead_code)]
+        fn check() {
+            #[allow(unused_imports)]
+            use ::proscenium::__private::remote::{ViaSerde as _, WithoutSerde as _};
+            #(#inputs)*
+            #reply_check
+        }
     }
 }
 
@@ -184,8 +269,29 @@ fn static_bounds(generics: &Generics) -> Generics {
 fn handlers_impl(input: &HandlersInput) -> TokenStream {
     let item = &input.item;
     let self_ty = input.self_ty();
-    let messages = input.handlers.iter().map(|h| message_struct(h, self_ty));
+    let messages = input
+        .handlers
+        .iter()
+        .map(|h| message_struct(h, self_ty, input.remote_tag(h).is_some()));
     let impls = input.handlers.iter().map(|h| handler_impls(h, self_ty));
+    let remotes = input.handlers.iter().filter_map(|h| {
+        let tag = input.remote_tag(h)?;
+        let args = h
+            .args
+            .iter()
+            .map(|arg| outside_impl(&arg.ty, self_ty))
+            .collect();
+        let reply_at = match &h.func.sig.output {
+            syn::ReturnType::Type(_, ty) => ty.span(),
+            syn::ReturnType::Default => h.ident().span(),
+        };
+        Some(remote_impl(&RemoteItem {
+            message: &h.message,
+            tag,
+            handler: Some((self_ty, args)),
+            reply_at,
+        }))
+    });
     let ext = ext_trait(input);
     quote! {
         #item
@@ -194,6 +300,7 @@ fn handlers_impl(input: &HandlersInput) -> TokenStream {
         const _: () = {
             #(#impls)*
         };
+        #(#remotes)*
         #ext
     }
 }
@@ -219,8 +326,9 @@ fn outside_impl(ty: &Type, self_ty: &Type) -> Type {
     ty
 }
 
-fn message_struct(handler: &HandlerFn, self_ty: &Type) -> TokenStream {
+fn message_struct(handler: &HandlerFn, self_ty: &Type, remote: bool) -> TokenStream {
     let vis = handler.vis();
+    let serde = remote.then(|| message_serde(handler, self_ty));
     let name = &handler.message;
     let method = handler.ident();
     let docs = handler.docs();
@@ -235,6 +343,7 @@ fn message_struct(handler: &HandlerFn, self_ty: &Type) -> TokenStream {
             #separator
             #[doc = #summary]
             #vis struct #name;
+            #serde
         };
     }
     let fields = handler
@@ -256,6 +365,60 @@ fn message_struct(handler: &HandlerFn, self_ty: &Type) -> TokenStream {
         #vis struct #name {
             #(#fields,)*
         }
+        #serde
+    }
+}
+
+/// `Serialize` and `Deserialize` for a remote handler's message, as the
+/// tuple of its fields. Written by hand rather than derived so that an
+/// argument without serde fails only the short check of `remote_args_check`:
+/// the `for<'w>` bounds are not checked at the impl.
+fn message_serde(handler: &HandlerFn, self_ty: &Type) -> TokenStream {
+    let name = &handler.message;
+    let serde = quote!(::proscenium::__private::serde);
+    let types: Vec<_> = handler
+        .args
+        .iter()
+        .map(|arg| outside_impl(&arg.ty, self_ty))
+        .collect();
+    let fields: Vec<_> = handler.arg_idents().collect();
+    let serializer = Ident::new("serializer", Span::mixed_site());
+    let deserializer = Ident::new("deserializer", Span::mixed_site());
+    let build = if fields.is_empty() {
+        quote!(#name)
+    } else {
+        quote!(#name { #(#fields),* })
+    };
+    quote! {
+        #[allow(non_local_definitions)]
+        const _: () = {
+            #[automatically_derived]
+            impl #serde::Serialize for #name
+            where
+                #(for<'w> #types: #serde::Serialize,)*
+            {
+                fn serialize<S: #serde::Serializer>(
+                    &self,
+                    #serializer: S,
+                ) -> ::core::result::Result<S::Ok, S::Error> {
+                    #serde::Serialize::serialize(&(#(&self.#fields,)*), #serializer)
+                }
+            }
+
+            #[automatically_derived]
+            impl<'de> #serde::Deserialize<'de> for #name
+            where
+                #(for<'w> #types: #serde::de::DeserializeOwned,)*
+            {
+                fn deserialize<D: #serde::Deserializer<'de>>(
+                    #deserializer: D,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    let (#(#fields,)*) =
+                        <(#(#types,)*) as #serde::Deserialize<'de>>::deserialize(#deserializer)?;
+                    ::core::result::Result::Ok(#build)
+                }
+            }
+        };
     }
 }
 

@@ -12,6 +12,9 @@ mod shadows {
     pub(crate) enum Option {
         Some,
     }
+    pub(crate) trait Serialize {}
+    pub(crate) struct Registry;
+    pub(crate) struct Probe;
 }
 #[allow(unused_imports)]
 use shadows::*;
@@ -44,6 +47,12 @@ impl Tally {
         self.count
     }
 
+    /// Sets the count, from any node.
+    #[handler(remote)]
+    pub async fn set(&mut self, to: u32) -> u32 {
+        std::mem::replace(&mut self.count, to)
+    }
+
     /// The count, and the actor's id.
     #[handler]
     pub async fn read(&mut self, ctx: &mut proscenium::Context<Self>) -> (u32, proscenium::ActorId) {
@@ -52,5 +61,5 @@ impl Tally {
 }
 
 fn main() {
-    let _ = (Add { by: 1 }, Read);
+    let _ = (Add { by: 1 }, Read, Set { to: 2 });
 }
