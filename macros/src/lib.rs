@@ -35,8 +35,13 @@ use syn::{parse_macro_input, DeriveInput, ItemImpl};
 ///   which `System::spawn_default_named` registers it under;
 /// * `remote(M1, M2, ..)`: actors of this type receive these messages from
 ///   other nodes. Each `Mi` must be a remote message (see
-///   [`derive@Message`]); the pairs are registered at link time, so a
+///   [`derive@Message`]) that the actor handles, or the list does not
+///   compile; the pairs are registered at link time, so a
 ///   `proscenium::net::Node` knows them without any registration call.
+///   A remote message left out of the list is refused when it arrives
+///   (`AskError::Remote` for an ask), so handlers written with
+///   [`macro@handlers`] can say `#[handler(remote)]` instead, which needs
+///   no list.
 ///
 /// The derived impl keeps the default `on_start` and `on_stop`. An actor
 /// that needs a hook implements `Actor` by hand instead of deriving it
@@ -81,7 +86,10 @@ pub fn derive_actor(input: TokenStream) -> TokenStream {
 /// implements `proscenium::net::RemoteMessage` with the type's name as its
 /// stable tag (`#[message(remote = "my.Tag")]` picks another) and registers
 /// it at link time. The type and its reply must derive `Serialize` and
-/// `Deserialize`; a missing impl is a compile error at the type.
+/// `Deserialize`; a missing derive is one compile error at the type (or at
+/// the reply type) that says which derive to add. The actors that receive
+/// it from other nodes list it in `#[actor(remote(..))]` (see
+/// [`derive@Actor`]).
 ///
 /// Works on structs and enums, generic ones included (each type parameter
 /// gets `Send + 'static` bounds).
@@ -161,6 +169,47 @@ pub fn derive_message(input: TokenStream) -> TokenStream {
 /// `ctx: &mut Context<Self>` last. All `#[handler]` methods of one block
 /// share one visibility, because they share the trait. Methods without
 /// `#[handler]` are left alone.
+///
+/// # Remote handlers
+///
+/// `#[handler(remote)]` declares, in one place, that the handler may be
+/// called from other nodes: the message also implements `Serialize`,
+/// `Deserialize` and `proscenium::net::RemoteMessage`, with the tag
+/// `Actor::Message` (`Counter::Add`; `#[handler(remote = "my.Tag")]` picks
+/// another), and the message and its handler are registered at link time,
+/// as `#[message(remote)]` and `#[actor(remote(..))]` do together for a
+/// hand-written handler. `#[handlers(remote)]` makes every handler of the
+/// block remote. The argument types and the return type must implement
+/// `Serialize` and `Deserialize`; one that does not is a compile error at
+/// that type.
+///
+/// ```
+/// use proscenium::prelude::*;
+///
+/// #[derive(Actor, Default)]
+/// struct Account {
+///     total: u64,
+/// }
+///
+/// #[handlers]
+/// impl Account {
+///     /// Other nodes may deposit: no `#[actor(remote(..))]` list needed.
+///     #[handler(remote)]
+///     async fn deposit(&mut self, amount: u64) -> u64 {
+///         self.total += amount;
+///         self.total
+///     }
+///
+///     /// Local callers only.
+///     #[handler]
+///     async fn audit(&mut self) -> u64 {
+///         self.total
+///     }
+/// }
+///
+/// use proscenium::net::RemoteMessage;
+/// assert_eq!(Deposit::TAG, "Account::Deposit");
+/// ```
 ///
 /// # Examples
 ///

@@ -525,7 +525,7 @@ fn on_ask(
     let Some(delivery) = node.registry.delivery(actor.actor_type(), tag) else {
         let actor = actor.actor_type_name();
         reply(Err(AskError::Remote(format!(
-            "`{actor}` does not handle message tag {tag} from other nodes; register it"
+            "`{actor}` does not receive message tag {tag} from other nodes; list the message in its `#[actor(remote(..))]`, or mark its handler `#[handler(remote)]`"
         ))));
         return;
     };

@@ -239,7 +239,7 @@ fn local_recipient<M: Message, E: serde::de::Error>(
         .ok_or_else(|| {
             E::custom(format!(
                 "actor {} is a `{}`, which this node has not registered to receive `{}` \
-                 from other nodes; register it (`#[actor(remote(..))]`)",
+                 from other nodes; register it (`#[actor(remote(..))]` or `#[handler(remote)]`)",
                 actor.id(),
                 actor.actor_type_name(),
                 std::any::type_name::<M>()
