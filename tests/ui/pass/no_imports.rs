@@ -21,7 +21,7 @@ use shadows::*;
 
 /// A public actor, so `missing_docs` checks what is generated for it.
 #[derive(proscenium::Actor, Default, Debug)]
-#[actor(mailbox = 8, name = "tally")]
+#[actor(mailbox = 8, name = "tally", remote(Peek))]
 pub struct Tally {
     count: u32,
 }
@@ -30,6 +30,17 @@ pub struct Tally {
 #[derive(proscenium::Message, Debug)]
 #[message(reply = u32)]
 pub struct Bump;
+
+/// A public message that crosses the wire.
+#[derive(proscenium::Message, serde::Serialize, serde::Deserialize, Debug)]
+#[message(remote, reply = u32)]
+pub struct Peek;
+
+impl proscenium::Handler<Peek> for Tally {
+    async fn handle(&mut self, _: Peek, _: &mut proscenium::Context<Self>) -> u32 {
+        self.count
+    }
+}
 
 impl proscenium::Handler<Bump> for Tally {
     async fn handle(&mut self, _: Bump, _: &mut proscenium::Context<Self>) -> u32 {
@@ -61,5 +72,5 @@ impl Tally {
 }
 
 fn main() {
-    let _ = (Add { by: 1 }, Read, Set { to: 2 });
+    let _ = (Add { by: 1 }, Read, Set { to: 2 }, Peek);
 }
