@@ -49,7 +49,7 @@ use crate::{wire, MessageTag, WireError};
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot cross the wire",
-    note = "mark it `#[derive(Message, Serialize, Deserialize)]` with `#[message(remote)]`, or implement `RemoteMessage` (a stable `TAG`) by hand; its reply must be `Serialize + Deserialize` too"
+    note = "mark it `#[derive(Message, Serialize, Deserialize)]` with `#[message(remote)]` (or its `#[handlers]` method `#[handler(remote)]`), or implement `RemoteMessage` (a stable `TAG`) by hand; its reply must be `Serialize + Deserialize` too"
 )]
 pub trait RemoteMessage:
     Message<Reply: Serialize + DeserializeOwned> + Serialize + DeserializeOwned
@@ -192,7 +192,8 @@ pub struct Registry {
 }
 
 /// A registration that the `#[message(remote)]` and `#[actor(remote(..))]`
-/// derives submit at link time, so nobody registers remote types by hand.
+/// derives and `#[handler(remote)]` methods submit at link time, so nobody
+/// registers remote types by hand.
 /// [`Registry::discovered`] runs them all.
 #[derive(Debug)]
 pub struct RemoteRegistration {
