@@ -2,9 +2,12 @@
 //!
 //! # Map of the crate
 //!
-//! * [`runtime`]: the actor runtime (re-exported at the root as well):
-//!   [`Actor`], [`Message`], [`Handler`], [`ActorRef`], [`Recipient`],
-//!   [`Context`], [`System`], errors and ids.
+//! * The root: what actor code writes, from the runtime: [`Actor`],
+//!   [`Message`], [`Handler`], [`ActorRef`], [`Recipient`], [`Context`],
+//!   [`System`], supervision, pools, errors and ids.
+//! * [`runtime`]: the runtime crate itself. Its [`runtime::remote`] module
+//!   is the seam a network layer plugs into ([`runtime::remote::RemoteDelivery`],
+//!   refs on the wire); actor code never needs it, so it is not at the root.
 //! * [`net`]: nodes, the wire protocol and remote actors: [`net::Node`],
 //!   [`net::Registry`], [`net::RemoteMessage`].
 //! * [`prelude`]: `use proscenium::prelude::*;` brings in what an actor needs,
@@ -18,7 +21,37 @@
 pub use proscenium_macros::{handler, handlers, Actor, Message};
 pub use proscenium_net as net;
 pub use proscenium_runtime as runtime;
-pub use proscenium_runtime::*;
+
+// Each item once, by name, so that the root stays what actor code writes;
+// the seam a network layer plugs into is `runtime::remote`.
+
+// Actors, messages and addresses.
+pub use proscenium_runtime::{Actor, ActorRef, Context, Handler, Message, PendingReply, Recipient};
+// Asking many at once, and answering later.
+pub use proscenium_runtime::{ask_all, ask_all_timeout, AskTarget, DeferredReply};
+// The system, mailboxes, timers and streams.
+pub use proscenium_runtime::{
+    Mailbox, StreamEnd, StreamHandle, System, SystemBuilder, TimerHandle,
+};
+// Supervision, and how actors end.
+pub use proscenium_runtime::{
+    Backoff, ChildSpec, Failure, RestartPolicy, RestartScope, Shutdown, StopReason, Supervisor,
+    SupervisorStrategy, Terminated, WhichChildren,
+};
+// Pools and their routers.
+pub use proscenium_runtime::{
+    Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Routee,
+    Router,
+};
+// Ids, dead letters and introspection.
+pub use proscenium_runtime::{
+    ActorId, ActorKind, ActorSnapshot, ActorState, ActorTree, DeadLetter, DeadLetters, NodeId,
+    ParseActorIdError, SystemSnapshot,
+};
+// Errors.
+pub use proscenium_runtime::{
+    ActorError, AskError, LinkError, RegisterError, SendError, SpawnError, StartError, TrySendError,
+};
 
 /// Guides that read in order, each with examples that run as doctests.
 pub mod guide {

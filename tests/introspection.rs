@@ -216,11 +216,14 @@ async fn a_stopping_actor_shows_as_stopping() {
     assert!(snapshot.actor(worker.id()).is_none());
     assert_eq!(snapshot.dead_letters, 0);
     assert!(worker.tell(Ping).await.is_err());
-    system.publish_dead_letter(proscenium::DeadLetter {
-        recipient: worker.id(),
-        message_type: "Ping",
-        reason: StopReason::Normal,
-        possibly_delivered: false,
-    });
+    proscenium::runtime::remote::publish_dead_letter(
+        &system,
+        proscenium::DeadLetter {
+            recipient: worker.id(),
+            message_type: "Ping",
+            reason: StopReason::Normal,
+            possibly_delivered: false,
+        },
+    );
     assert_eq!(system.snapshot().dead_letters, 1);
 }

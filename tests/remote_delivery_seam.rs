@@ -1,4 +1,4 @@
-//! A ref made with `ActorRef::remote` routes every operation through the
+//! A ref made with `remote::actor_ref` routes every operation through the
 //! `RemoteDelivery` it was given. Here a fake transport stands in for the
 //! network: it routes `Record` and `Seen` to a local actor by downcasting the
 //! `AnyMessage`, and refuses every other message type.
@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proscenium::prelude::*;
-use proscenium::{
-    ask_all, AnyMessage, AnyReply, NodeId, RemoteAsk, RemoteDelivery, RemoteSendError,
-    RemoteStopped, Undeliverable, Watcher,
+use proscenium::runtime::remote::{
+    self, AnyMessage, AnyReply, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped,
+    Undeliverable, Watcher,
 };
+use proscenium::{ask_all, NodeId};
 use support::{Panic, Record, Recorder, Seen};
 use tokio::sync::mpsc;
 
@@ -41,7 +42,7 @@ impl FakeTransport {
     }
 
     fn remote_ref(self: &Arc<Self>) -> ActorRef<Target> {
-        ActorRef::remote(self.remote_id, self.clone(), Duration::from_secs(5))
+        remote::actor_ref(self.remote_id, self.clone(), Duration::from_secs(5))
     }
 
     fn watcher_count(&self) -> usize {
@@ -184,7 +185,7 @@ async fn a_recipient_of_a_remote_ref_goes_through_the_transport() {
 async fn ask_all_reaches_remote_refs_and_recipients_through_the_transport() {
     let (_system, transport, remote) = setup();
     remote.tell(Record(4)).await.unwrap();
-    let by_id: Recipient<Seen> = Recipient::remote(
+    let by_id: Recipient<Seen> = remote::recipient(
         transport.remote_id,
         transport.clone(),
         Duration::from_secs(5),

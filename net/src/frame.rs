@@ -4,7 +4,8 @@
 use std::fmt;
 
 use bytes::Bytes;
-use proscenium_runtime::{ActorId, AskError, Seal, StopReason, WaitFor};
+use proscenium_runtime::remote::{Seal, WaitFor};
+use proscenium_runtime::{ActorId, AskError, StopReason};
 use serde::{Deserialize, Serialize};
 
 /// The stable identifier of a message type on the wire.
@@ -91,7 +92,8 @@ impl fmt::Display for MessageTag {
 /// ```
 /// use bytes::Bytes;
 /// use proscenium_net::{Frame, MessageTag};
-/// use proscenium_runtime::{ActorId, NodeId, Seal};
+/// use proscenium_runtime::remote::Seal;
+/// use proscenium_runtime::{ActorId, NodeId};
 ///
 /// let frame = Frame::Tell {
 ///     to: ActorId::new(NodeId::new(2, 0x9f), 11),
@@ -131,7 +133,7 @@ pub enum Frame {
         /// The message, encoded with [`wire::encode`](crate::wire::encode).
         payload: Bytes,
         /// The wait-for edges that lead to the asker on the asking node,
-        /// the ask's own first (see [`proscenium_runtime::waits_leading_to`]);
+        /// the ask's own first (see [`proscenium_runtime::remote::waits_leading_to`]);
         /// empty when the asker is not an actor. At most
         /// [`MAX_ASK_WAITS`]: a receiver ignores any beyond. Where the ask
         /// is handled they count for deadlock detection while the handler

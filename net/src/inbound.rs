@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use proscenium_runtime::{
-    ActorId, AnyActorRef, AskError, NodeId, Seal, StopReason, WaitFor, Watcher,
-};
+use proscenium_runtime::remote::{AnyActorRef, Seal, WaitFor, Watcher};
+use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
 
 use crate::link::{FrameStream, Link};
 use crate::parking::{Parked, Parking};
@@ -476,7 +475,7 @@ fn on_frame(
 ///
 /// Only for ids this node already trusts (its own watch bookkeeping); a
 /// frame's target goes through [`reachable`].
-fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::AnyActorRef> {
+fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::remote::AnyActorRef> {
     (id.node() == node.node_id())
         .then(|| node.system.actor(id))
         .flatten()

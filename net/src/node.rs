@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use dashmap::DashMap;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
-use proscenium_runtime::{Actor, ActorRef, NodeId, Seal, SupervisorStrategy, System};
+use proscenium_runtime::remote::{self, Seal};
+use proscenium_runtime::{Actor, ActorRef, NodeId, SupervisorStrategy, System};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -705,7 +706,7 @@ impl NodeBuilder {
             MessageTag::from_name(&self.name).get(),
             entropy.next_u64().max(1),
         );
-        NodeId::register_name(node.number(), &self.name);
+        remote::register_node_name(node.number(), &self.name);
         let mut handshake = HandshakeConfig::new(self.name.clone(), node, secret)?
             .with_timeout(self.handshake_timeout)
             .with_heartbeat(self.heartbeat)
@@ -1096,7 +1097,7 @@ impl Node {
         seal: Seal,
     ) -> ActorRef<A> {
         let transport = self.shared.ref_transport(seal);
-        ActorRef::remote(id, transport, self.system().ask_timeout())
+        remote::actor_ref(id, transport, self.system().ask_timeout())
     }
 
     /// Sends a query frame to `node` and waits for its answer.

@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use proscenium_runtime::{ActorId, AnyActorRef, WaitFor};
+use proscenium_runtime::remote::{AnyActorRef, WaitFor};
+use proscenium_runtime::ActorId;
 
 use crate::link::Link;
 use crate::registry::{DeliverAsk, DeliverTell};

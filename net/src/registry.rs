@@ -14,9 +14,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use proscenium_runtime::remote::{
+    with_ref_resolver, AnyActorRef, AnyMessage, AnyRecipient, AnyReply, RemoteDelivery, WaitFor,
+};
 use proscenium_runtime::{
-    with_ref_resolver, Actor, ActorId, AnyActorRef, AnyMessage, AnyRecipient, AnyReply, AskError,
-    Handler, Message, Recipient, RemoteDelivery, System, TrySendError, WaitFor,
+    Actor, ActorId, AskError, Handler, Message, Recipient, System, TrySendError,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -374,7 +376,7 @@ fn deliver_ask<A: Handler<M>, M: RemoteMessage>(
     let limit = crate::frame::payload_limit(cx.limit as usize);
     let cx = cx.clone();
     Ok(Box::pin(async move {
-        let pending = actor.send_ask_waited(message, waits).await?;
+        let pending = proscenium_runtime::remote::send_ask_waited(&actor, message, waits).await?;
         let reply: EncodedReply = Box::pin(async move {
             let reply = pending.recv().await?;
             cx.encode(&reply, limit)

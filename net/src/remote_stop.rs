@@ -13,7 +13,8 @@
 use std::sync::Arc;
 
 use dashmap::DashSet;
-use proscenium_runtime::{Actor, ActorId, ActorRef, AnyActorRef, Watcher};
+use proscenium_runtime::remote::{AnyActorRef, Watcher};
+use proscenium_runtime::{Actor, ActorId, ActorRef};
 
 use crate::Node;
 

@@ -19,7 +19,8 @@
 //! actor with the same seal (see `inbound`).
 
 use hmac::{Hmac, KeyInit, Mac};
-use proscenium_runtime::{ActorId, Seal};
+use proscenium_runtime::remote::Seal;
+use proscenium_runtime::ActorId;
 use sha2::Sha256;
 
 /// Separates these MACs from any other use of HMAC-SHA256 in the crate.

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
+use proscenium_runtime::remote::{AnyReply, Seal, Watcher};
 use proscenium_runtime::{
-    ActorId, ActorRef, AnyReply, AskError, Backoff, NodeId, Seal, StopReason, SupervisorStrategy,
-    System, Watcher,
+    ActorId, ActorRef, AskError, Backoff, NodeId, StopReason, SupervisorStrategy, System,
 };
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -300,7 +300,7 @@ impl NodeShared {
         redial: Option<SocketAddr>,
     ) {
         let peer = established.peer;
-        NodeId::register_name(peer.node.number(), &peer.name);
+        proscenium_runtime::remote::register_node_name(peer.node.number(), &peer.name);
         let liveness = Liveness {
             interval: self.heartbeat.max(peer.heartbeat),
             arrived,

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
+use proscenium_runtime::remote::Watcher;
 use proscenium_runtime::{
     Actor, ActorError, ActorId, ChildSpec, Context, Handler, Message, RestartPolicy, SpawnError,
-    SupervisorStrategy, Watcher,
+    SupervisorStrategy,
 };
 use tokio::sync::oneshot;
 

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use proscenium_runtime::{
-    with_ref_resolver, ActorId, AnyActorRef, AnyMessage, AnyRecipient, AskError, DeadLetter,
-    RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped, Seal, StopReason,
-    Undeliverable, Watcher,
+use proscenium_runtime::remote::{
+    with_ref_resolver, AnyActorRef, AnyMessage, AnyRecipient, RemoteAsk, RemoteDelivery,
+    RemoteReady, RemoteSendError, RemoteStopped, Seal, Undeliverable, Watcher,
 };
+use proscenium_runtime::{ActorId, AskError, DeadLetter, StopReason};
 use tokio::sync::oneshot;
 
 use crate::link::LinkHooks;
@@ -72,7 +72,7 @@ impl NodeShared {
 ///
 /// With [`Seal::NONE`] it is also the transport that refs read and written
 /// by this node are resolved against (see
-/// [`with_ref_resolver`](proscenium_runtime::with_ref_resolver)): it seals
+/// [`with_ref_resolver`](proscenium_runtime::remote::with_ref_resolver)): it seals
 /// refs to this node's actors and checks their seals.
 #[derive(Debug)]
 pub(crate) struct RefTransport {
@@ -163,7 +163,7 @@ impl NodeShared {
             correlation,
             tag,
             payload,
-            waits: proscenium_runtime::waits_leading_to(to, crate::MAX_ASK_WAITS),
+            waits: proscenium_runtime::remote::waits_leading_to(to, crate::MAX_ASK_WAITS),
         }) {
             self.asks.remove(&correlation);
             return failed(AskError::NodeDown);
@@ -317,12 +317,15 @@ impl NodeShared {
     /// Reports a remote tell to `to` that the link did not deliver, or (if
     /// `possibly_delivered`) cannot say whether it did.
     fn tell_dead_letter(&self, to: ActorId, tag: MessageTag, possibly_delivered: bool) {
-        self.system.publish_dead_letter(DeadLetter {
-            recipient: to,
-            message_type: self.registry.type_name(tag).unwrap_or("<unregistered>"),
-            reason: StopReason::NodeDown,
-            possibly_delivered,
-        });
+        proscenium_runtime::remote::publish_dead_letter(
+            &self.system,
+            DeadLetter {
+                recipient: to,
+                message_type: self.registry.type_name(tag).unwrap_or("<unregistered>"),
+                reason: StopReason::NodeDown,
+                possibly_delivered,
+            },
+        );
     }
 }
 

@@ -284,7 +284,7 @@ fn encode_stop_bytes_are_stable() {
     // the seal's eight bytes as they are.
     let bytes = encoded(&Frame::Stop {
         to: actor(3),
-        seal: proscenium_runtime::Seal::new(*b"sealed!!"),
+        seal: proscenium_runtime::remote::Seal::new(*b"sealed!!"),
     });
     let mut expected = vec![0, 0, 0, 14, 3, 1, 251, 0xbc, 0x0a, 3];
     expected.extend_from_slice(b"sealed!!");

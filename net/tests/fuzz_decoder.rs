@@ -16,7 +16,8 @@ use proscenium_net::handshake::{
 use proscenium_net::{
     Frame, FrameCodec, FrameError, MessageTag, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
 };
-use proscenium_runtime::{ActorId, AskError, NodeId, Seal, StopReason, WaitFor};
+use proscenium_runtime::remote::{Seal, WaitFor};
+use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
 use support::handshake::{config, secret};
 use tokio::io::AsyncWriteExt;
 use tokio_util::codec::{Decoder, Encoder};

@@ -51,9 +51,9 @@ use proscenium_net::{
     wire, Frame, FrameCodec, FrameError, MessageTag, Node, Registry, RemoteMessage,
     RemoteSpawnError, HEADER_LEN, MAX_ASK_WAITS, PROTOCOL_VERSION,
 };
+use proscenium_runtime::remote::{Seal, WaitFor};
 use proscenium_runtime::{
-    Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, Seal,
-    StopReason, WaitFor,
+    Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, StopReason,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;

@@ -20,11 +20,10 @@ use crate::envelope::{MessageEnvelope, Waited};
 use crate::mailbox::{MessageLane, NoRoom};
 use crate::remote::downcast_reply;
 use crate::remote::{AnyMessage, RemoteDelivery, RemoteSendError};
-use crate::signal::Signal;
+use crate::signal::{Signal, Watcher};
 use crate::stream::{self, StreamHandle};
 use crate::{
     Actor, ActorId, AskError, Handler, Message, SendError, StartError, StopReason, TrySendError,
-    Watcher,
 };
 
 /// The address of an actor of type `A`: cheap to clone, safe to share.
@@ -97,11 +96,13 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    /// A ref to an actor on another node, reached through `transport`.
-    ///
-    /// This is for network layers; application code gets remote refs from
-    /// lookups and messages instead.
-    pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
+    /// A ref to an actor on another node, reached through `transport`; see
+    /// [`remote::actor_ref`](crate::remote::actor_ref).
+    pub(crate) fn remote(
+        id: ActorId,
+        transport: Arc<dyn RemoteDelivery>,
+        ask_timeout: Duration,
+    ) -> Self {
         Self {
             inner: Target::Remote(Arc::new(RemoteTarget {
                 id,
@@ -545,18 +546,9 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Like [`send_ask`](Self::send_ask), for an ask that arrived from
-    /// another node with `waits`, the wait-for edges that lead to its
-    /// asker there (from [`waits_leading_to`](crate::waits_leading_to)).
-    /// While the handler runs, they count for deadlock detection on this
-    /// node as local waits do, so an ask that handler makes back along the
-    /// chain fails at once with [`AskError::Deadlock`].
-    ///
-    /// For network layers; actor code uses [`ask`](Self::ask).
-    ///
-    /// # Errors
-    ///
-    /// As for [`send_ask`](Self::send_ask).
-    pub async fn send_ask_waited<M: Message>(
+    /// another node with `waits`; see
+    /// [`remote::send_ask_waited`](crate::remote::send_ask_waited).
+    pub(crate) async fn send_ask_waited<M: Message>(
         &self,
         message: M,
         waits: Vec<WaitFor>,

@@ -111,14 +111,15 @@ impl WaitGraph {
 /// all. Empty outside an actor, without allocating.
 ///
 /// A network layer sends these with the ask and hands them to
-/// [`ActorRef::send_ask_waited`](crate::ActorRef::send_ask_waited) where
-/// it arrives. Cutting the list short can only miss a cycle, never invent
+/// [`remote::send_ask_waited`](crate::remote::send_ask_waited) where it
+/// arrives. Cutting the list short can only miss a cycle, never invent
 /// one: every edge in it is a real wait.
 ///
 /// # Examples
 ///
 /// ```
-/// use proscenium_runtime::{waits_leading_to, ActorId, NodeId};
+/// use proscenium_runtime::remote::waits_leading_to;
+/// use proscenium_runtime::{ActorId, NodeId};
 ///
 /// // Outside any actor nobody waits on the asker.
 /// let callee = ActorId::new(NodeId::new(2, 1), 7);

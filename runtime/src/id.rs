@@ -17,18 +17,18 @@ use serde::{Deserialize, Serialize};
 ///
 /// It prints as the node's name and the last four hex digits of its
 /// incarnation, `beta#4f2a`, once the network layer has learned the name
-/// (see [`NodeId::register_name`]); a local system prints as `local#4f2a`,
+/// (see [`remote::register_node_name`](crate::remote::register_node_name)); a local system prints as `local#4f2a`,
 /// a node whose name is not known here by its number in hex. The exact id
 /// is in [`full`](Self::full) and in `Debug`.
 ///
 /// # Examples
 ///
 /// ```
-/// use proscenium_runtime::NodeId;
+/// use proscenium_runtime::{remote, NodeId};
 ///
 /// let id = NodeId::new(0x51ab, 0x1234_4f2a);
 /// assert_eq!(id.to_string(), "51ab#4f2a");
-/// NodeId::register_name(0x51ab, "beta");
+/// remote::register_node_name(0x51ab, "beta");
 /// assert_eq!(id.to_string(), "beta#4f2a");
 /// assert_eq!(id.full().to_string(), "20907.12344f2a");
 /// ```
@@ -82,12 +82,9 @@ impl NodeId {
         FullNodeId(self)
     }
 
-    /// Records `name` as the name of node number `node` in this process,
-    /// so that its ids print with it. The network layer calls this for its
-    /// own node and for every peer and member it learns of; the first name
-    /// recorded for a number stays (a node's number comes from its name).
-    /// At most [`MAX_NODE_NAMES`](Self::MAX_NODE_NAMES) names are kept.
-    pub fn register_name(node: u64, name: &str) {
+    /// Records `name` as the name of node number `node` in this process;
+    /// see [`remote::register_node_name`](crate::remote::register_node_name).
+    pub(crate) fn register_name(node: u64, name: &str) {
         if read_names().contains_key(&node) {
             return;
         }

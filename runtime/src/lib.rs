@@ -8,7 +8,6 @@
 //! * `actor_ref`: [`ActorRef`], the typed address with `tell`, `ask`, `stop`, `kill`;
 //! * `blocking`: how `blocking_tell` and `blocking_ask` wait, for code that is not async;
 //! * `pool`: [`Pool`] of supervised workers, resizable, with pluggable [`Router`]s;
-//! * `any_ref`: [`AnyActorRef`], a local actor found by id, type unknown;
 //! * `recipient`: [`Recipient`], an address erased down to one message type;
 //! * `id`: [`ActorId`] and [`NodeId`], unique across nodes and restarts;
 //! * `mailbox`: the two-lane [`Mailbox`] (messages, and signals that overtake them);
@@ -27,8 +26,8 @@
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
 //! * `metrics`: counters, gauges and histograms through the `metrics` crate
 //!   (feature `metrics`, turned on with `SystemBuilder::metrics`);
-//! * `remote`: [`RemoteDelivery`], the one trait a network layer implements;
-//! * `wire_ref`: how refs inside messages cross the wire ([`with_ref_resolver`]);
+//! * [`remote`]: the seam a network layer plugs into ([`remote::RemoteDelivery`],
+//!   refs on the wire, the hooks only a network layer calls); the one public module;
 //! * `error`: every error type, each naming what to do about it.
 //!
 //! # The hot path
@@ -39,7 +38,6 @@
 
 mod actor;
 mod actor_ref;
-mod any_ref;
 mod blocking;
 mod cell;
 mod context;
@@ -60,21 +58,18 @@ mod metrics;
 mod panic;
 mod pool;
 mod recipient;
-mod remote;
+pub mod remote;
 mod signal;
 mod stream;
 mod supervision;
 mod system;
 mod termination;
 mod timer;
-mod wire_ref;
 
 pub use actor::{Actor, Handler, Message};
 pub use actor_ref::{ActorRef, PendingReply};
-pub use any_ref::AnyActorRef;
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
-pub use deadlock::{waits_leading_to, WaitFor};
 pub use deferred::DeferredReply;
 pub use error::{
     ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
@@ -90,11 +85,6 @@ pub use pool::{
     Router,
 };
 pub use recipient::Recipient;
-pub use remote::{
-    AnyMessage, AnyRecipient, AnyReply, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError,
-    RemoteStopped, Undeliverable,
-};
-pub use signal::Watcher;
 pub use stream::{StreamEnd, StreamHandle};
 pub use supervision::{
     Backoff, ChildSpec, RestartPolicy, RestartScope, Shutdown, Supervisor, SupervisorStrategy,
@@ -103,4 +93,3 @@ pub use supervision::{
 pub use system::{System, SystemBuilder};
 pub use termination::{StopReason, Terminated};
 pub use timer::TimerHandle;
-pub use wire_ref::{with_ref_resolver, Seal};

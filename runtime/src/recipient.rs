@@ -10,9 +10,8 @@ use std::time::Duration;
 use crate::actor_ref::RemoteTarget;
 use crate::deadlock;
 use crate::gather::{Batch, Gatherable};
-use crate::{
-    ActorId, ActorRef, AskError, Handler, Message, RemoteDelivery, SendError, TrySendError,
-};
+use crate::remote::RemoteDelivery;
+use crate::{ActorId, ActorRef, AskError, Handler, Message, SendError, TrySendError};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -207,9 +206,13 @@ impl<M: Message> Recipient<M> {
         &*self.target
     }
 
-    /// A recipient for actor `id` on another node, reached through `transport`.
-    /// For network layers.
-    pub fn remote(id: ActorId, transport: Arc<dyn RemoteDelivery>, ask_timeout: Duration) -> Self {
+    /// A recipient for actor `id` on another node, reached through
+    /// `transport`; see [`remote::recipient`](crate::remote::recipient).
+    pub(crate) fn remote(
+        id: ActorId,
+        transport: Arc<dyn RemoteDelivery>,
+        ask_timeout: Duration,
+    ) -> Self {
         Self {
             target: Arc::new(RemoteTarget {
                 id,

@@ -49,7 +49,7 @@ pub(crate) trait TerminationSink: Send + Sync {
 
 /// One watch on an actor: who watches, and how to tell them it stopped.
 ///
-/// Handed to a [`RemoteDelivery`](crate::RemoteDelivery) when the watched
+/// Handed to a [`RemoteDelivery`](crate::remote::RemoteDelivery) when the watched
 /// actor lives on another node; the network layer calls
 /// [`notify`](Self::notify) once that actor stops or its node goes down.
 pub struct Watcher {

@@ -13,13 +13,13 @@ use tokio::sync::broadcast;
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::Instrument;
 
-use crate::any_ref::AnyActorRef;
 use crate::cell::{AnyActor, Cell, Life};
 use crate::dead_letter::{DeadLetter, DeadLetters};
 use crate::deadlock::{Asker, WaitGraph};
 use crate::introspection::ActorKind;
 use crate::lifecycle::Lifecycle;
 use crate::mailbox::MessageLane;
+use crate::remote::AnyActorRef;
 use crate::signal::SignalLane;
 use crate::supervision::SpawnSpec;
 use crate::{Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError, StopReason};
@@ -468,11 +468,9 @@ impl System {
         DeadLetters::new(self.inner.dead_letters.subscribe())
     }
 
-    /// Publishes `letter` to this system's dead letters. For network
-    /// layers: a remote tell returns once queued on a connection, so one
-    /// that is then lost (the connection ends first) is reported here, with
-    /// [`DeadLetter::possibly_delivered`] set if it was already written.
-    pub fn publish_dead_letter(&self, letter: DeadLetter) {
+    /// Publishes `letter` to this system's dead letters; see
+    /// [`remote::publish_dead_letter`](crate::remote::publish_dead_letter).
+    pub(crate) fn publish_dead_letter(&self, letter: DeadLetter) {
         tracing::debug!(
             recipient = %letter.recipient,
             message = letter.message_type,

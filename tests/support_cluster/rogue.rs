@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use proscenium::net::encryption::EncryptedStream;
 use proscenium::net::handshake::{self, ClusterSecret, HandshakeConfig};
 use proscenium::net::{wire, Frame, FrameCodec, DEFAULT_MAX_FRAME_LENGTH};
-use proscenium::{ActorId, NodeId, Seal};
+use proscenium::runtime::remote::Seal;
+use proscenium::{ActorId, NodeId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

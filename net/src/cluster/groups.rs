@@ -13,7 +13,8 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use proscenium_runtime::{ActorId, ActorRef, Handler, NodeId, Recipient, Seal};
+use proscenium_runtime::remote::{self, Seal};
+use proscenium_runtime::{ActorId, ActorRef, Handler, NodeId, Recipient};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
@@ -271,7 +272,7 @@ impl Node {
             .filter(|entry| entry.group == group && entry.tag == tag)
             .map(|entry| {
                 let transport = shared.ref_transport(entry.seal);
-                Recipient::remote(entry.actor, transport, timeout)
+                remote::recipient(entry.actor, transport, timeout)
             });
         local.chain(remote).collect()
     }

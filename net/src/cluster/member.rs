@@ -109,7 +109,7 @@ impl MemberTable {
         let mut present = HashSet::new();
         for (id, state) in current {
             present.insert(id.addr);
-            NodeId::register_name(id.node.number(), &id.name);
+            proscenium_runtime::remote::register_node_name(id.node.number(), &id.name);
             let state = match state {
                 foca::State::Alive => MemberState::Up,
                 foca::State::Suspect => MemberState::Suspect,

@@ -25,7 +25,8 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use proscenium_runtime::{Actor, ActorId, ActorRef, NodeId, Seal};
+use proscenium_runtime::remote::Seal;
+use proscenium_runtime::{Actor, ActorId, ActorRef, NodeId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 

@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 use proscenium_net::{Frame, MessageTag};
-use proscenium_runtime::{ActorId, AskError, NodeId, Seal, StopReason, WaitFor};
+use proscenium_runtime::remote::{Seal, WaitFor};
+use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
 
 /// An actor id on node 1, incarnation `0xabc`.
 pub fn actor(seq: u64) -> ActorId {

@@ -234,10 +234,10 @@ mod tests {
     use std::time::Duration;
 
     use proptest::prelude::*;
-    use proscenium_runtime::{
-        AnyMessage, LeastLoaded, Message, NodeId, RemoteAsk, RemoteDelivery, RemoteSendError,
-        RemoteStopped, Route, Router, StopReason, Watcher,
+    use proscenium_runtime::remote::{
+        AnyMessage, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped, Watcher,
     };
+    use proscenium_runtime::{LeastLoaded, Message, NodeId, Route, Router, StopReason};
     use serde::{Deserialize, Serialize};
 
     use super::*;
@@ -257,7 +257,7 @@ mod tests {
     impl RemoteDelivery for Nowhere {
         fn tell(&self, _: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
             Err(RemoteSendError {
-                reason: proscenium_runtime::Undeliverable::NodeDown,
+                reason: proscenium_runtime::remote::Undeliverable::NodeDown,
                 message,
             })
         }
@@ -289,7 +289,11 @@ mod tests {
                 let node = NodeId::new(i as u64 + 10, 1);
                 let id = ActorId::new(node, 1);
                 reports.record(node, 1, &[(id, depth)]);
-                let recipient = Recipient::remote(id, Arc::new(Nowhere), Duration::from_secs(1));
+                let recipient = proscenium_runtime::remote::recipient(
+                    id,
+                    Arc::new(Nowhere),
+                    Duration::from_secs(1),
+                );
                 PoolMember::new(recipient, false, Arc::clone(reports))
             })
             .collect()
@@ -315,7 +319,11 @@ mod tests {
     fn a_member_never_reported_counts_what_was_sent_to_it() {
         let reports = Arc::new(MailboxReports::default());
         let id = ActorId::new(NodeId::new(3, 1), 1);
-        let recipient = Recipient::<Job>::remote(id, Arc::new(Nowhere), Duration::from_secs(1));
+        let recipient = proscenium_runtime::remote::recipient::<Job>(
+            id,
+            Arc::new(Nowhere),
+            Duration::from_secs(1),
+        );
         let member = PoolMember::new(recipient, false, reports);
         assert_eq!(member.load(), 0);
         member.count_sent();

@@ -25,11 +25,11 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::actor_ref::{Destination, RemoteTarget};
-use crate::remote::{AnyMessage, RemoteAsk, RemoteSendError, RemoteStopped, Undeliverable};
-use crate::{
-    Actor, ActorId, ActorRef, AnyActorRef, AskError, Message, Recipient, RemoteDelivery,
-    StopReason, System, Watcher,
+use crate::remote::{
+    AnyActorRef, AnyMessage, RemoteAsk, RemoteDelivery, RemoteSendError, RemoteStopped,
+    Undeliverable, Watcher,
 };
+use crate::{Actor, ActorId, ActorRef, AskError, Message, Recipient, StopReason, System};
 
 thread_local! {
     static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
@@ -54,7 +54,7 @@ struct Resolver {
 /// # Examples
 ///
 /// ```
-/// use proscenium_runtime::Seal;
+/// use proscenium_runtime::remote::Seal;
 ///
 /// let seal = Seal::new([7; 8]);
 /// assert_eq!(seal.to_bytes(), [7; 8]);
@@ -93,7 +93,8 @@ impl std::fmt::Debug for Seal {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use proscenium_runtime::{with_ref_resolver, RemoteDelivery, System};
+/// use proscenium_runtime::remote::{with_ref_resolver, RemoteDelivery};
+/// use proscenium_runtime::System;
 ///
 /// // A network layer decodes every incoming payload like this.
 /// fn decode<T: serde::de::DeserializeOwned>(

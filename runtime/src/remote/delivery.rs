@@ -1,11 +1,7 @@
-//! The one seam between the runtime and a network layer.
-//!
-//! The runtime knows nothing of sockets. An [`ActorRef`](crate::ActorRef) to
-//! an actor on another node holds an `Arc<dyn RemoteDelivery>` and hands it
-//! every operation, with the message type-erased as an [`AnyMessage`]. The
-//! network layer decides which message types may cross the wire, encodes
-//! them, and turns connection loss into [`AskError::NodeDown`] and
-//! [`StopReason::NodeDown`].
+//! [`RemoteDelivery`], the one trait a network layer implements, and the
+//! type-erased values its methods carry: an [`ActorRef`](crate::ActorRef)
+//! to an actor on another node hands it every operation, with the message
+//! erased to an [`AnyMessage`].
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -15,7 +11,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use crate::{ActorId, AnyActorRef, AskError, Message, Seal, StopReason, Watcher};
+use crate::remote::{AnyActorRef, Seal, Watcher};
+use crate::{ActorId, AskError, Message, StopReason};
 
 /// A message of any type, on its way to another node.
 pub struct AnyMessage {
@@ -215,7 +212,7 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
     /// The [`Seal`] a ref to `target` carries when it is written to the
     /// wire: for a ref to another node's actor, the seal it was read with;
     /// for an actor of this node (asked of the transport given to
-    /// [`with_ref_resolver`](crate::with_ref_resolver)), the one this node
+    /// [`with_ref_resolver`](crate::remote::with_ref_resolver)), the one this node
     /// makes for it. The default, for transports that know no seals, is
     /// [`Seal::NONE`], which no node accepts.
     fn seal(&self, target: ActorId) -> Seal {

@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::cell::{AnyActor, Cell};
-use crate::{Actor, ActorId, ActorRef, StopReason, Watcher};
+use crate::remote::Watcher;
+use crate::{Actor, ActorId, ActorRef, StopReason};
 
 /// A ref to a local actor of any type, found by id with
 /// [`System::actor`](crate::System::actor).
