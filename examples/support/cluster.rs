@@ -1,6 +1,8 @@
 //! Actors and messages shared by the cluster examples and the multi-process
-//! tests, plus the node process they all start. Every node registers the
-//! same types under the same tags (see `registry`).
+//! tests, plus the node process they all start. The derives declare which
+//! types cross the wire and under which tags, so every node knows the same
+//! ones without registering them by hand (see `registry`); `Add` shows the
+//! impls they write.
 
 #![allow(dead_code, unreachable_pub)] // each program uses a different part; `pub` for tests
 
@@ -41,33 +43,32 @@ pub fn with_secret(builder: NodeBuilder) -> NodeBuilder {
     builder.secret(secret).allow_weak_secret()
 }
 
-/// Every remote-capable type of the examples, registered under stable tags.
+/// Every remote-capable type of the examples: what the derives declared
+/// (`#[message(remote = ..)]`, `#[actor(remote(..))]`), found at link time
+/// by `Registry::discovered`, plus `Worker` as an actor other nodes may
+/// spawn, which no derive declares.
 pub fn registry() -> Registry {
-    let mut registry = Registry::new();
-    registry
-        .handler::<Counter, Add>()
-        .handler::<Counter, Values>()
-        .handler::<Counter, Stall>()
-        .handler::<Ponger, Ping>()
-        .handler::<Collector, Pong>()
-        .handler::<Collector, Collected>()
-        .handler::<Relay, Forward>()
-        .handler::<Worker, WhoAreYou>()
-        .handler::<Worker, Crash>()
-        .spawnable::<Worker>();
+    let mut registry = Registry::discovered();
+    registry.spawnable::<Worker>();
     registry
 }
 
 // ===== Counter: keeps every value it is told, in order =====
 
 /// Records the values it is told.
-#[derive(Default)]
+#[derive(Actor, Default)]
+#[actor(remote(Add, Values, Stall))]
 pub struct Counter {
     values: Vec<u64>,
 }
-impl Actor for Counter {}
 
 /// Appends a value.
+///
+/// Written out by hand to show what the derives write for every other
+/// message here: `#[derive(Message)]` with
+/// `#[message(remote = "examples::Add")]` expands to these two impls (and
+/// registers `Add` at link time, which `Counter`'s `#[actor(remote(Add,
+/// ..))]` does for it here).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Add(pub u64);
 impl Message for Add {
@@ -83,14 +84,9 @@ impl Handler<Add> for Counter {
 }
 
 /// Asks for every value so far, in arrival order.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(reply = Vec<u64>, remote = "examples::Values")]
 pub struct Values;
-impl Message for Values {
-    type Reply = Vec<u64>;
-}
-impl RemoteMessage for Values {
-    const TAG: &'static str = "examples::Values";
-}
 impl Handler<Values> for Counter {
     async fn handle(&mut self, _: Values, _: &mut Context<Self>) -> Vec<u64> {
         self.values.clone()
@@ -99,14 +95,9 @@ impl Handler<Values> for Counter {
 
 /// Never answered: the handler waits forever, so an ask stays pending
 /// (the multi-process tests kill the node under it).
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(remote = "examples::Stall")]
 pub struct Stall;
-impl Message for Stall {
-    type Reply = ();
-}
-impl RemoteMessage for Stall {
-    const TAG: &'static str = "examples::Stall";
-}
 impl Handler<Stall> for Counter {
     async fn handle(&mut self, _: Stall, _: &mut Context<Self>) {
         std::future::pending::<()>().await;
@@ -116,20 +107,16 @@ impl Handler<Stall> for Counter {
 // ===== Ponger and Collector: a reply-to ref crossing the wire =====
 
 /// Answers each `Ping` by telling a `Pong` to the ref inside it.
+#[derive(Actor)]
+#[actor(remote(Ping))]
 pub struct Ponger;
-impl Actor for Ponger {}
 
 /// Carries a ref to an actor on the sending node; the pong goes there.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(reply = String, remote = "examples::Ping")]
 pub struct Ping {
     pub n: u64,
     pub reply_to: ActorRef<Collector>,
-}
-impl Message for Ping {
-    type Reply = String;
-}
-impl RemoteMessage for Ping {
-    const TAG: &'static str = "examples::Ping";
 }
 impl Handler<Ping> for Ponger {
     async fn handle(&mut self, ping: Ping, ctx: &mut Context<Self>) -> String {
@@ -147,23 +134,18 @@ impl Handler<Ping> for Ponger {
 }
 
 /// Collects pongs.
-#[derive(Default)]
+#[derive(Actor, Default)]
+#[actor(remote(Pong, Collected))]
 pub struct Collector {
     pongs: Vec<(u64, String)>,
 }
-impl Actor for Collector {}
 
 /// One answer to a ping.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(remote = "examples::Pong")]
 pub struct Pong {
     pub n: u64,
     pub from: String,
-}
-impl Message for Pong {
-    type Reply = ();
-}
-impl RemoteMessage for Pong {
-    const TAG: &'static str = "examples::Pong";
 }
 impl Handler<Pong> for Collector {
     async fn handle(&mut self, pong: Pong, _: &mut Context<Self>) {
@@ -172,14 +154,9 @@ impl Handler<Pong> for Collector {
 }
 
 /// Asks for the pongs so far.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(reply = Vec<(u64, String)>, remote = "examples::Collected")]
 pub struct Collected;
-impl Message for Collected {
-    type Reply = Vec<(u64, String)>;
-}
-impl RemoteMessage for Collected {
-    const TAG: &'static str = "examples::Collected";
-}
 impl Handler<Collected> for Collector {
     async fn handle(&mut self, _: Collected, _: &mut Context<Self>) -> Vec<(u64, String)> {
         self.pongs.clone()
@@ -189,20 +166,16 @@ impl Handler<Collected> for Collector {
 // ===== Relay: a ref handed on to a third node =====
 
 /// Adds `value` to `to`, wherever `to` lives, and answers once it is there.
+#[derive(Actor)]
+#[actor(remote(Forward))]
 pub struct Relay;
-impl Actor for Relay {}
 
 /// Forward a value to a counter named by ref.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(reply = bool, remote = "examples::Forward")]
 pub struct Forward {
     pub to: ActorRef<Counter>,
     pub value: u64,
-}
-impl Message for Forward {
-    type Reply = bool;
-}
-impl RemoteMessage for Forward {
-    const TAG: &'static str = "examples::Forward";
 }
 impl Handler<Forward> for Relay {
     async fn handle(&mut self, forward: Forward, _: &mut Context<Self>) -> bool {
@@ -215,10 +188,11 @@ impl Handler<Forward> for Relay {
 // ===== Worker: spawned remotely =====
 
 /// A worker other nodes can spawn here, with a label.
+#[derive(Actor)]
+#[actor(remote(WhoAreYou, Crash))]
 pub struct Worker {
     label: String,
 }
-impl Actor for Worker {}
 impl RemoteSpawn for Worker {
     type Args = String;
     const TAG: &'static str = "examples::Worker";
@@ -228,14 +202,9 @@ impl RemoteSpawn for Worker {
 }
 
 /// Asks a worker for its label and the node it runs on.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(reply = (String, String), remote = "examples::WhoAreYou")]
 pub struct WhoAreYou;
-impl Message for WhoAreYou {
-    type Reply = (String, String);
-}
-impl RemoteMessage for WhoAreYou {
-    const TAG: &'static str = "examples::WhoAreYou";
-}
 impl Handler<WhoAreYou> for Worker {
     async fn handle(&mut self, _: WhoAreYou, ctx: &mut Context<Self>) -> (String, String) {
         (
@@ -246,14 +215,9 @@ impl Handler<WhoAreYou> for Worker {
 }
 
 /// Makes a worker panic, to show it is supervised where it runs.
-#[derive(Serialize, Deserialize)]
+#[derive(Message, Serialize, Deserialize)]
+#[message(remote = "examples::Crash")]
 pub struct Crash;
-impl Message for Crash {
-    type Reply = ();
-}
-impl RemoteMessage for Crash {
-    const TAG: &'static str = "examples::Crash";
-}
 impl Handler<Crash> for Worker {
     async fn handle(&mut self, _: Crash, _: &mut Context<Self>) {
         panic!("worker {} crashed on request", self.label);
