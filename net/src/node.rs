@@ -798,9 +798,10 @@ impl NodeBuilder {
             _ => None,
         };
         if let Some(listener) = listener {
-            shared
-                .tasks
-                .spawn(accept_loop(Arc::clone(&shared), listener));
+            shared.tasks.spawn(crate::connection::accept_loop(
+                Arc::clone(&shared),
+                listener,
+            ));
         }
         let _ = shared.observed.set(crate::introspection::Observed {
             addr: advertised_addr,
@@ -834,38 +835,6 @@ pub(crate) fn bare_type_name(full: &str) -> String {
     }
     bare.push_str(&full[segment_start..]);
     bare
-}
-
-/// Accepts connections until the node shuts down, backing off when accept fails.
-async fn accept_loop(node: Arc<NodeShared>, listener: Listener) {
-    let mut backoff = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            () = node.cancel.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, from)) => {
-                backoff = Duration::from_millis(10);
-                match node.pending_handshakes.admit() {
-                    Some(admitted) => {
-                        node.tasks
-                            .spawn(Arc::clone(&node).accept(stream, from, admitted));
-                    }
-                    None => {
-                        tracing::debug!(%from, "too many handshakes in progress; closed a new connection");
-                        drop(stream);
-                    }
-                }
-            }
-            Err(error) => {
-                // Typically out of file descriptors: wait for some to free up.
-                tracing::warn!(%error, ?backoff, "accept failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
 }
 
 impl Node {

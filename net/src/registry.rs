@@ -17,12 +17,11 @@ use bytes::Bytes;
 use proscenium_runtime::remote::{
     with_ref_resolver, AnyActorRef, AnyMessage, AnyRecipient, AnyReply, RemoteDelivery, WaitFor,
 };
-use proscenium_runtime::{
-    Actor, ActorId, AskError, Handler, Message, Recipient, System, TrySendError,
-};
+use proscenium_runtime::{Actor, AskError, Handler, Message, Recipient, System, TrySendError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::spawner::SpawnRequest;
 use crate::{wire, MessageTag, WireError};
 
 /// A message type that can be sent to an actor on another node.
@@ -146,14 +145,6 @@ pub(crate) struct Delivery {
 
 /// Spawns a remote-spawnable actor from encoded arguments.
 pub(crate) type SpawnFn = fn(&DecodeCx, &[u8]) -> Result<SpawnRequest, WireError>;
-
-/// A spawn to run on the node's spawner actor.
-pub(crate) type SpawnRequest = Box<
-    dyn FnOnce(
-            &mut proscenium_runtime::Context<crate::spawner::SpawnedSupervisor>,
-        ) -> Result<ActorId, proscenium_runtime::SpawnError>
-        + Send,
->;
 
 /// The remote-capable types a node knows.
 ///

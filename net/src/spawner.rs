@@ -13,7 +13,11 @@ use proscenium_runtime::{
 };
 use tokio::sync::oneshot;
 
-use crate::registry::SpawnRequest;
+/// A spawn to run on the node's spawner actor: what a
+/// [`RemoteSpawn`](crate::RemoteSpawn) type's registration makes of the
+/// arguments a peer sent.
+pub(crate) type SpawnRequest =
+    Box<dyn FnOnce(&mut Context<SpawnedSupervisor>) -> Result<ActorId, SpawnError> + Send>;
 
 /// Parent of the per-actor supervisors of every actor spawned on this node
 /// by another node.
