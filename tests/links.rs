@@ -8,7 +8,7 @@ mod support_cluster;
 use std::time::Duration;
 
 use proscenium::prelude::*;
-use proscenium::runtime::LinkError;
+use proscenium::LinkError;
 use proscenium::Failure;
 use support_cluster::{in_process_node, within};
 use tokio::sync::mpsc;
