@@ -8,8 +8,8 @@ mod support_cluster;
 use std::time::Duration;
 
 use proscenium::prelude::*;
-use proscenium::LinkError;
 use proscenium::Failure;
+use proscenium::LinkError;
 use support_cluster::{in_process_node, within};
 use tokio::sync::mpsc;
 
