@@ -10,7 +10,7 @@ use std::time::Duration;
 use proscenium::prelude::*;
 use proscenium::Failure;
 use proscenium::LinkError;
-use support_cluster::{in_process_node, within};
+use support_cluster::{connected_pair, within};
 use tokio::sync::mpsc;
 
 /// An actor that links, unlinks and crashes on request, and reports each
@@ -276,14 +276,7 @@ async fn linking_to_an_actor_that_is_gone_fails_the_linker() {
 
 #[tokio::test]
 async fn a_link_to_an_actor_on_another_node_fails_the_linker_when_it_fails() {
-    let a = in_process_node("a", false, |n| n).await;
-    let b = in_process_node("b", true, |n| n).await;
-    let b_id = within(
-        "a to connect",
-        a.connect(b.local_addr().expect("b listens")),
-    )
-    .await
-    .expect("a dials b");
+    let (a, b, b_id) = connected_pair().await;
     let far = b.system().spawn_named("far", Peer::plain("far")).unwrap();
     let remote = a
         .lookup_on::<Peer>(b_id, "far")

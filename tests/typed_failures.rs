@@ -7,7 +7,7 @@ mod support_cluster;
 use std::fmt;
 
 use proscenium::prelude::*;
-use support_cluster::{in_process_node, within, Monitor, Watch};
+use support_cluster::{connected_pair, within, Monitor, Watch};
 use tokio::sync::mpsc;
 
 /// The typed error the actors below fail with.
@@ -135,14 +135,7 @@ async fn a_restarted_actor_sees_the_typed_error_in_on_restart() {
 
 #[tokio::test]
 async fn a_remote_watcher_gets_the_text_of_the_failure() {
-    let a = in_process_node("a", false, |n| n).await;
-    let b = in_process_node("b", true, |n| n).await;
-    let b_id = within(
-        "a to connect",
-        a.connect(b.local_addr().expect("b listens")),
-    )
-    .await
-    .expect("a dials b");
+    let (a, b, b_id) = connected_pair().await;
     let journal = b
         .system()
         .spawn_named("journal", Journal::default())

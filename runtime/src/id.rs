@@ -71,7 +71,9 @@ impl NodeId {
     /// The node's name, if this process has learned it.
     pub fn name(&self) -> Option<Arc<str>> {
         if self.node == 0 {
-            return Some(Arc::from("local"));
+            // Once: ids of local actors print through here in every log line.
+            static LOCAL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("local"));
+            return Some(Arc::clone(&LOCAL));
         }
         read_names().get(&self.node).cloned()
     }

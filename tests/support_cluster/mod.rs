@@ -368,6 +368,20 @@ pub async fn in_process_node(
         .expect("start an in-process node")
 }
 
+/// Two in-process nodes, `a` connected to `b` (which listens), and b's id
+/// as `a` knows it.
+pub async fn connected_pair() -> (Node, Node, NodeId) {
+    let a = in_process_node("a", false, |n| n).await;
+    let b = in_process_node("b", true, |n| n).await;
+    let b_id = within(
+        "a to connect",
+        a.connect(b.local_addr().expect("b listens")),
+    )
+    .await
+    .expect("a dials b");
+    (a, b, b_id)
+}
+
 /// Waits for the next `NodeDown` of the node called `name`.
 pub async fn node_down(events: &mut broadcast::Receiver<NodeEvent>, name: &str) -> NodeId {
     within(&format!("NodeDown of {name}"), async {
