@@ -25,6 +25,16 @@ use crate::{FrameCodec, HandshakeError, NodeError, NodeEvent};
 /// whose link is gone.
 const DIAL_RECORDS: usize = 256;
 
+/// Forgets the dial records of lost links when dropped; see
+/// [`NodeShared::connect`].
+struct PruneDials<'a>(&'a NodeShared);
+
+impl Drop for PruneDials<'_> {
+    fn drop(&mut self) {
+        self.0.forget_dials_of_lost_links();
+    }
+}
+
 /// Accepts connections until the node shuts down, backing off when accept fails.
 pub(crate) async fn accept_loop(node: Arc<NodeShared>, listener: Listener) {
     let mut backoff = Duration::from_millis(10);
@@ -66,6 +76,10 @@ impl NodeShared {
     /// the peer lives: so a dial to an address waits for one under way, and
     /// none is made while the link the last one opened lives.
     pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, NodeError> {
+        // Declared before the lock, so dropped after it: the records are
+        // pruned on every way out (a failed or cancelled dial leaves one
+        // too), with this dial's own record no longer locked.
+        let _prune = PruneDials(self);
         let dial = Arc::clone(&*self.dials.entry(addr).or_default());
         let mut reached = dial.lock().await;
         if let Some(peer) = reached.filter(|&peer| self.link_to(peer).is_some()) {
@@ -73,8 +87,6 @@ impl NodeShared {
         }
         let peer = self.dial(addr).await?;
         *reached = Some(peer);
-        drop(reached);
-        self.forget_dials_of_lost_links();
         Ok(peer)
     }
 
@@ -362,10 +374,12 @@ fn redial_delay(attempt: u32, entropy: &Entropy) -> Duration {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+    use std::net::SocketAddr;
     use std::time::Duration;
 
-    use super::redial_delay;
+    use super::{redial_delay, DIAL_RECORDS};
     use crate::sys::Entropy;
+    use crate::{Node, NodeError};
 
     #[test]
     fn redial_delays_grow_and_are_jittered() {
@@ -381,6 +395,43 @@ mod tests {
             "{third:?}"
         );
         assert!((0..32).all(|_| redial_delay(40, &entropy) <= Duration::from_millis(7500)));
+    }
+
+    /// `count` addresses on 127.0.0.1 where nothing listens: each was bound
+    /// (all at once, so they differ) and let go.
+    fn closed_addresses(count: usize) -> Vec<SocketAddr> {
+        let listeners: Vec<_> = (0..count)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+            .collect();
+        listeners
+            .iter()
+            .map(|listener| listener.local_addr().expect("a bound address"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn failed_dials_do_not_pile_up_records() {
+        let node = Node::builder("dialer")
+            .secret(*b"a cluster secret of 32 bytes ...")
+            .start()
+            .await
+            .expect("a node that only dials out");
+        let addresses = closed_addresses(DIAL_RECORDS + 44);
+        let mut refused = 0;
+        for &addr in &addresses {
+            // Refused, unless another program took the port meanwhile: only
+            // the count of records matters here.
+            if let Err(NodeError::Connect { .. }) = node.connect(addr).await {
+                refused += 1;
+            }
+        }
+        assert!(refused > DIAL_RECORDS, "only {refused} dials were refused");
+        let records = node.shared().dials.len();
+        assert!(
+            records <= DIAL_RECORDS,
+            "{records} dial records after {refused} refused dials"
+        );
+        node.shutdown().await;
     }
 }
 
