@@ -119,6 +119,14 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
+    /// The transport to the actor's node, if it lives on another one.
+    pub(crate) fn transport(&self) -> Option<&Arc<dyn RemoteDelivery>> {
+        match &self.inner {
+            Target::Local(_) => None,
+            Target::Remote(remote) => Some(&remote.transport),
+        }
+    }
+
     /// The actor's id, unique across the cluster.
     pub fn id(&self) -> ActorId {
         match &self.inner {

@@ -9,7 +9,8 @@ use futures_core::Stream;
 use tokio_util::sync::CancellationToken;
 
 use crate::cell::{AnyActor, Cell, LocalWatcher};
-use crate::link::{self, LinkSignal, LinkSink, Links};
+use crate::link::{self, LinkSignal, LinkSink, Links, Peer};
+use crate::remote::{LinkNotice, RemoteDelivery};
 use crate::signal::Watcher;
 use crate::stream::{self, StreamHandle};
 use crate::supervision::{Child, PendingChild, SpawnSpec, Supervision};
@@ -255,12 +256,15 @@ impl<A: Actor> Context<A> {
     /// * Linking to an actor that has already stopped fails this actor once
     ///   the current handler returns ([`LinkError::PeerGone`], Erlang's
     ///   `noproc`). Linking twice is one link; linking to itself does nothing.
-    /// * Across nodes a link is a watch of `other` (see [`watch`](Self::watch)),
-    ///   one way only: `other` failing for good, or its node going down,
-    ///   fails this actor, but this actor's failure does not reach `other`'s
-    ///   node, and a restart of `other` in place there, which its watchers
-    ///   do not see, leaves the link as it is. A remote actor that is gone
-    ///   already ends the link as a normal stop would.
+    /// * Across nodes a link is the same, both ways: `other`'s node keeps
+    ///   the other side, so either failing fails the other, a restart in
+    ///   place of either ends the link on both nodes, and `unlink` from
+    ///   either side undoes both. A node going down (or its connection
+    ///   being declared dead) fails the actors on the other node linked to
+    ///   its actors, with [`StopReason::NodeDown`] as the peer's reason. A
+    ///   remote actor that is gone already ends the link as a normal stop
+    ///   would (the remote node does not say why it stopped). Only the text
+    ///   of a remote failure crosses (see [`Failure`]).
     ///
     /// Unlike [`watch`](Self::watch), a link needs no `Handler<Terminated>`:
     /// the notice is handled by the runtime, on the signal lane.
@@ -322,37 +326,54 @@ impl<A: Actor> Context<A> {
             return;
         }
         let token = link::next_token();
-        let linker: Arc<dyn AnyActor> = self.own_cell();
-        match other.cell() {
-            Some(cell) => {
-                let handle: Arc<dyn AnyActor> = Arc::clone(cell) as Arc<dyn AnyActor>;
-                let linked = handle.link_signal(LinkSignal::Linked {
-                    peer: me,
-                    token,
-                    handle: linker,
-                });
-                if !linked {
-                    let reason = handle.life().reason().unwrap_or(StopReason::Normal);
-                    self.fail(Failure::from_error(LinkError::PeerGone { peer, reason }));
-                    return;
-                }
-                self.links().insert_local(peer, token, handle);
-            }
-            None => {
-                let watcher = link::next_watcher(self.system.node_id());
-                let target = other.clone();
-                let unwatch = Box::new(move |watcher| target.remove_watcher(watcher));
-                self.links().insert_remote(peer, token, watcher, unwatch);
-                let sink = Box::new(LinkSink { linker, token });
-                other.add_watcher(Watcher::new(watcher, sink));
-            }
+        if let Some(transport) = other.transport() {
+            self.link_remote(other, token, Arc::clone(transport));
+            return;
         }
+        let Some(cell) = other.cell() else { return };
+        let linker: Arc<dyn AnyActor> = self.own_cell();
+        let handle: Arc<dyn AnyActor> = Arc::clone(cell) as Arc<dyn AnyActor>;
+        let linked = handle.link_signal(LinkSignal::Linked {
+            peer: me,
+            token,
+            handle: Peer::Local(linker),
+        });
+        if !linked {
+            let reason = handle.life().reason().unwrap_or(StopReason::Normal);
+            self.fail(Failure::from_error(LinkError::PeerGone { peer, reason }));
+            return;
+        }
+        self.links().insert(peer, token, Peer::Local(handle));
+    }
+
+    /// Links to `other`, an actor on another node: tells its node, which
+    /// keeps the other side, and watches it, so that its end (or its
+    /// node's) reaches this side even if it was gone before the notice.
+    fn link_remote<T: Actor>(
+        &mut self,
+        other: &ActorRef<T>,
+        token: u64,
+        transport: Arc<dyn RemoteDelivery>,
+    ) {
+        let (me, peer) = (self.id(), other.id());
+        let watcher = link::next_watcher(self.system.node_id());
+        let end = Peer::Remote {
+            transport: Arc::clone(&transport),
+            watcher: Some(watcher),
+        };
+        // In place before the watch: a watch of an unreachable node
+        // reports at once, and the notice must find the link.
+        self.links().insert(peer, token, end);
+        let linker: Arc<dyn AnyActor> = self.own_cell();
+        let sink = Box::new(LinkSink { linker, watcher });
+        other.add_watcher(Watcher::new(watcher, sink));
+        transport.link_notice(peer, me, LinkNotice::Linked { token });
     }
 
     /// Undoes the link between this actor and `other`, on both sides (see
-    /// [`link`](Self::link)). No failure of either reaches the other after
-    /// this call, even one already on its way. Does nothing if they are
-    /// not linked.
+    /// [`link`](Self::link)), also when `other` lives on another node. No
+    /// failure of either reaches the other after this call, even one
+    /// already on its way. Does nothing if they are not linked.
     pub fn unlink<T: Actor>(&mut self, other: &ActorRef<T>) {
         let me = self.id();
         if let Some(links) = &mut self.links {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use crate::cell::Cell;
 use crate::envelope::BoxEnvelope;
-use crate::link::{self, LinkSignal};
+use crate::link::LinkSignal;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
 use crate::supervision::Factory;
@@ -620,9 +620,11 @@ impl<A: Actor> Lifecycle<A> {
             match signal {
                 Signal::Watch(watcher) => watchers.push(watcher),
                 // Linked while stopping: that link ends with this stop.
-                Signal::Link(LinkSignal::Linked { token, handle, .. }) => {
-                    link::down(&*handle, id, token, &reason);
-                }
+                Signal::Link(LinkSignal::Linked {
+                    peer,
+                    token,
+                    handle,
+                }) => handle.down(peer, id, token, &reason),
                 _ => {}
             }
         }

@@ -1,22 +1,31 @@
 //! Links: two actors that fail together, as Erlang's `link/1`.
 //!
-//! A link between two local actors is kept on both sides, each side's
-//! entry pointing at the other's cell. When one side's incarnation ends
-//! (it fails, is taken down for a sibling's restart, or stops), it sends
-//! [`LinkSignal::Down`] on the other's signal lane; a failure reason fails
-//! the other side too, any other reason only ends the link. Links are per
-//! incarnation: the end of one drops every link of the actor, and a
-//! restarted actor re-links in `on_start` (which the default `on_restart`
-//! runs again).
+//! Each side of a link keeps an entry for the other. When one side's
+//! incarnation ends (it fails, is taken down for a sibling's restart, or
+//! stops), it tells the other with [`LinkSignal::Down`]; a failure reason
+//! fails the other side too, any other reason only ends the link. Links
+//! are per incarnation: the end of one drops every link of the actor, and
+//! a restarted actor re-links in `on_start` (which the default
+//! `on_restart` runs again).
 //!
-//! A link to an actor on another node is a watch of it (the one remote
-//! watches use): its failure or its node going down fails this side. The
-//! other node keeps no entry, so this side's failure does not reach it.
+//! Between two local actors an entry points at the other's cell, and the
+//! notices travel on its signal lane. Across nodes an entry holds the
+//! transport to the other node, and the notices travel as
+//! [`LinkNotice`]s through [`RemoteDelivery::link_notice`]; the network
+//! layer hands those from its peers to the actor with
+//! [`AnyActorRef::link_notice`](crate::remote::AnyActorRef::link_notice).
+//! The side that made the link also watches the other actor, so that a
+//! remote actor already gone, or its node going down, ends the link (with
+//! [`LinkSignal::Watched`]); the other side learns that the linking node
+//! went down from its network layer, which sends it a `Down` with
+//! [`StopReason::NodeDown`] for every link that node's actors held.
 //!
 //! Every link has a token, so that a notice from an old link (one undone
 //! or replaced since) is told apart from the current one: an actor
 //! restarts under the same id, so the id alone does not say which link a
-//! notice belongs to.
+//! notice belongs to. Tokens grow: a node that hears of another node's
+//! token moves its own counter past it, so a link made after a notice was
+//! heard has a larger token than that notice, on whichever node it is made.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,11 +33,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cell::AnyActor;
+use crate::remote::{LinkNotice, RemoteDelivery};
 use crate::signal::TerminationSink;
 use crate::{ActorId, NodeId, StopReason, Terminated};
 
 /// Tokens of links; the largest wins when both sides link at once.
 static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// Tokens from other nodes above this are not followed: the counter stays
+/// far from wrapping around, whatever a peer sends.
+const MAX_OBSERVED_TOKEN: u64 = 1 << 62;
 
 /// Ids of the watches remote links make. Bit 62 keeps them apart from the
 /// ids of actors (counted from 1) and from the network layer's synthetic
@@ -41,7 +55,7 @@ pub(crate) enum LinkSignal {
     Linked {
         peer: ActorId,
         token: u64,
-        handle: Arc<dyn AnyActor>,
+        handle: Peer,
     },
     /// `peer` undid the link.
     Unlinked { peer: ActorId, token: u64 },
@@ -49,6 +63,13 @@ pub(crate) enum LinkSignal {
     Down {
         peer: ActorId,
         token: u64,
+        reason: StopReason,
+    },
+    /// `watcher`, the watch this side's remote link to `peer` made, saw
+    /// `peer` stop (or its node go) with `reason`.
+    Watched {
+        peer: ActorId,
+        watcher: ActorId,
         reason: StopReason,
     },
 }
@@ -103,19 +124,70 @@ struct Link {
     peer: Peer,
 }
 
-enum Peer {
+/// The other end of a link, as one side reaches it.
+pub(crate) enum Peer {
     /// A local actor, which keeps the other side of the link.
     Local(Arc<dyn AnyActor>),
-    /// An actor on another node, watched by `watcher`.
+    /// An actor on another node, reached through `transport`.
     Remote {
-        watcher: ActorId,
-        unwatch: Box<dyn Fn(ActorId) + Send + Sync>,
+        transport: Arc<dyn RemoteDelivery>,
+        /// The watch of the other actor, if this side made the link.
+        watcher: Option<ActorId>,
     },
+}
+
+impl Peer {
+    /// Tells `peer`, at this end, that the incarnation of `me` holding
+    /// link `token` ended with `reason`.
+    pub(crate) fn down(self, peer: ActorId, me: ActorId, token: u64, reason: &StopReason) {
+        match self {
+            Self::Local(handle) => {
+                let _ = handle.link_signal(LinkSignal::Down {
+                    peer: me,
+                    token,
+                    reason: reason.clone(),
+                });
+            }
+            Self::Remote { transport, watcher } => {
+                let reason = reason.clone();
+                transport.link_notice(peer, me, LinkNotice::Down { token, reason });
+                unwatch(&*transport, peer, watcher);
+            }
+        }
+    }
+
+    /// Tells `peer`, at this end, that `me` undid link `token`.
+    fn unlinked(self, peer: ActorId, me: ActorId, token: u64) {
+        match self {
+            Self::Local(handle) => {
+                let _ = handle.link_signal(LinkSignal::Unlinked { peer: me, token });
+            }
+            Self::Remote { transport, watcher } => {
+                transport.link_notice(peer, me, LinkNotice::Unlinked { token });
+                unwatch(&*transport, peer, watcher);
+            }
+        }
+    }
+}
+
+/// Cancels the watch a remote link made, if it made one.
+fn unwatch(transport: &dyn RemoteDelivery, peer: ActorId, watcher: Option<ActorId>) {
+    if let Some(watcher) = watcher {
+        transport.unwatch(peer, watcher);
+    }
 }
 
 /// A fresh link token.
 pub(crate) fn next_token() -> u64 {
     NEXT_TOKEN.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Moves the token counter past `token`, a token heard from another node,
+/// so that links made from now on here are newer than it.
+pub(crate) fn observe_token(token: u64) {
+    if token < MAX_OBSERVED_TOKEN {
+        NEXT_TOKEN.fetch_max(token + 1, Ordering::Relaxed);
+    }
 }
 
 /// A fresh id for the watch a remote link makes.
@@ -128,31 +200,8 @@ impl Links {
         self.0.contains_key(&peer)
     }
 
-    pub(crate) fn insert_local(&mut self, peer: ActorId, token: u64, handle: Arc<dyn AnyActor>) {
-        self.0.insert(
-            peer,
-            Link {
-                token,
-                peer: Peer::Local(handle),
-            },
-        );
-    }
-
-    pub(crate) fn insert_remote(
-        &mut self,
-        peer: ActorId,
-        token: u64,
-        watcher: ActorId,
-        unwatch: Box<dyn Fn(ActorId) + Send + Sync>,
-    ) {
-        let peer_end = Peer::Remote { watcher, unwatch };
-        self.0.insert(
-            peer,
-            Link {
-                token,
-                peer: peer_end,
-            },
-        );
+    pub(crate) fn insert(&mut self, peer: ActorId, token: u64, end: Peer) {
+        self.0.insert(peer, Link { token, peer: end });
     }
 
     /// Undoes the link to `peer`, on both sides; false if there was none.
@@ -160,30 +209,21 @@ impl Links {
         let Some(link) = self.0.remove(&peer) else {
             return false;
         };
-        match link.peer {
-            Peer::Local(handle) => {
-                let token = link.token;
-                let _ = handle.link_signal(LinkSignal::Unlinked { peer: me, token });
-            }
-            Peer::Remote { watcher, unwatch } => unwatch(watcher),
-        }
+        link.peer.unlinked(peer, me, link.token);
         true
     }
 
     /// Ends every link: this incarnation of `me` ended with `reason`.
     pub(crate) fn break_all(&mut self, me: ActorId, reason: &StopReason) {
-        for (_, link) in self.0.drain() {
-            match link.peer {
-                Peer::Local(handle) => down(&*handle, me, link.token, reason),
-                Peer::Remote { watcher, unwatch } => unwatch(watcher),
-            }
+        for (peer, link) in self.0.drain() {
+            link.peer.down(peer, me, link.token, reason);
         }
     }
 
     /// Applies a notice from the other side of a link. Returns the reason
     /// this actor fails with, if the notice fails it.
     pub(crate) fn on_signal(&mut self, signal: LinkSignal) -> Option<StopReason> {
-        match signal {
+        let (peer, reason) = match signal {
             LinkSignal::Linked {
                 peer,
                 token,
@@ -191,60 +231,78 @@ impl Links {
             } => {
                 let link = self.0.entry(peer).or_insert(Link {
                     token,
-                    peer: Peer::Local(handle),
+                    peer: handle,
                 });
                 // Both sides linked at once: both keep the larger token.
                 link.token = link.token.max(token);
-                None
+                return None;
             }
             LinkSignal::Unlinked { peer, token } => {
                 self.remove_if_current(peer, token);
-                None
+                return None;
             }
             LinkSignal::Down {
                 peer,
                 token,
                 reason,
             } => {
-                if !self.remove_if_current(peer, token) || !reason.is_failure() {
+                if !self.remove_if_current(peer, token) {
                     return None;
                 }
-                let error = LinkError::PeerFailed { peer, reason };
-                Some(StopReason::Failed(crate::Failure::from_error(error)))
+                (peer, reason)
             }
-        }
+            LinkSignal::Watched {
+                peer,
+                watcher,
+                reason,
+            } => {
+                let current = self.0.get(&peer).is_some_and(|link| {
+                    matches!(link.peer, Peer::Remote { watcher: Some(w), .. } if w == watcher)
+                });
+                if !current {
+                    return None;
+                }
+                // The watch has fired: there is nothing left to cancel.
+                self.0.remove(&peer);
+                (peer, reason)
+            }
+        };
+        reason.is_failure().then(|| {
+            let error = LinkError::PeerFailed { peer, reason };
+            StopReason::Failed(crate::Failure::from_error(error))
+        })
     }
 
+    /// Removes the link to `peer` if `token` is its current one (or newer),
+    /// cancelling the watch a remote link made.
     fn remove_if_current(&mut self, peer: ActorId, token: u64) -> bool {
         let current = self.0.get(&peer).is_some_and(|link| link.token <= token);
-        if current {
-            self.0.remove(&peer);
+        if !current {
+            return false;
         }
-        current
+        if let Some(Link {
+            peer: Peer::Remote { transport, watcher },
+            ..
+        }) = self.0.remove(&peer)
+        {
+            unwatch(&*transport, peer, watcher);
+        }
+        true
     }
-}
-
-/// Tells `handle` that the incarnation of `me` holding link `token` ended.
-pub(crate) fn down(handle: &dyn AnyActor, me: ActorId, token: u64, reason: &StopReason) {
-    let _ = handle.link_signal(LinkSignal::Down {
-        peer: me,
-        token,
-        reason: reason.clone(),
-    });
 }
 
 /// Turns the `Terminated` of a remotely linked actor into a link notice.
 pub(crate) struct LinkSink {
     pub(crate) linker: Arc<dyn AnyActor>,
-    pub(crate) token: u64,
+    pub(crate) watcher: ActorId,
 }
 
 impl TerminationSink for LinkSink {
     fn notify(self: Box<Self>, terminated: Terminated) {
         let Terminated { id, reason } = terminated;
-        let _ = self.linker.link_signal(LinkSignal::Down {
+        let _ = self.linker.link_signal(LinkSignal::Watched {
             peer: id,
-            token: self.token,
+            watcher: self.watcher,
             reason,
         });
     }

@@ -5,7 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::cell::{AnyActor, Cell};
-use crate::remote::Watcher;
+use crate::link::{self, LinkSignal, Peer};
+use crate::remote::{LinkNotice, RemoteDelivery, Watcher};
 use crate::{Actor, ActorId, ActorRef, StopReason};
 
 /// A ref to a local actor of any type, found by id with
@@ -76,6 +77,48 @@ impl AnyActorRef {
     /// Forgets the watch that `watcher` made.
     pub fn unwatch(&self, watcher: ActorId) {
         self.actor.remove_watcher(watcher);
+    }
+
+    /// Hands the actor `notice` from `from`, an actor of the other node
+    /// that `transport` reaches, about the link between them (see
+    /// [`LinkNotice`]). For a [`LinkNotice::Linked`] the actor keeps an
+    /// entry for `from` and, when its incarnation ends or it unlinks,
+    /// answers through `transport` with
+    /// [`RemoteDelivery::link_notice`]; a `Down` with a failure fails it
+    /// with [`LinkError::PeerFailed`](crate::LinkError::PeerFailed).
+    ///
+    /// The network layer must check first that `from` lives on the node
+    /// that sent the notice, and for `Linked` that the sender may address
+    /// this actor. Returns `false` if the actor has stopped (nothing is
+    /// kept then), or if `from` is an actor of this node, whose links
+    /// never cross the wire.
+    pub fn link_notice(
+        &self,
+        from: ActorId,
+        notice: LinkNotice,
+        transport: &Arc<dyn RemoteDelivery>,
+    ) -> bool {
+        if from.node() == self.id().node() {
+            return false;
+        }
+        link::observe_token(notice.token());
+        let signal = match notice {
+            LinkNotice::Linked { token } => LinkSignal::Linked {
+                peer: from,
+                token,
+                handle: Peer::Remote {
+                    transport: Arc::clone(transport),
+                    watcher: None,
+                },
+            },
+            LinkNotice::Unlinked { token } => LinkSignal::Unlinked { peer: from, token },
+            LinkNotice::Down { token, reason } => LinkSignal::Down {
+                peer: from,
+                token,
+                reason,
+            },
+        };
+        self.actor.link_signal(signal)
     }
 
     /// As [`ActorRef::wait_stopped`].

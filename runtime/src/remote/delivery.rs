@@ -87,6 +87,59 @@ pub enum Undeliverable {
     Stopped,
 }
 
+/// What one end of a link across nodes tells the node of the other end
+/// (see [`Context::link`](crate::Context::link)): sent with
+/// [`RemoteDelivery::link_notice`], and handed to the actor at the other
+/// end with [`AnyActorRef::link_notice`].
+///
+/// Every notice carries the link's token, which tells a notice of an old
+/// link (one undone, or of an earlier incarnation) from one of the current
+/// link: a notice whose token is older than the link it finds is ignored.
+///
+/// # Examples
+///
+/// ```
+/// use proscenium_runtime::remote::LinkNotice;
+/// use proscenium_runtime::StopReason;
+///
+/// // The linking actor failed: the far end fails too.
+/// let notice = LinkNotice::Down { token: 7, reason: StopReason::Failed("gone".into()) };
+/// assert_eq!(notice.token(), 7);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkNotice {
+    /// The sender linked to the receiver (with its ref, so the network
+    /// layer checks that it may address the receiver).
+    Linked {
+        /// The new link's token.
+        token: u64,
+    },
+    /// The sender undid the link.
+    Unlinked {
+        /// The token of the link undone.
+        token: u64,
+    },
+    /// The incarnation of the sender that held the link ended with
+    /// `reason`; a failure ([`StopReason::is_failure`]) fails the
+    /// receiver, anything else only ends the link.
+    Down {
+        /// The token of the link that ended.
+        token: u64,
+        /// Why the sender's incarnation ended.
+        reason: StopReason,
+    },
+}
+
+impl LinkNotice {
+    /// The token of the link the notice is about.
+    pub fn token(&self) -> u64 {
+        match self {
+            Self::Linked { token } | Self::Unlinked { token } | Self::Down { token, .. } => *token,
+        }
+    }
+}
+
 /// A remote tell that was refused; the message comes back.
 #[derive(Debug)]
 pub struct RemoteSendError {
@@ -179,6 +232,23 @@ pub trait RemoteDelivery: Send + Sync + fmt::Debug + 'static {
 
     /// Forgets the watch `watcher` made on `target`.
     fn unwatch(&self, target: ActorId, watcher: ActorId);
+
+    /// Tells the node of `to`, an actor of another node, that `from`, an
+    /// actor of this node, has news of the link between them: it linked,
+    /// unlinked, or its incarnation holding the link ended (see
+    /// [`LinkNotice`]). The node of `to` hands it to `to` with
+    /// [`AnyActorRef::link_notice`], and must send `to` a
+    /// [`LinkNotice::Down`] with [`StopReason::NodeDown`] for each link it
+    /// holds this way if this node goes away, since `to` does not watch
+    /// `from`.
+    ///
+    /// Fire and forget, like a tell; a notice to a node with no connection
+    /// is dropped (the linking side's watch of `to` reports `NodeDown`).
+    /// The default drops every notice: a transport without it keeps links
+    /// one way, a watch of the remote actor.
+    fn link_notice(&self, to: ActorId, from: ActorId, notice: LinkNotice) {
+        let _ = (to, from, notice);
+    }
 
     /// Whether the actor is believed alive (its node is connected and has not
     /// reported it stopped).

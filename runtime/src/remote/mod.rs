@@ -15,7 +15,9 @@
 //!
 //! * `delivery`: [`RemoteDelivery`], the one trait a network layer
 //!   implements, with the types its methods take and return
-//!   ([`AnyMessage`], [`RemoteAsk`], [`RemoteSendError`], ...);
+//!   ([`AnyMessage`], [`RemoteAsk`], [`RemoteSendError`], ...), and
+//!   [`LinkNotice`], what the two ends of a link across nodes tell each
+//!   other;
 //! * `wire_ref`: how refs inside messages cross the wire
 //!   ([`with_ref_resolver`], [`Seal`]);
 //! * `any_ref`: [`AnyActorRef`], a local actor found by id, type unknown;
@@ -58,8 +60,8 @@ pub use crate::deadlock::{waits_leading_to, WaitFor};
 pub use crate::signal::Watcher;
 pub use any_ref::AnyActorRef;
 pub use delivery::{
-    AnyMessage, AnyRecipient, AnyReply, RemoteAsk, RemoteDelivery, RemoteReady, RemoteSendError,
-    RemoteStopped, Undeliverable,
+    AnyMessage, AnyRecipient, AnyReply, LinkNotice, RemoteAsk, RemoteDelivery, RemoteReady,
+    RemoteSendError, RemoteStopped, Undeliverable,
 };
 pub use hooks::{actor_ref, publish_dead_letter, recipient, register_node_name, send_ask_waited};
 pub use wire_ref::{with_ref_resolver, Seal};
