@@ -272,6 +272,47 @@ pub enum Frame {
         /// The ping's `stamp`.
         stamp: u64,
     },
+    /// `from`, an actor of the sending node, linked to `to` (see
+    /// [`Context::link`](proscenium_runtime::Context::link)): the receiving
+    /// node keeps the other side of the link for `to`, so that `from`
+    /// failing fails `to`. The sender also watches `to` with a
+    /// [`Frame::Watch`], which reports a `to` that is gone.
+    Link {
+        /// The actor on the receiving node.
+        to: ActorId,
+        /// The seal the receiving node made for `to`: with a wrong one the
+        /// frame is ignored, as for an actor that does not exist.
+        seal: Seal,
+        /// The linking actor, on the sending node; a `from` on any other
+        /// node makes the frame ignored.
+        from: ActorId,
+        /// The link's token (see
+        /// [`LinkNotice`](proscenium_runtime::remote::LinkNotice)).
+        token: u64,
+    },
+    /// `from`, an actor of the sending node, undid its link with `to`, an
+    /// actor of the receiving node, whichever of them made it.
+    Unlink {
+        /// The linked actor on the receiving node.
+        to: ActorId,
+        /// The actor on the sending node that unlinked.
+        from: ActorId,
+        /// The token of the link undone.
+        token: u64,
+    },
+    /// The incarnation of `from`, an actor of the sending node, that held
+    /// the link `token` with `to` ended with `reason`: a failure fails `to`,
+    /// anything else ends the link.
+    LinkDown {
+        /// The linked actor on the receiving node.
+        to: ActorId,
+        /// The actor on the sending node whose incarnation ended.
+        from: ActorId,
+        /// The token of the link that ended.
+        token: u64,
+        /// Why it ended.
+        reason: StopReason,
+    },
 }
 
 /// The most wait-for edges a [`Frame::Ask`] carries, and the most a
@@ -323,6 +364,9 @@ impl Frame {
             Self::Inspected { .. } => "inspected",
             Self::Ping { .. } => "ping",
             Self::Pong { .. } => "pong",
+            Self::Link { .. } => "link",
+            Self::Unlink { .. } => "unlink",
+            Self::LinkDown { .. } => "link-down",
         }
     }
 
@@ -352,6 +396,10 @@ impl Frame {
                 result: Err(why), ..
             } => why.to_string().len(),
             Self::Terminated {
+                reason: StopReason::Failed(why),
+                ..
+            }
+            | Self::LinkDown {
                 reason: StopReason::Failed(why),
                 ..
             } => why.message().len(),

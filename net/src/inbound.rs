@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
-use proscenium_runtime::remote::{AnyActorRef, Seal, WaitFor, Watcher};
+use proscenium_runtime::remote::{AnyActorRef, LinkNotice, Seal, WaitFor, Watcher};
 use proscenium_runtime::{ActorId, AskError, NodeId, StopReason};
 
+use crate::actor_links;
 use crate::link::{FrameStream, Link};
 use crate::parking::{Parked, Parking};
 use crate::registry::{DecodeCx, DeliverTell, EncodedReply, TellOutcome};
@@ -44,6 +45,7 @@ pub(crate) async fn read_frames(
     let mut held = HeldWatches::default();
     let ended = read_until_end(node, link, stream, liveness, &mut held).await;
     held.release(node);
+    actor_links::release(node, link);
     ended
 }
 
@@ -467,6 +469,25 @@ fn on_frame(
                 link.metrics.round_trip(micros);
             }
         }
+        Frame::Link {
+            to,
+            seal,
+            from,
+            token,
+        } => actor_links::on_link(node, link, (to, seal), from, token),
+        Frame::Unlink { to, from, token } => {
+            let notice = LinkNotice::Unlinked { token };
+            actor_links::on_notice(node, link, to, from, notice);
+        }
+        Frame::LinkDown {
+            to,
+            from,
+            token,
+            reason,
+        } => {
+            let notice = LinkNotice::Down { token, reason };
+            actor_links::on_notice(node, link, to, from, notice);
+        }
         Frame::Pause { .. } | Frame::Resume { .. } | Frame::Heartbeat | Frame::Goodbye => {}
     }
 }
@@ -475,7 +496,7 @@ fn on_frame(
 ///
 /// Only for ids this node already trusts (its own watch bookkeeping); a
 /// frame's target goes through [`reachable`].
-fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::remote::AnyActorRef> {
+pub(crate) fn local(node: &NodeShared, id: ActorId) -> Option<AnyActorRef> {
     (id.node() == node.node_id())
         .then(|| node.system.actor(id))
         .flatten()
@@ -485,7 +506,7 @@ fn local(node: &NodeShared, id: ActorId) -> Option<proscenium_runtime::remote::A
 /// seal is the one this node made for it (the peer was given its ref). A
 /// wrong seal and a missing actor are the same `None`, so the peer learns
 /// nothing from guessing: not even whether the actor exists.
-fn reachable(node: &NodeShared, id: ActorId, seal: Seal) -> Option<AnyActorRef> {
+pub(crate) fn reachable(node: &NodeShared, id: ActorId, seal: Seal) -> Option<AnyActorRef> {
     if id.node() != node.node_id() || !node.seals.opens(id, seal) {
         return None;
     }

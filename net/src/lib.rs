@@ -73,6 +73,7 @@
 //! * `connection`: a connection's life: dial, accept, handshake, install the link, node down, redial;
 //! * `link`: one connection: a batching writer task and heartbeats;
 //! * `inbound`: what a node does with each frame a peer sends;
+//! * `actor_links`: links between actors on two nodes: the link frames, and the far sides kept for a peer;
 //! * `parking`: frames for full local actors, held so one actor never blocks a link;
 //! * `stats`: [`NodeStats`], what a node dropped and why;
 //! * `metrics`: link metrics through the `metrics` crate (feature `metrics`), round trips timed by pings;
@@ -126,6 +127,7 @@
 mod node;
 mod registry;
 
+mod actor_links;
 mod admission;
 mod cluster;
 mod codec;
@@ -182,4 +184,4 @@ pub use spawner::Spawner;
 /// Two nodes connect only if their versions are equal; the handshake checks
 /// it first. Bump it on any change to the framing, the wire format options,
 /// the handshake messages or the [`Frame`] layout.
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use crate::actor_links::HeldLinks;
 use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
 use crate::link_stream::LinkStream;
@@ -98,6 +99,10 @@ pub(crate) struct Link {
     pub(crate) metrics: LinkMetrics,
     /// Bytes each way and the last round trip, always counted.
     pub(crate) traffic: Arc<Traffic>,
+    /// The far sides of links the peer's actors made to this node's
+    /// actors over this connection; released (each a `NodeDown` to its
+    /// local actor) when the reader ends.
+    pub(crate) held_links: HeldLinks,
 }
 
 impl Link {
@@ -496,6 +501,7 @@ pub(crate) fn open(
         closed: closed.clone(),
         metrics: metrics.clone(),
         traffic: Arc::clone(&traffic),
+        held_links: HeldLinks::default(),
     });
     let writer = Writer {
         queue: Outbox {

@@ -444,6 +444,11 @@ impl NodeBuilder {
     /// `Terminated { reason: NodeDown }`, as if this node were unreachable,
     /// so a peer cannot grow this node's memory by watching with ever new
     /// watcher ids.
+    ///
+    /// The same bound, counted apart, holds for the links a peer's actors
+    /// make to this node's actors (see `Context::link`): past it a link is
+    /// answered as if this node were unreachable, so the linking actor
+    /// fails with `NodeDown` as its peer's reason.
     pub fn max_watches_per_peer(mut self, watches: usize) -> Self {
         self.max_watches_per_peer = watches;
         self

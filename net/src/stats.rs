@@ -80,6 +80,10 @@ pub struct NodeStats {
     /// Stops and kills from peers that this node refused: the actor had not
     /// opted in under [`RemoteStop::OptIn`](crate::RemoteStop::OptIn).
     pub remote_stops_refused: u64,
+    /// Link frames (`Link`, `Unlink`, `LinkDown`) from a peer that this
+    /// node ignored because the linked actor they name on the peer's side
+    /// lives on another node: a peer speaks only for its own actors.
+    pub link_frames_refused: u64,
 }
 
 impl NodeStats {
@@ -114,6 +118,7 @@ pub(crate) struct Counters {
     pub(crate) membership_bytes_received: AtomicU64,
     pub(crate) membership_datagrams_dropped: AtomicU64,
     pub(crate) remote_stops_refused: AtomicU64,
+    pub(crate) link_frames_refused: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -147,6 +152,7 @@ impl Counters {
             membership_bytes_received: read(&self.membership_bytes_received),
             membership_datagrams_dropped: read(&self.membership_datagrams_dropped),
             remote_stops_refused: read(&self.remote_stops_refused),
+            link_frames_refused: read(&self.link_frames_refused),
         }
     }
 }

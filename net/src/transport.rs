@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use proscenium_runtime::remote::{
-    with_ref_resolver, AnyActorRef, AnyMessage, AnyRecipient, RemoteAsk, RemoteDelivery,
-    RemoteReady, RemoteSendError, RemoteStopped, Seal, Undeliverable, Watcher,
+    with_ref_resolver, AnyActorRef, AnyMessage, AnyRecipient, LinkNotice, RemoteAsk,
+    RemoteDelivery, RemoteReady, RemoteSendError, RemoteStopped, Seal, Undeliverable, Watcher,
 };
 use proscenium_runtime::{ActorId, AskError, DeadLetter, StopReason};
 use tokio::sync::oneshot;
@@ -225,6 +225,41 @@ impl NodeShared {
         }
     }
 
+    /// Sends a link notice from `from`, an actor of this node, to `to`. A
+    /// notice that ends the link also ends what this node holds of it for
+    /// the peer, so the peer's end of the connection costs `from` nothing.
+    fn link_notice_sealed(&self, to: ActorId, seal: Seal, from: ActorId, notice: LinkNotice) {
+        let Some(link) = self.link_to(to.node()) else {
+            return;
+        };
+        let frame = match notice {
+            LinkNotice::Linked { token } => Frame::Link {
+                to,
+                seal,
+                from,
+                token,
+            },
+            LinkNotice::Unlinked { token } => {
+                link.held_links.forget(from, to, token);
+                Frame::Unlink { to, from, token }
+            }
+            LinkNotice::Down { token, reason } => {
+                link.held_links.forget(from, to, token);
+                Frame::LinkDown {
+                    to,
+                    from,
+                    token,
+                    reason,
+                }
+            }
+            other => {
+                tracing::debug!(?other, "a link notice this protocol version cannot carry");
+                return;
+            }
+        };
+        link.send(frame);
+    }
+
     fn is_alive_for(&self, target: ActorId) -> bool {
         self.link_to(target.node()).is_some()
     }
@@ -276,6 +311,10 @@ impl RemoteDelivery for RefTransport {
 
     fn unwatch(&self, target: ActorId, watcher: ActorId) {
         self.node.unwatch_for(target, watcher);
+    }
+
+    fn link_notice(&self, to: ActorId, from: ActorId, notice: LinkNotice) {
+        self.node.link_notice_sealed(to, self.seal, from, notice);
     }
 
     fn is_alive(&self, target: ActorId) -> bool {

@@ -274,7 +274,10 @@ fn encode_every_frame_kind_bytes_are_stable() {
         .iter()
         .map(|frame| encoded(frame)[proscenium_net::HEADER_LEN])
         .collect();
-    assert_eq!(kinds, vec![0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16]);
+    assert_eq!(
+        kinds,
+        vec![0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 21, 22, 23]
+    );
 }
 
 #[test]

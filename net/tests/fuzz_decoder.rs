@@ -126,6 +126,27 @@ fn frame() -> impl Strategy<Value = Frame> {
             correlation,
             snapshot
         }),
+        (actor_id(), seal(), actor_id(), any::<u64>()).prop_map(|(to, seal, from, token)| {
+            Frame::Link {
+                to,
+                seal,
+                from,
+                token,
+            }
+        }),
+        (actor_id(), actor_id(), any::<u64>()).prop_map(|(to, from, token)| Frame::Unlink {
+            to,
+            from,
+            token
+        }),
+        (actor_id(), actor_id(), any::<u64>(), stop_reason()).prop_map(
+            |(to, from, token, reason)| Frame::LinkDown {
+                to,
+                from,
+                token,
+                reason
+            }
+        ),
     ]
 }
 

@@ -27,11 +27,12 @@
 //!   (nested sequences, maps, enums, refs and recipients inside), reached
 //!   through a real handshake. Frames of every kind with hostile contents
 //!   (mutated payloads, unknown tags and actors, stray replies, lookups,
-//!   spawns, watches) and, now and then, a corrupted frame, which closes
-//!   the connection (the fuzzer then reconnects). Each batch ends with a
-//!   lookup whose answer proves the node has handled it. Oracle: no panic,
-//!   the node answers every batch, and afterwards its actor still answers
-//!   a normal peer correctly.
+//!   spawns, watches, links) and, now and then, a corrupted frame, which
+//!   closes the connection (the fuzzer then reconnects). Each batch ends
+//!   with a lookup whose answer proves the node has handled it. Oracle: no
+//!   panic, the node answers every batch, and afterwards its actor still
+//!   answers a normal peer correctly, and the supervised actor the fuzzer
+//!   linked to for real (so each reconnect fails it) is still restarted.
 
 mod support;
 
@@ -53,7 +54,8 @@ use proscenium_net::{
 };
 use proscenium_runtime::remote::{Seal, WaitFor};
 use proscenium_runtime::{
-    Actor, ActorId, ActorRef, AskError, Context, Handler, Message, NodeId, Recipient, StopReason,
+    Actor, ActorId, ActorRef, AskError, ChildSpec, Context, Handler, Message, NodeId, Recipient,
+    StopReason, Supervisor, SupervisorStrategy,
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -291,7 +293,7 @@ fn stop_reason(rng: &mut Rng) -> StopReason {
 fn frame(rng: &mut Rng) -> Frame {
     let tag = MessageTag::new(rng.number());
     let payload = Bytes::from(rng.bytes(32));
-    match rng.below(19) {
+    match rng.below(22) {
         0 => Frame::Tell {
             to: actor_id(rng),
             seal: guessed_seal(rng),
@@ -367,6 +369,23 @@ fn frame(rng: &mut Rng) -> Frame {
         17 => Frame::Inspected {
             correlation: rng.number(),
             snapshot: payload,
+        },
+        18 => Frame::Link {
+            to: actor_id(rng),
+            seal: guessed_seal(rng),
+            from: actor_id(rng),
+            token: rng.number(),
+        },
+        19 => Frame::Unlink {
+            to: actor_id(rng),
+            from: actor_id(rng),
+            token: rng.number(),
+        },
+        20 => Frame::LinkDown {
+            to: actor_id(rng),
+            from: actor_id(rng),
+            token: rng.number(),
+            reason: stop_reason(rng),
         },
         _ => Frame::Spawned {
             correlation: rng.number(),
@@ -688,6 +707,7 @@ fn registry() -> Registry {
 
 const SECRET: [u8; 32] = *b"fuzz soak secret, 32 bytes long!";
 const TARGET_NAME: &str = "fuzz-target";
+const LINKABLE_NAME: &str = "fuzz-linkable";
 /// The node's frame limit: small, so payloads reach it.
 const NODE_MAX: usize = 16 * 1024;
 /// Frames per batch; each batch ends with a lookup that must be answered.
@@ -704,6 +724,9 @@ struct Known {
     /// An actor of the node whose ref the fuzzer is never given: frames
     /// of every kind name it, with guessed seals, and must not reach it.
     sentinel: ActorId,
+    /// A supervised actor the fuzzer links to for real, with the seal its
+    /// lookup answered: its links fail it and its supervisor restarts it.
+    linkable: (ActorId, Seal),
 }
 
 impl Known {
@@ -768,9 +791,52 @@ impl Known {
         }
     }
 
-    /// A frame of any kind but `Goodbye`, aimed at the node.
-    fn frame(&self, rng: &mut Rng) -> Frame {
-        match rng.below(13) {
+    /// The far end of a link frame: one of a few actors of the fuzzer's
+    /// node run `peer`, or of another node, which the node must refuse.
+    fn link_peer(rng: &mut Rng, peer: NodeId) -> ActorId {
+        let node = match rng.below(4) {
+            0..=2 => peer,
+            _ => NodeId::new(peer.number(), rng.number()),
+        };
+        ActorId::new(node, rng.below(WATCHERS))
+    }
+
+    /// A link frame aimed at the node, from the fuzzer's node run `peer`.
+    /// Only the linkable actor is linked for real: a link from the fuzzer
+    /// to the target would fail it when the fuzzer reconnects, as it should.
+    fn link_frame(&self, rng: &mut Rng, peer: NodeId) -> Frame {
+        let (to, seal) = if rng.one_in(2) {
+            self.linkable
+        } else {
+            self.address(rng)
+        };
+        let from = if to == self.target.0 {
+            ActorId::new(NodeId::new(8, 8), rng.below(WATCHERS))
+        } else {
+            Self::link_peer(rng, peer)
+        };
+        let token = rng.below(64);
+        match rng.below(4) {
+            0 | 1 => Frame::Link {
+                to,
+                seal,
+                from,
+                token,
+            },
+            2 => Frame::Unlink { to, from, token },
+            _ => Frame::LinkDown {
+                to,
+                from,
+                token,
+                reason: stop_reason(rng),
+            },
+        }
+    }
+
+    /// A frame of any kind but `Goodbye`, aimed at the node, which the
+    /// fuzzer reaches as node run `peer`.
+    fn frame(&self, rng: &mut Rng, peer: NodeId) -> Frame {
+        match rng.below(14) {
             0..=3 => {
                 let (to, seal) = self.address(rng);
                 Frame::Tell {
@@ -830,6 +896,7 @@ impl Known {
                     Frame::Kill { to, seal }
                 }
             }
+            11 => self.link_frame(rng, peer),
             _ => loop {
                 // Anything else, except what would end the connection or
                 // stop the target (an authenticated peer given its ref may
@@ -839,6 +906,9 @@ impl Known {
                     Frame::Goodbye => false,
                     Frame::Stop { to, seal } | Frame::Kill { to, seal } => {
                         (*to, *seal) != self.target
+                    }
+                    Frame::Link { to, seal, from, .. } => {
+                        (*to, *seal) != self.target || from.node() != peer
                     }
                     _ => true,
                 };
@@ -870,15 +940,15 @@ async fn connect(addr: std::net::SocketAddr, incarnation: u64) -> Peer {
 /// Sends a lookup and reads until its answer: `false` if the connection
 /// ended first (the node closed it after a bad frame).
 async fn sync(peer: &mut Peer, correlation: u64) -> bool {
-    lookup_target(peer, correlation).await.is_some()
+    lookup(peer, correlation, TARGET_NAME).await.is_some()
 }
 
-/// Looks the target up, as a peer that was told its name: its id and
-/// seal, or `None` if the connection ended first.
-async fn lookup_target(peer: &mut Peer, correlation: u64) -> Option<(ActorId, Seal)> {
+/// Looks up the actor registered as `name`, as a peer that was told the
+/// name: its id and seal, or `None` if the connection ended first.
+async fn lookup(peer: &mut Peer, correlation: u64, name: &str) -> Option<(ActorId, Seal)> {
     let lookup = Frame::Lookup {
         correlation,
-        name: TARGET_NAME.to_owned(),
+        name: name.to_owned(),
     };
     if peer.send(lookup).await.is_err() {
         return None;
@@ -890,7 +960,7 @@ async fn lookup_target(peer: &mut Peer, correlation: u64) -> Option<(ActorId, Se
                     correlation: c,
                     actor,
                 })) if c == correlation => {
-                    let (id, seal, _) = actor.expect("the target is gone");
+                    let (id, seal, _) = actor.expect("the actor looked up is gone");
                     return Some((id, seal));
                 }
                 Some(Ok(_)) => {}
@@ -924,14 +994,26 @@ async fn dispatcher_survives_hostile_frames() {
         .system()
         .spawn(Target::default())
         .expect("spawn the sentinel");
+    // Restarted as often as the fuzzer's links fail it.
+    let strategy = SupervisorStrategy::one_for_one().intensity(u32::MAX, Duration::from_secs(1));
+    let linkable =
+        Supervisor::new(strategy).child(ChildSpec::new(Target::default).name(LINKABLE_NAME));
+    node.system()
+        .spawn(linkable)
+        .expect("spawn the linkable actor's supervisor")
+        .wait_started()
+        .await
+        .expect("the linkable actor starts");
     let addr = node.local_addr().expect("the node listens");
     let mut incarnation = 1;
     let mut peer = connect(addr, incarnation).await;
-    let found = lookup_target(&mut peer, 1 << 62).await;
+    let found = lookup(&mut peer, 1 << 62, TARGET_NAME).await;
+    let linkable = lookup(&mut peer, (1 << 62) + 1, LINKABLE_NAME).await;
     let known = Known {
         node: node.id(),
         target: found.expect("the target is registered"),
         sentinel: sentinel.id(),
+        linkable: linkable.expect("the linkable actor is registered"),
     };
     let (mut sent, mut reconnects, mut corrupted) = (0, 0_u64, 0_u64);
     // Correlations of syncs have the top bit set; generated lookups do not.
@@ -940,7 +1022,7 @@ async fn dispatcher_survives_hostile_frames() {
         let batch = BATCH.min(total - sent);
         let mut broken = false;
         for _ in 0..batch {
-            let frame = known.frame(&mut rng);
+            let frame = known.frame(&mut rng, NodeId::new(9, incarnation));
             let written = if rng.one_in(500) {
                 // A corrupted frame: the node closes the connection.
                 corrupted += 1;
@@ -994,6 +1076,15 @@ async fn dispatcher_survives_hostile_frames() {
         sentinel.ask(Handled).await,
         Ok(0),
         "a guessed seal reached it"
+    );
+    // The actor the fuzzer linked to for real failed and was restarted.
+    let linkable = node
+        .system()
+        .lookup::<Target>(LINKABLE_NAME)
+        .expect("the linkable actor is registered");
+    assert!(
+        linkable.ask(Handled).await.is_ok(),
+        "its supervisor gave up"
     );
     assert_eq!(PANICS.load(Ordering::SeqCst), 0);
     report(

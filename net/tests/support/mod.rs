@@ -79,6 +79,23 @@ pub fn every_frame_kind() -> Vec<Frame> {
         Frame::Pause { actor: actor(7) },
         Frame::Resume { actor: actor(7) },
         Frame::Ack { tells: 300 },
+        Frame::Link {
+            to: actor(8),
+            seal: seal(8),
+            from: actor(9),
+            token: 17,
+        },
+        Frame::Unlink {
+            to: actor(8),
+            from: actor(9),
+            token: 17,
+        },
+        Frame::LinkDown {
+            to: actor(8),
+            from: actor(9),
+            token: 17,
+            reason: StopReason::Failed("linked and lost".into()),
+        },
     ]
 }
 
