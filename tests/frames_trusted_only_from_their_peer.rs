@@ -1,15 +1,16 @@
-//! Replies, `Terminated` notices and watch requests are scoped by the peer
-//! that sent them: a third node that knows (or guesses) a correlation id,
-//! an actor id or a watcher id cannot answer another node's ask, end
-//! another node's watch, or cancel a watch made on the node itself.
+//! Replies, `Terminated` notices, watch requests and link frames are
+//! scoped by the peer that sent them: a third node that knows (or guesses)
+//! a correlation id, an actor id or a watcher id cannot answer another
+//! node's ask, end another node's watch, cancel a watch made on the node
+//! itself, or make, undo or fail a link in another node's name.
 
 mod support_cluster;
 
 use proscenium::net::{wire, Frame, Registry, RemoteMessage, RemoteSpawn};
 use proscenium::prelude::*;
-use proscenium::ActorId;
+use proscenium::{ActorId, LinkError};
 use serde::{Deserialize, Serialize};
-use support_cluster::cluster::{self, Worker};
+use support_cluster::cluster::{self, Crash, LinkWith, Worker};
 use support_cluster::rogue::Rogue;
 use support_cluster::{in_process_node, within, Monitor, Watch};
 use tokio::sync::{mpsc, oneshot};
@@ -211,5 +212,68 @@ async fn a_peer_holds_at_most_its_quota_of_watches() {
             reason: StopReason::Normal
         }
     );
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn link_frames_count_only_from_the_node_of_the_linked_actor() {
+    let b = in_process_node("b", true, |n| n).await;
+    let a = in_process_node("a", false, |n| n).await;
+    a.connect(b.local_addr().expect("b listens"))
+        .await
+        .expect("connect to b");
+    let far = b
+        .system()
+        .spawn(Worker::from_args("far".to_owned()))
+        .expect("spawn");
+    b.system().register("far", &far).expect("a free name");
+    let near = a
+        .system()
+        .spawn(Worker::from_args("near".to_owned()))
+        .expect("spawn");
+    let far_from_a = a.lookup::<Worker>("far").await.expect("far, on b");
+    near.ask(LinkWith(far_from_a))
+        .await
+        .expect("near links far");
+
+    // Each names near, an actor of a, as the far end: only a may.
+    let mut rogue = Rogue::connect(b.local_addr().expect("b listens"), "rogue").await;
+    let (to, seal) = rogue.lookup("far").await.expect("far is registered");
+    let forged = [
+        Frame::LinkDown {
+            to,
+            from: near.id(),
+            token: u64::MAX,
+            reason: StopReason::Failed("forged".into()),
+        },
+        Frame::Unlink {
+            to,
+            from: near.id(),
+            token: u64::MAX,
+        },
+        Frame::Link {
+            to,
+            seal,
+            from: near.id(),
+            token: 1,
+        },
+    ];
+    for frame in forged {
+        rogue.send(frame).await;
+    }
+    rogue.sync().await;
+    assert_eq!(b.stats().link_frames_refused, 3);
+
+    // The real link holds: near's failure fails far, and names near.
+    near.tell(Crash).await.expect("near is alive");
+    let reason = within("far to stop", far.wait_stopped()).await;
+    let failure = reason.failure().expect("far failed");
+    let Some(LinkError::PeerFailed { peer, reason: why }) = failure.downcast_ref::<LinkError>()
+    else {
+        panic!("not a link failure: {failure}");
+    };
+    assert_eq!(*peer, near.id());
+    assert!(why.to_string().contains("near crashed"), "{why}");
+    a.shutdown().await;
     b.shutdown().await;
 }

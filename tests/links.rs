@@ -1,16 +1,21 @@
 //! `Context::link`: two linked actors fail together. A failure of either
 //! fails the other (and its supervisor restarts it); a normal stop only
 //! ends the link; `unlink` undoes it from either side; linking to an actor
-//! that is gone fails the linker at once; and a link reaches across nodes.
+//! that is gone fails the linker at once. Across nodes all of it holds
+//! both ways, and a node going down (killed, too) fails the actors linked
+//! to its actors with `NodeDown`.
 
 mod support_cluster;
 
 use std::time::Duration;
 
+use proscenium::net::{Node, RemoteSpawn};
 use proscenium::prelude::*;
 use proscenium::Failure;
 use proscenium::LinkError;
-use support_cluster::{connected_pair, within};
+use proscenium::NodeId;
+use support_cluster::cluster::{LinkWith, Worker};
+use support_cluster::{connected_pair, node_down, test_node, within, NodeProcess};
 use tokio::sync::mpsc;
 
 /// An actor that links, unlinks and crashes on request, and reports each
@@ -274,24 +279,92 @@ async fn linking_to_an_actor_that_is_gone_fails_the_linker() {
     );
 }
 
+// ===== across nodes =====
+
+/// Node `a`, connected to node `b`: the linking side is on `a` (named
+/// `near`), the actor it links to on `b` (named `far`).
+struct Across {
+    a: Node,
+    b: Node,
+    b_id: NodeId,
+}
+
+impl Across {
+    async fn new() -> Self {
+        let (a, b, b_id) = connected_pair().await;
+        Self { a, b, b_id }
+    }
+
+    /// A plain `near` on `a` and a plain `far` on `b`.
+    fn spawn_plain(&self) -> (ActorRef<Peer>, ActorRef<Peer>) {
+        let near = self.a.system().spawn_named("near", Peer::plain("near"));
+        let far = self.b.system().spawn_named("far", Peer::plain("far"));
+        (near.unwrap(), far.unwrap())
+    }
+
+    /// Links `near` to `far` on `b`, and returns once `b` holds the link,
+    /// with `far` as `a` sees it.
+    async fn link(&self, near: &ActorRef<Peer>) -> ActorRef<Peer> {
+        let far_from_a = self
+            .a
+            .lookup_on::<Peer>(self.b_id, "far")
+            .await
+            .expect("b answers")
+            .expect("b has far");
+        near.ask(LinkTo(far_from_a.clone())).await.unwrap();
+        self.sync_a_to_b().await;
+        far_from_a
+    }
+
+    /// Returns once `b` has handled every frame `a` sent before: `b` reads
+    /// a connection's frames in order, and answers this lookup after them.
+    /// A link notice goes to its actor's signal lane, which the actor reads
+    /// before any message asked of it afterwards.
+    async fn sync_a_to_b(&self) {
+        let found = self.a.lookup_on::<Peer>(self.b_id, "far").await;
+        found.expect("b answers");
+    }
+
+    /// As [`sync_a_to_b`](Self::sync_a_to_b), the other way.
+    async fn sync_b_to_a(&self) {
+        let found = self.b.lookup_on::<Peer>(self.a.id(), "near").await;
+        found.expect("a answers");
+    }
+
+    /// Shuts `a` down and waits until `b` has seen it go.
+    async fn shut_down_a(&self) {
+        let mut events = self.b.events();
+        self.a.shutdown().await;
+        node_down(&mut events, "a").await;
+    }
+
+    async fn shutdown(self) {
+        self.a.shutdown().await;
+        self.b.shutdown().await;
+    }
+}
+
+/// Spawns a supervisor of one permanent child, `name`, made by `make`, on
+/// `node`, and returns the child once started.
+async fn spawn_supervised(
+    node: &Node,
+    name: &'static str,
+    make: impl Fn() -> Peer + Send + Sync + 'static,
+) -> ActorRef<Peer> {
+    let strategy = SupervisorStrategy::one_for_one().intensity(10, Duration::from_secs(60));
+    let supervisor = Supervisor::new(strategy).child(ChildSpec::new(make).name(name));
+    let supervisor = node.system().spawn(supervisor).unwrap();
+    within("the supervisor to start", supervisor.wait_started())
+        .await
+        .unwrap();
+    node.system().lookup::<Peer>(name).unwrap()
+}
+
 #[tokio::test]
 async fn a_link_to_an_actor_on_another_node_fails_the_linker_when_it_fails() {
-    let (a, b, b_id) = connected_pair().await;
-    let far = b.system().spawn_named("far", Peer::plain("far")).unwrap();
-    let remote = a
-        .lookup_on::<Peer>(b_id, "far")
-        .await
-        .expect("b answers")
-        .expect("b has the actor");
-    let near = a.system().spawn(Peer::plain("near")).unwrap();
-    near.ask(LinkTo(remote)).await.unwrap();
-    // The link's watch went out before this lookup, and b answers frames
-    // in order: once this is answered, b holds the watch.
-    a.lookup_on::<Peer>(b_id, "far")
-        .await
-        .expect("b answers")
-        .expect("b still has the actor");
-
+    let across = Across::new().await;
+    let (near, far) = across.spawn_plain();
+    across.link(&near).await;
     far.tell(Crash).await.unwrap();
     let reason = within("near to stop", near.wait_stopped()).await;
     let LinkError::PeerFailed { peer, reason: why } = link_error(&reason) else {
@@ -305,6 +378,174 @@ async fn a_link_to_an_actor_on_another_node_fails_the_linker_when_it_fails() {
         "{failure}"
     );
     assert!(!failure.is_panic());
-    a.shutdown().await;
-    b.shutdown().await;
+    across.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failure_of_the_linking_actor_fails_the_actor_on_the_other_node() {
+    let across = Across::new().await;
+    let (near, far) = across.spawn_plain();
+    across.link(&near).await;
+    near.tell(Crash).await.unwrap();
+    let reason = within("far to stop", far.wait_stopped()).await;
+    let LinkError::PeerFailed { peer, reason: why } = link_error(&reason) else {
+        panic!("not a failed peer: {reason}");
+    };
+    assert_eq!(peer, near.id());
+    let failure = why.failure().expect("a failure");
+    assert!(
+        failure.message().contains("near crashed on request"),
+        "{failure}"
+    );
+    across.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_restart_in_place_on_the_other_node_fails_the_linker() {
+    let across = Across::new().await;
+    let near = across.a.system().spawn_named("near", Peer::plain("near"));
+    let near = near.unwrap();
+    // A restart keeps far's id and is no stop, so watches do not see it;
+    // the link ends with far's incarnation all the same.
+    let far = spawn_supervised(&across.b, "far", || Peer::plain("far")).await;
+    across.link(&near).await;
+    far.tell(Crash).await.unwrap();
+    let reason = within("near to stop", near.wait_stopped()).await;
+    assert!(
+        matches!(link_error(&reason), LinkError::PeerFailed { peer, .. } if peer == far.id()),
+        "{reason}"
+    );
+    assert_eq!(far.ask(Ping).await, Ok("far"), "far was not restarted");
+    across.shutdown().await;
+}
+
+/// Stops itself: a permanent child is restarted, as a new incarnation.
+struct StopSelf;
+impl Message for StopSelf {
+    type Reply = ();
+}
+impl Handler<StopSelf> for Peer {
+    async fn handle(&mut self, _: StopSelf, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+#[tokio::test]
+async fn a_normal_end_of_the_linking_actor_only_ends_the_link_on_the_other_node() {
+    let across = Across::new().await;
+    let (tx, mut restarts) = mpsc::unbounded_channel();
+    let near = spawn_supervised(&across.a, "near", move || Peer {
+        restarts: Some(tx.clone()),
+        ..Peer::plain("near")
+    })
+    .await;
+    let far = across.b.system().spawn_named("far", Peer::plain("far"));
+    let far = far.unwrap();
+    across.link(&near).await;
+
+    // A normal end of near's incarnation: the link ends, far goes on.
+    near.tell(StopSelf).await.unwrap();
+    let (_, reason) = within("near's restart", restarts.recv()).await.unwrap();
+    assert_eq!(reason, StopReason::Normal);
+    across.sync_a_to_b().await;
+    assert_eq!(far.ask(Ping).await, Ok("far"));
+
+    // The restarted near is not linked: its failure stays on a.
+    near.tell(Crash).await.unwrap();
+    let (_, reason) = within("near's second restart", restarts.recv())
+        .await
+        .unwrap();
+    assert!(reason.is_failure(), "{reason}");
+    across.sync_a_to_b().await;
+    assert_eq!(far.ask(Ping).await, Ok("far"));
+
+    // Nor does b keep the link: a going down, which fails whoever is
+    // linked to its actors, leaves far running.
+    across.shut_down_a().await;
+    assert_eq!(far.ask(Ping).await, Ok("far"));
+    across.b.shutdown().await;
+}
+
+#[tokio::test]
+async fn unlink_by_the_linking_side_undoes_the_link_on_both_nodes() {
+    let across = Across::new().await;
+    let (near, far) = across.spawn_plain();
+    let far_from_a = across.link(&near).await;
+    near.ask(UnlinkFrom(far_from_a)).await.unwrap();
+    near.tell(Crash).await.unwrap();
+    let reason = within("near to stop", near.wait_stopped()).await;
+    assert!(reason.is_failure(), "{reason}");
+    across.sync_a_to_b().await;
+    assert_eq!(far.ask(Ping).await, Ok("far"));
+    // b kept nothing of the link: a going down leaves far running.
+    across.shut_down_a().await;
+    assert_eq!(far.ask(Ping).await, Ok("far"));
+    across.b.shutdown().await;
+}
+
+#[tokio::test]
+async fn unlink_by_the_other_side_undoes_the_link_on_both_nodes() {
+    let across = Across::new().await;
+    let (near, far) = across.spawn_plain();
+    across.link(&near).await;
+    let near_from_b = across
+        .b
+        .lookup_on::<Peer>(across.a.id(), "near")
+        .await
+        .expect("a answers")
+        .expect("a has near");
+    far.ask(UnlinkFrom(near_from_b)).await.unwrap();
+    // near's watch of far went with the link: far's failure stays on b.
+    far.tell(Crash).await.unwrap();
+    let reason = within("far to stop", far.wait_stopped()).await;
+    assert!(reason.is_failure(), "{reason}");
+    across.sync_b_to_a().await;
+    assert_eq!(near.ask(Ping).await, Ok("near"));
+    across.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_linking_node_going_down_fails_the_actor_on_the_other_node() {
+    let across = Across::new().await;
+    let (near, far) = across.spawn_plain();
+    across.link(&near).await;
+    across.shut_down_a().await;
+    let reason = within("far to stop", far.wait_stopped()).await;
+    assert_eq!(
+        link_error(&reason),
+        LinkError::PeerFailed {
+            peer: near.id(),
+            reason: StopReason::NodeDown
+        }
+    );
+    across.b.shutdown().await;
+}
+
+#[tokio::test]
+async fn killing_the_linking_node_process_fails_the_linked_actor_with_node_down() {
+    // The linking actor lives in a node process, killed with SIGKILL.
+    let mut one = NodeProcess::start("one").await;
+    let two = test_node("two").await;
+    let one_id = two.connect(one.addr).await.expect("connect to one");
+    let linker = two
+        .spawn_remote::<Worker>(one_id, "linker".to_owned())
+        .await
+        .expect("spawn on one");
+    let linked = two
+        .system()
+        .spawn(Worker::from_args("linked".to_owned()))
+        .unwrap();
+    // The link's frames go out before the reply, on the same connection.
+    linker.ask(LinkWith(linked.clone())).await.unwrap();
+
+    one.kill().await;
+    let reason = within("the linked actor to stop", linked.wait_stopped()).await;
+    assert_eq!(
+        link_error(&reason),
+        LinkError::PeerFailed {
+            peer: linker.id(),
+            reason: StopReason::NodeDown
+        }
+    );
+    two.shutdown().await;
 }

@@ -189,7 +189,7 @@ impl Handler<Forward> for Relay {
 
 /// A worker other nodes can spawn here, with a label.
 #[derive(Actor)]
-#[actor(remote(WhoAreYou, Crash))]
+#[actor(remote(WhoAreYou, Crash, LinkWith))]
 pub struct Worker {
     label: String,
 }
@@ -221,6 +221,17 @@ pub struct Crash;
 impl Handler<Crash> for Worker {
     async fn handle(&mut self, _: Crash, _: &mut Context<Self>) {
         panic!("worker {} crashed on request", self.label);
+    }
+}
+
+/// Links a worker to another (see `Context::link`), wherever each runs:
+/// from then on a failure of either fails the other.
+#[derive(Message, Serialize, Deserialize)]
+#[message(remote = "examples::LinkWith")]
+pub struct LinkWith(pub ActorRef<Worker>);
+impl Handler<LinkWith> for Worker {
+    async fn handle(&mut self, LinkWith(other): LinkWith, ctx: &mut Context<Self>) {
+        ctx.link(&other);
     }
 }
 
