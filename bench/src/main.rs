@@ -103,6 +103,7 @@ fn main() {
         results
             .workloads
             .insert(at, fresh::spawn_in_fresh_processes(&config, &results));
+        results.load_after = proscenium_bench::machine::LoadAverage::read();
     }
     if json {
         println!("{}", report::json(&results));

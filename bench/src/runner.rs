@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::frameworks;
-use crate::machine::Machine;
+use crate::machine::{LoadAverage, Machine};
 use crate::workloads::{self, Metric, Mode, Outcome, Workload};
 
 /// What to run.
@@ -44,6 +44,11 @@ impl Config {
 pub struct Results {
     /// The machine it ran on.
     pub machine: Machine,
+    /// The load average when the run started; `None` without `/proc`.
+    pub load_before: Option<LoadAverage>,
+    /// The load average when it ended (the bench binary reads it again
+    /// after its fresh spawn processes).
+    pub load_after: Option<LoadAverage>,
     /// Quick or full.
     pub mode: Mode,
     /// Measured runs per cell (after a warm-up).
@@ -112,6 +117,11 @@ pub struct Stats {
     pub samples: Vec<f64>,
 }
 
+/// Runs of one row whose largest value is more than this many times its
+/// smallest measured a machine that was busy with something else part of
+/// the time: issue 18 asks for such a run to be repeated.
+pub const SPREAD_LIMIT: f64 = 1.3;
+
 impl Stats {
     /// Statistics of `samples`.
     ///
@@ -133,6 +143,21 @@ impl Stats {
             max: sorted[sorted.len() - 1],
             samples,
         }
+    }
+
+    /// How far apart the runs were: max ÷ min (1 for a single run, or when
+    /// every value is 0; infinite when only the smallest is 0).
+    pub fn spread(&self) -> f64 {
+        if self.max == self.min {
+            1.0
+        } else {
+            self.max / self.min
+        }
+    }
+
+    /// Whether the spread is over [`SPREAD_LIMIT`].
+    pub fn too_spread(&self) -> bool {
+        self.spread() > SPREAD_LIMIT
     }
 }
 
@@ -162,6 +187,7 @@ pub fn run(config: &Config) -> Results {
             "unknown framework `{name}` (the peers need `--features peers`)"
         );
     }
+    let load_before = LoadAverage::read();
     let mut results = Vec::new();
     for &workload in &config.workloads {
         // samples[framework][metric] = values over the runs.
@@ -213,6 +239,8 @@ pub fn run(config: &Config) -> Results {
     }
     Results {
         machine: Machine::detect(),
+        load_before,
+        load_after: LoadAverage::read(),
         mode: config.mode,
         runs: config.runs,
         frameworks: frameworks
