@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
-use proscenium_net::encryption::Encryption;
-use proscenium_net::{Node, NodeBuilder, Registry, RemoteMessage};
-use proscenium_runtime::{Actor, Context, Handler, Mailbox, Message};
+use proscenium::net::encryption::Encryption;
+use proscenium::net::{Node, NodeBuilder};
+use proscenium::{Actor, ActorRef, Context, Handler, Message};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -101,9 +101,10 @@ async fn until_stdin_closes() {
 /// The child kind of a Proscenium node that sends frames as plaintext.
 const PLAINTEXT_KIND: &str = "proscenium-plaintext";
 
-/// A node builder protecting frames with `encryption`.
+/// A node builder protecting frames with `encryption`. Its registry is the
+/// default one, which the derives below fill.
 fn node_builder(name: &str, encryption: Encryption) -> NodeBuilder {
-    let builder = Node::builder(name).secret(SECRET).registry(registry());
+    let builder = Node::builder(name).secret(SECRET);
     match encryption {
         Encryption::InsecurePlaintext => builder.insecure_plaintext(),
         _ => builder,
@@ -259,61 +260,33 @@ impl ChildNode {
 
 // ===== Proscenium =====
 
-/// Every remote message of the bench, registered under stable tags.
-fn registry() -> Registry {
-    let mut registry = Registry::new();
-    registry
-        .handler::<Sink, Chunk>()
-        .handler::<Sink, Tally>()
-        .handler::<Sink, Inc>();
-    registry
-}
-
 /// Counts the chunks it is told and their payload bytes; echoes `Inc`.
-#[derive(Debug, Default)]
+/// The derives register the three messages, and this actor as their
+/// receiver, under the tags they name (the ones this file used to
+/// register by hand, so the frames are byte for byte the same).
+#[derive(Actor, Debug, Default)]
+#[actor(unbounded, remote(Chunk, Tally, Inc))]
 pub struct Sink {
     count: u64,
     byte_sum: u64,
 }
 
-impl Actor for Sink {
-    fn mailbox() -> Mailbox {
-        Mailbox::Unbounded
-    }
-}
-
 /// A 100-byte payload. `Bytes` (not `Vec<u8>`, which serde encodes and
-/// decodes one element at a time), as `proscenium_net::wire` advises for
+/// decodes one element at a time), as `proscenium::net::wire` advises for
 /// bulk data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Message, Serialize, Deserialize)]
+#[message(remote = "proscenium_bench::Chunk")]
 pub struct Chunk(pub bytes::Bytes);
 
 /// Asks for the number of chunks so far and the sum of their bytes.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Message, Serialize, Deserialize)]
+#[message(reply = (u64, u64), remote = "proscenium_bench::Tally")]
 pub struct Tally;
 
 /// Asks for `n + 1`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Message, Serialize, Deserialize)]
+#[message(reply = u64, remote = "proscenium_bench::Inc")]
 pub struct Inc(pub u64);
-
-impl Message for Chunk {
-    type Reply = ();
-}
-impl Message for Tally {
-    type Reply = (u64, u64);
-}
-impl Message for Inc {
-    type Reply = u64;
-}
-impl RemoteMessage for Chunk {
-    const TAG: &'static str = "proscenium_bench::Chunk";
-}
-impl RemoteMessage for Tally {
-    const TAG: &'static str = "proscenium_bench::Tally";
-}
-impl RemoteMessage for Inc {
-    const TAG: &'static str = "proscenium_bench::Inc";
-}
 
 impl Handler<Chunk> for Sink {
     async fn handle(&mut self, Chunk(bytes): Chunk, _: &mut Context<Self>) {
@@ -336,9 +309,7 @@ impl Handler<Inc> for Sink {
 
 /// Starts a child node and connects a driver node to its sink, both
 /// protecting frames with `encryption`.
-async fn proscenium_pair(
-    encryption: Encryption,
-) -> (ChildNode, Node, proscenium_runtime::ActorRef<Sink>) {
+async fn proscenium_pair(encryption: Encryption) -> (ChildNode, Node, ActorRef<Sink>) {
     let kind = match encryption {
         Encryption::InsecurePlaintext => PLAINTEXT_KIND,
         _ => "proscenium",

@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Countdown, Framework};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome, Report,
 };
 
 /// actix, from crates.io.
@@ -42,13 +43,7 @@ impl Framework for Actix {
         let p = *params;
         on_actix(async move {
             let (done, sum) = oneshot::channel();
-            let summer = Summer {
-                expected: p.messages,
-                handled: 0,
-                sum: 0,
-                done: Some(done),
-            }
-            .start();
+            let summer = Summer(tell::Summer::new(&p, done)).start();
             let start = Instant::now();
             for i in 1..=p.messages {
                 summer.do_send(Add(i));
@@ -101,19 +96,15 @@ impl Framework for Actix {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_actix(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<Addr<BigWorker>> = (0..p.workers)
                 .map(|index| {
                     BigWorker {
-                        index,
+                        game: big::Worker::new(index, &p, done.clone()),
                         peers: Vec::new(),
-                        rng: crate::workloads::big::seed(index),
-                        pongs: 0,
-                        target: p.pings,
-                        done: done.clone(),
                     }
                     .start()
                 })
@@ -133,26 +124,16 @@ impl Framework for Actix {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
-        use crate::workloads::chameneos::Color;
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_actix(async move {
             let (done, faded) = oneshot::channel();
-            let mall = Mall {
-                remaining: p.meetings,
-                waiting: None,
-                chameneos: p.chameneos,
-                faded: 0,
-                total: 0,
-                done: Some(done),
-            }
-            .start();
+            let mall = Mall(chameneos::Mall::new(&p, done)).start();
             let chameneos: Vec<Addr<Chameneo>> = (0..p.chameneos)
                 .map(|i| {
                     Chameneo {
-                        color: Color::of(i),
+                        creature: Creature::new(i),
                         mall: mall.clone(),
-                        meetings: 0,
                     }
                     .start()
                 })
@@ -173,9 +154,7 @@ impl Framework for Actix {
             let ponger = Ponger.start();
             let pinger = Pinger {
                 ponger,
-                pings: p.pings,
-                pongs: 0,
-                done: Some(done),
+                rally: ping_pong::Rally::new(&p, done),
             }
             .start();
             let start = Instant::now();
@@ -193,7 +172,7 @@ impl Framework for Actix {
             let producer = Producer {
                 counter,
                 messages: p.messages,
-                done: Some(done),
+                done: Report::new(done),
             }
             .start();
             let start = Instant::now();
@@ -210,9 +189,8 @@ impl Framework for Actix {
             let nodes: Vec<Addr<RingNode>> = (0..p.actors)
                 .map(|index| {
                     RingNode {
-                        index,
+                        place: ring::Place::new(index, done.clone()),
                         next: None,
-                        done: done.clone(),
                     }
                     .start()
                 })
@@ -232,14 +210,7 @@ impl Framework for Actix {
         on_actix(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<Addr<Worker>> = (0..p.actors)
-                .map(|_| {
-                    Worker {
-                        expected: p.messages,
-                        handled: 0,
-                        done: done.clone(),
-                    }
-                    .start()
-                })
+                .map(|_| Worker(fork_join_throughput::Worker::new(&p, done.clone())).start())
                 .collect();
             let start = Instant::now();
             for m in 0..p.messages {
@@ -327,21 +298,12 @@ macro_rules! plain_actors {
 
 plain_actors!(Summer, Echo, Pinger, Ponger, Counter, Producer, RingNode, Worker, Once, FanNode);
 
-struct Summer {
-    expected: u64,
-    handled: u64,
-    sum: u64,
-    done: Option<oneshot::Sender<u64>>,
-}
+struct Summer(tell::Summer);
 
 impl Handler<Add> for Summer {
     type Result = ();
     fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) {
-        self.sum += n;
-        self.handled += 1;
-        if self.handled == self.expected {
-            let _ = self.done.take().map(|done| done.send(self.sum));
-        }
+        self.0.add(n);
     }
 }
 
@@ -375,9 +337,7 @@ impl Handler<Stop> for Idle {
 
 struct Pinger {
     ponger: Addr<Ponger>,
-    pings: u64,
-    pongs: u64,
-    done: Option<oneshot::Sender<u64>>,
+    rally: ping_pong::Rally,
 }
 
 impl Handler<Serve> for Pinger {
@@ -390,10 +350,7 @@ impl Handler<Serve> for Pinger {
 impl Handler<Pong> for Pinger {
     type Result = ();
     fn handle(&mut self, _: Pong, ctx: &mut Context<Self>) {
-        self.pongs += 1;
-        if self.pongs == self.pings {
-            let _ = self.done.take().map(|done| done.send(self.pongs));
-        } else {
+        if self.rally.pong() {
             self.ponger.do_send(Ping(ctx.address()));
         }
     }
@@ -427,7 +384,7 @@ impl Handler<Retrieve> for Counter {
 struct Producer {
     counter: Addr<Counter>,
     messages: u64,
-    done: Option<oneshot::Sender<u64>>,
+    done: Report<u64>,
 }
 
 impl Handler<Serve> for Producer {
@@ -443,14 +400,13 @@ impl Handler<Serve> for Producer {
 impl Handler<Count> for Producer {
     type Result = ();
     fn handle(&mut self, Count(n): Count, _: &mut Context<Self>) {
-        let _ = self.done.take().map(|done| done.send(n));
+        self.done.send(n);
     }
 }
 
 struct RingNode {
-    index: usize,
+    place: ring::Place,
     next: Option<Addr<RingNode>>,
-    done: mpsc::UnboundedSender<usize>,
 }
 
 impl Handler<SetNext> for RingNode {
@@ -463,29 +419,19 @@ impl Handler<SetNext> for RingNode {
 impl Handler<Token> for RingNode {
     type Result = ();
     fn handle(&mut self, Token(hops): Token, _: &mut Context<Self>) {
-        if hops == 0 {
-            let _ = self.done.send(self.index);
-        } else {
+        if let Some(hops) = self.place.token(hops) {
             let next = self.next.as_ref().expect("linked before the token");
-            next.do_send(Token(hops - 1));
+            next.do_send(Token(hops));
         }
     }
 }
 
-struct Worker {
-    expected: u64,
-    handled: u64,
-    done: mpsc::UnboundedSender<u64>,
-}
+struct Worker(fork_join_throughput::Worker);
 
 impl Handler<Work> for Worker {
     type Result = ();
     fn handle(&mut self, Work(theta): Work, _: &mut Context<Self>) {
-        std::hint::black_box(compute(theta));
-        self.handled += 1;
-        if self.handled == self.expected {
-            let _ = self.done.send(self.handled);
-        }
+        self.0.work(theta);
     }
 }
 
@@ -494,8 +440,7 @@ struct Once(mpsc::UnboundedSender<()>);
 impl Handler<Work> for Once {
     type Result = ();
     fn handle(&mut self, Work(theta): Work, ctx: &mut Context<Self>) {
-        std::hint::black_box(compute(theta));
-        let _ = self.0.send(());
+        fork_join_create::work_once(theta, &self.0);
         ctx.stop();
     }
 }
@@ -512,12 +457,8 @@ impl Handler<Get> for FanNode {
 // ===== big =====
 
 struct BigWorker {
-    index: usize,
+    game: big::Worker,
     peers: Vec<Addr<BigWorker>>,
-    rng: u64,
-    pongs: u64,
-    target: u64,
-    done: mpsc::UnboundedSender<u64>,
 }
 
 struct BigPeers(Vec<Addr<BigWorker>>);
@@ -530,8 +471,8 @@ plain_actors!(BigWorker, Mall, Chameneo);
 
 impl BigWorker {
     fn ping_next(&mut self) {
-        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
-        self.peers[to].do_send(BigPing(self.index));
+        let to = self.game.next_peer(self.peers.len());
+        self.peers[to].do_send(BigPing(self.game.index()));
     }
 }
 
@@ -559,10 +500,7 @@ impl Handler<BigPing> for BigWorker {
 impl Handler<BigPong> for BigWorker {
     type Result = ();
     fn handle(&mut self, _: BigPong, _: &mut Context<Self>) {
-        self.pongs += 1;
-        if self.pongs == self.target {
-            let _ = self.done.send(self.pongs);
-        } else {
+        if self.game.pong() {
             self.ping_next();
         }
     }
@@ -570,26 +508,18 @@ impl Handler<BigPong> for BigWorker {
 
 // ===== chameneos =====
 
-struct Mall {
-    remaining: u64,
-    waiting: Option<Addr<Chameneo>>,
-    chameneos: usize,
-    faded: usize,
-    total: u64,
-    done: Option<oneshot::Sender<(usize, u64)>>,
-}
+struct Mall(chameneos::Mall<Addr<Chameneo>>);
 
 struct Chameneo {
-    color: crate::workloads::chameneos::Color,
+    creature: Creature,
     mall: Addr<Mall>,
-    meetings: u64,
 }
 
-struct MeetMall(crate::workloads::chameneos::Color, Addr<Chameneo>);
+struct MeetMall(Color, Addr<Chameneo>);
 struct Faded(u64);
 struct ChamStart;
-struct Meet(crate::workloads::chameneos::Color, Addr<Chameneo>);
-struct Change(crate::workloads::chameneos::Color);
+struct Meet(Color, Addr<Chameneo>);
+struct Change(Color);
 struct Exit;
 
 messages! {
@@ -599,13 +529,10 @@ messages! {
 impl Handler<MeetMall> for Mall {
     type Result = ();
     fn handle(&mut self, MeetMall(color, from): MeetMall, _: &mut Context<Self>) {
-        if self.remaining == 0 {
-            from.do_send(Exit);
-        } else if let Some(waiting) = self.waiting.take() {
-            self.remaining -= 1;
-            waiting.do_send(Meet(color, from));
-        } else {
-            self.waiting = Some(from);
+        match self.0.arrive(from) {
+            Meeting::Exit(from) => from.do_send(Exit),
+            Meeting::Pair { waiting, arrived } => waiting.do_send(Meet(color, arrived)),
+            Meeting::Wait => {}
         }
     }
 }
@@ -613,47 +540,44 @@ impl Handler<MeetMall> for Mall {
 impl Handler<Faded> for Mall {
     type Result = ();
     fn handle(&mut self, Faded(meetings): Faded, _: &mut Context<Self>) {
-        self.faded += 1;
-        self.total += meetings;
-        if self.faded == self.chameneos {
-            let _ = self
-                .done
-                .take()
-                .map(|done| done.send((self.faded, self.total)));
-        }
+        self.0.faded(meetings);
+    }
+}
+
+impl Chameneo {
+    fn ask_mall(&self, ctx: &Context<Self>) {
+        self.mall
+            .do_send(MeetMall(self.creature.color(), ctx.address()));
     }
 }
 
 impl Handler<ChamStart> for Chameneo {
     type Result = ();
     fn handle(&mut self, _: ChamStart, ctx: &mut Context<Self>) {
-        self.mall.do_send(MeetMall(self.color, ctx.address()));
+        self.ask_mall(ctx);
     }
 }
 
 impl Handler<Meet> for Chameneo {
     type Result = ();
     fn handle(&mut self, Meet(color, other): Meet, ctx: &mut Context<Self>) {
-        self.color = self.color.complement(color);
-        self.meetings += 1;
-        other.do_send(Change(self.color));
-        self.mall.do_send(MeetMall(self.color, ctx.address()));
+        other.do_send(Change(self.creature.meet(color)));
+        self.ask_mall(ctx);
     }
 }
 
 impl Handler<Change> for Chameneo {
     type Result = ();
     fn handle(&mut self, Change(color): Change, ctx: &mut Context<Self>) {
-        self.color = color;
-        self.meetings += 1;
-        self.mall.do_send(MeetMall(self.color, ctx.address()));
+        self.creature.change(color);
+        self.ask_mall(ctx);
     }
 }
 
 impl Handler<Exit> for Chameneo {
     type Result = ();
     fn handle(&mut self, _: Exit, ctx: &mut Context<Self>) {
-        self.mall.do_send(Faded(self.meetings));
+        self.mall.do_send(Faded(self.creature.meetings()));
         ctx.stop();
     }
 }

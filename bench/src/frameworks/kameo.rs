@@ -14,9 +14,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome, Report,
 };
 
 /// kameo, from crates.io.
@@ -48,12 +49,7 @@ impl Framework for Kameo {
         let p = *params;
         on_tokio(async move {
             let (done, sum) = oneshot::channel();
-            let summer = start(Summer {
-                expected: p.messages,
-                handled: 0,
-                sum: 0,
-                done: Some(done),
-            });
+            let summer = start(Summer(tell::Summer::new(&p, done)));
             let begin = Instant::now();
             for i in 1..=p.messages {
                 sent(summer.tell(Add(i)).await);
@@ -107,19 +103,15 @@ impl Framework for Kameo {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<ActorRef<BigWorker>> = (0..p.workers)
                 .map(|index| {
                     start(BigWorker {
-                        index,
+                        game: big::Worker::new(index, &p, done.clone()),
                         peers: Vec::new(),
-                        rng: crate::workloads::big::seed(index),
-                        pongs: 0,
-                        target: p.pings,
-                        done: done.clone(),
                     })
                 })
                 .collect();
@@ -138,25 +130,16 @@ impl Framework for Kameo {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
-        use crate::workloads::chameneos::Color;
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, faded) = oneshot::channel();
-            let mall = start(Mall {
-                remaining: p.meetings,
-                waiting: None,
-                chameneos: p.chameneos,
-                faded: 0,
-                total: 0,
-                done: Some(done),
-            });
+            let mall = start(Mall(chameneos::Mall::new(&p, done)));
             let chameneos: Vec<ActorRef<Chameneo>> = (0..p.chameneos)
                 .map(|i| {
                     start(Chameneo {
-                        color: Color::of(i),
+                        creature: Creature::new(i),
                         mall: mall.clone(),
-                        meetings: 0,
                     })
                 })
                 .collect();
@@ -176,9 +159,7 @@ impl Framework for Kameo {
             let ponger = start(Ponger);
             let pinger = start(Pinger {
                 ponger,
-                pings: p.pings,
-                pongs: 0,
-                done: Some(done),
+                rally: ping_pong::Rally::new(&p, done),
             });
             let begin = Instant::now();
             sent(pinger.tell(Serve).await);
@@ -195,7 +176,7 @@ impl Framework for Kameo {
             let producer = start(Producer {
                 counter,
                 messages: p.messages,
-                done: Some(done),
+                done: Report::new(done),
             });
             let begin = Instant::now();
             sent(producer.tell(Serve).await);
@@ -211,9 +192,8 @@ impl Framework for Kameo {
             let nodes: Vec<ActorRef<RingNode>> = (0..p.actors)
                 .map(|index| {
                     start(RingNode {
-                        index,
+                        place: ring::Place::new(index, done.clone()),
                         next: None,
-                        done: done.clone(),
                     })
                 })
                 .collect();
@@ -235,13 +215,7 @@ impl Framework for Kameo {
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<ActorRef<Worker>> = (0..p.actors)
-                .map(|_| {
-                    start(Worker {
-                        expected: p.messages,
-                        handled: 0,
-                        done: done.clone(),
-                    })
-                })
+                .map(|_| start(Worker(fork_join_throughput::Worker::new(&p, done.clone()))))
                 .collect();
             let begin = Instant::now();
             for m in 0..p.messages {
@@ -338,19 +312,10 @@ macro_rules! handler {
     };
 }
 
-struct Summer {
-    expected: u64,
-    handled: u64,
-    sum: u64,
-    done: Option<oneshot::Sender<u64>>,
-}
+struct Summer(tell::Summer);
 
 handler!(Summer, Add => (), |s, Add(n), ctx| {
-    s.sum += n;
-    s.handled += 1;
-    if s.handled == s.expected {
-        let _ = s.done.take().map(|done| done.send(s.sum));
-    }
+    s.0.add(n);
 });
 
 struct Echo;
@@ -371,9 +336,7 @@ impl Actor for Idle {
 
 struct Pinger {
     ponger: ActorRef<Ponger>,
-    pings: u64,
-    pongs: u64,
-    done: Option<oneshot::Sender<u64>>,
+    rally: ping_pong::Rally,
 }
 
 handler!(Pinger, Serve => (), |s, _, ctx| {
@@ -381,10 +344,7 @@ handler!(Pinger, Serve => (), |s, _, ctx| {
 });
 
 handler!(Pinger, Pong => (), |s, _, ctx| {
-    s.pongs += 1;
-    if s.pongs == s.pings {
-        let _ = s.done.take().map(|done| done.send(s.pongs));
-    } else {
+    if s.rally.pong() {
         sent(s.ponger.tell(Ping(ctx.actor_ref().clone())).await);
     }
 });
@@ -408,7 +368,7 @@ handler!(Counter, Retrieve => (), |s, Retrieve(to), ctx| {
 struct Producer {
     counter: ActorRef<Counter>,
     messages: u64,
-    done: Option<oneshot::Sender<u64>>,
+    done: Report<u64>,
 }
 
 handler!(Producer, Serve => (), |s, _, ctx| {
@@ -419,13 +379,12 @@ handler!(Producer, Serve => (), |s, _, ctx| {
 });
 
 handler!(Producer, Count => (), |s, Count(n), ctx| {
-    let _ = s.done.take().map(|done| done.send(n));
+    s.done.send(n);
 });
 
 struct RingNode {
-    index: usize,
+    place: ring::Place,
     next: Option<ActorRef<RingNode>>,
-    done: mpsc::UnboundedSender<usize>,
 }
 
 handler!(RingNode, SetNext => (), |s, SetNext(next), ctx| {
@@ -433,33 +392,22 @@ handler!(RingNode, SetNext => (), |s, SetNext(next), ctx| {
 });
 
 handler!(RingNode, Token => (), |s, Token(hops), ctx| {
-    if hops == 0 {
-        let _ = s.done.send(s.index);
-    } else {
+    if let Some(hops) = s.place.token(hops) {
         let next = s.next.as_ref().expect("linked before the token");
-        sent(next.tell(Token(hops - 1)).await);
+        sent(next.tell(Token(hops)).await);
     }
 });
 
-struct Worker {
-    expected: u64,
-    handled: u64,
-    done: mpsc::UnboundedSender<u64>,
-}
+struct Worker(fork_join_throughput::Worker);
 
 handler!(Worker, Work => (), |s, Work(theta), ctx| {
-    std::hint::black_box(compute(theta));
-    s.handled += 1;
-    if s.handled == s.expected {
-        let _ = s.done.send(s.handled);
-    }
+    s.0.work(theta);
 });
 
 struct Once(mpsc::UnboundedSender<()>);
 
 handler!(Once, Work => (), |s, Work(theta), ctx| {
-    std::hint::black_box(compute(theta));
-    let _ = s.0.send(());
+    fork_join_create::work_once(theta, &s.0);
     ctx.stop();
 });
 
@@ -470,12 +418,8 @@ handler!(FanNode, Get => u64, |s, Get(round), ctx| { s.0 + round });
 // ===== big =====
 
 struct BigWorker {
-    index: usize,
+    game: big::Worker,
     peers: Vec<ActorRef<BigWorker>>,
-    rng: u64,
-    pongs: u64,
-    target: u64,
-    done: mpsc::UnboundedSender<u64>,
 }
 
 struct BigPeers(Vec<ActorRef<BigWorker>>);
@@ -487,8 +431,8 @@ plain_actors!(BigWorker, Mall, Chameneo);
 
 impl BigWorker {
     async fn ping_next(&mut self) {
-        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
-        sent(self.peers[to].tell(BigPing(self.index)).await);
+        let to = self.game.next_peer(self.peers.len());
+        sent(self.peers[to].tell(BigPing(self.game.index())).await);
     }
 }
 
@@ -505,74 +449,60 @@ handler!(BigWorker, BigPing => (), |s, BigPing(from), ctx| {
 });
 
 handler!(BigWorker, BigPong => (), |s, _, ctx| {
-    s.pongs += 1;
-    if s.pongs == s.target {
-        let _ = s.done.send(s.pongs);
-    } else {
+    if s.game.pong() {
         s.ping_next().await;
     }
 });
 
 // ===== chameneos =====
 
-struct Mall {
-    remaining: u64,
-    waiting: Option<ActorRef<Chameneo>>,
-    chameneos: usize,
-    faded: usize,
-    total: u64,
-    done: Option<oneshot::Sender<(usize, u64)>>,
-}
+struct Mall(chameneos::Mall<ActorRef<Chameneo>>);
 
 struct Chameneo {
-    color: crate::workloads::chameneos::Color,
+    creature: Creature,
     mall: ActorRef<Mall>,
-    meetings: u64,
 }
 
-struct MeetMall(crate::workloads::chameneos::Color, ActorRef<Chameneo>);
+struct MeetMall(Color, ActorRef<Chameneo>);
 struct Faded(u64);
 struct ChamStart;
-struct Meet(crate::workloads::chameneos::Color, ActorRef<Chameneo>);
-struct Change(crate::workloads::chameneos::Color);
+struct Meet(Color, ActorRef<Chameneo>);
+struct Change(Color);
 struct Exit;
 
 handler!(Mall, MeetMall => (), |s, MeetMall(color, from), ctx| {
-    if s.remaining == 0 {
-        sent(from.tell(Exit).await);
-    } else if let Some(waiting) = s.waiting.take() {
-        s.remaining -= 1;
-        sent(waiting.tell(Meet(color, from)).await);
-    } else {
-        s.waiting = Some(from);
+    match s.0.arrive(from) {
+        Meeting::Exit(from) => sent(from.tell(Exit).await),
+        Meeting::Pair { waiting, arrived } => sent(waiting.tell(Meet(color, arrived)).await),
+        Meeting::Wait => {}
     }
 });
 
 handler!(Mall, Faded => (), |s, Faded(meetings), ctx| {
-    s.faded += 1;
-    s.total += meetings;
-    if s.faded == s.chameneos {
-        let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
-    }
+    s.0.faded(meetings);
 });
 
+impl Chameneo {
+    async fn ask_mall(&self, me: ActorRef<Self>) {
+        sent(self.mall.tell(MeetMall(self.creature.color(), me)).await);
+    }
+}
+
 handler!(Chameneo, ChamStart => (), |s, _, ctx| {
-    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+    s.ask_mall(ctx.actor_ref().clone()).await;
 });
 
 handler!(Chameneo, Meet => (), |s, Meet(color, other), ctx| {
-    s.color = s.color.complement(color);
-    s.meetings += 1;
-    sent(other.tell(Change(s.color)).await);
-    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+    let color = s.creature.meet(color);
+    sent(other.tell(Change(color)).await);
+    s.ask_mall(ctx.actor_ref().clone()).await;
 });
 
 handler!(Chameneo, Change => (), |s, Change(color), ctx| {
-    s.color = color;
-    s.meetings += 1;
-    sent(s.mall.tell(MeetMall(s.color, ctx.actor_ref().clone())).await);
+    s.creature.change(color);
+    s.ask_mall(ctx.actor_ref().clone()).await;
 });
 
 handler!(Chameneo, Exit => (), |s, _, ctx| {
-    sent(s.mall.tell(Faded(s.meetings)).await);
+    sent(s.mall.tell(Faded(s.creature.meetings())).await);
 });

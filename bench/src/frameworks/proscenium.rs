@@ -1,24 +1,28 @@
-//! The workloads on Proscenium, through its public API only.
+//! The workloads on Proscenium, written as a user writes them: through the
+//! `proscenium` facade, with `#[derive(Actor)]` and `#[derive(Message)]`.
 //!
-//! Every actor has an unbounded mailbox (`fn mailbox() -> Mailbox::Unbounded`),
-//! like the peers' actors, so that a sender never waits for room.
+//! Every actor has an unbounded mailbox (`#[actor(unbounded)]`), like the
+//! peers' actors, so that a sender never waits for room. The handlers are
+//! `impl Handler<M>` blocks: the derives expand to exactly the `Actor` and
+//! `Message` impls this file used to write by hand, so the numbers measure
+//! the same code (see `macros/src/expand.rs`).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use proscenium_runtime::{
+use proscenium::net::encryption::Encryption;
+use proscenium::{
     ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System, SystemBuilder,
 };
 use tokio::sync::{mpsc, oneshot};
 
 use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
-use crate::workloads::chameneos::Color;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome, Report,
 };
-use proscenium_net::encryption::Encryption;
 
 /// Proscenium, this workspace's runtime.
 #[derive(Debug, Clone, Copy)]
@@ -81,14 +85,8 @@ impl Framework for Proscenium {
             let system = System::new();
             let (done, pongs) = oneshot::channel();
             let ponger = system.spawn(Ponger).expect("spawn");
-            let pinger = system
-                .spawn(Pinger {
-                    ponger,
-                    pings: p.pings,
-                    pongs: 0,
-                    done: Some(done),
-                })
-                .expect("spawn");
+            let rally = ping_pong::Rally::new(&p, done);
+            let pinger = system.spawn(Pinger { ponger, rally }).expect("spawn");
             let start = Instant::now();
             pinger.tell(Serve).await.expect("tell");
             let pongs = pongs.await.expect("the pinger reports");
@@ -108,7 +106,7 @@ impl Framework for Proscenium {
                 .spawn(Producer {
                     counter,
                     messages: p.messages,
-                    done: Some(done),
+                    done: Report::new(done),
                 })
                 .expect("spawn");
             let start = Instant::now();
@@ -128,9 +126,8 @@ impl Framework for Proscenium {
             let nodes: Vec<ActorRef<RingNode>> = (0..p.actors)
                 .map(|index| {
                     let node = RingNode {
-                        index,
+                        place: ring::Place::new(index, done.clone()),
                         next: None,
-                        done: done.clone(),
                     };
                     system.spawn(node).expect("spawn")
                 })
@@ -155,11 +152,7 @@ impl Framework for Proscenium {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<ActorRef<Worker>> = (0..p.actors)
                 .map(|_| {
-                    let worker = Worker {
-                        expected: p.messages,
-                        handled: 0,
-                        done: done.clone(),
-                    };
+                    let worker = Worker(fork_join_throughput::Worker::new(&p, done.clone()));
                     system.spawn(worker).expect("spawn")
                 })
                 .collect();
@@ -200,7 +193,7 @@ impl Framework for Proscenium {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let system = System::new();
@@ -208,12 +201,8 @@ impl Framework for Proscenium {
             let workers: Vec<ActorRef<BigWorker>> = (0..p.workers)
                 .map(|index| {
                     let worker = BigWorker {
-                        index,
+                        game: big::Worker::new(index, &p, done.clone()),
                         peers: Vec::new(),
-                        rng: crate::workloads::big::seed(index),
-                        pongs: 0,
-                        target: p.pings,
-                        done: done.clone(),
                     };
                     system.spawn(worker).expect("spawn")
                 })
@@ -235,30 +224,21 @@ impl Framework for Proscenium {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let system = System::new();
             let (done, faded) = oneshot::channel();
             let mall = system
-                .spawn(Mall {
-                    remaining: p.meetings,
-                    waiting: None,
-                    chameneos: p.chameneos,
-                    faded: 0,
-                    total: 0,
-                    done: Some(done),
-                })
+                .spawn(Mall(chameneos::Mall::new(&p, done)))
                 .expect("spawn");
             let chameneos: Vec<ActorRef<Chameneo>> = (0..p.chameneos)
                 .map(|i| {
-                    system
-                        .spawn(Chameneo {
-                            color: Color::of(i),
-                            mall: mall.clone(),
-                            meetings: 0,
-                        })
-                        .expect("spawn")
+                    let chameneo = Chameneo {
+                        creature: Creature::new(i),
+                        mall: mall.clone(),
+                    };
+                    system.spawn(chameneo).expect("spawn")
                 })
                 .collect();
             let start = Instant::now();
@@ -300,47 +280,6 @@ impl Framework for Proscenium {
     }
 }
 
-// ===== messages =====
-
-struct Add(u64);
-struct Inc(u64);
-/// Starts a pinger or a producer.
-struct Serve;
-struct Ping(ActorRef<Pinger>);
-struct Pong;
-struct Increment;
-struct Retrieve(ActorRef<Producer>);
-struct Count(u64);
-struct SetNext(ActorRef<RingNode>);
-struct Token(u64);
-struct Work(f64);
-struct Get(u64);
-
-macro_rules! messages {
-    ($($message:ty => $reply:ty),* $(,)?) => {
-        $(impl Message for $message {
-            type Reply = $reply;
-        })*
-    };
-}
-
-messages! {
-    Add => (), Inc => u64, Serve => (), Ping => (), Pong => (), Increment => (),
-    Retrieve => (), Count => (), SetNext => (), Token => (), Work => (), Get => u64,
-}
-
-macro_rules! unbounded_actors {
-    ($($actor:ty),* $(,)?) => {
-        $(impl Actor for $actor {
-            fn mailbox() -> Mailbox {
-                Mailbox::Unbounded
-            }
-        })*
-    };
-}
-
-unbounded_actors!(Summer, Echo, Pinger, Ponger, Counter, Producer, RingNode, Worker, Once, FanNode);
-
 // ===== tell =====
 
 /// The tell workload on a system from `builder` (the `proscenium-metrics`
@@ -350,7 +289,9 @@ pub(super) fn tell_on(params: &tell::Params, builder: fn() -> SystemBuilder) -> 
     on_tokio(async move {
         let system = builder().build();
         let (done, sum) = oneshot::channel();
-        let summer = system.spawn(Summer::new(p.messages, done)).expect("spawn");
+        let summer = system
+            .spawn(Summer(tell::Summer::new(&p, done)))
+            .expect("spawn");
         let start = Instant::now();
         for i in 1..=p.messages {
             summer.tell(Add(i)).await.expect("tell");
@@ -380,37 +321,28 @@ pub(super) fn ask_on(params: &ask::Params, builder: fn() -> SystemBuilder) -> Ou
     })
 }
 
-struct Summer {
-    expected: u64,
-    handled: u64,
-    sum: u64,
-    done: Option<oneshot::Sender<u64>>,
-}
+#[derive(Actor)]
+#[actor(unbounded)]
+struct Summer(tell::Summer);
 
-impl Summer {
-    fn new(expected: u64, done: oneshot::Sender<u64>) -> Self {
-        Self {
-            expected,
-            handled: 0,
-            sum: 0,
-            done: Some(done),
-        }
-    }
-}
+#[derive(Message)]
+struct Add(u64);
 
 impl Handler<Add> for Summer {
     async fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) {
-        self.sum += n;
-        self.handled += 1;
-        if self.handled == self.expected {
-            let _ = self.done.take().map(|done| done.send(self.sum));
-        }
+        self.0.add(n);
     }
 }
 
 // ===== ask =====
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct Echo;
+
+#[derive(Message)]
+#[message(reply = u64)]
+struct Inc(u64);
 
 impl Handler<Inc> for Echo {
     async fn handle(&mut self, Inc(n): Inc, _: &mut Context<Self>) -> u64 {
@@ -420,6 +352,8 @@ impl Handler<Inc> for Echo {
 
 // ===== spawn =====
 
+/// Ticks the countdown when started: a hook, so `Actor` is written out
+/// (the derive keeps the default hooks).
 struct Idle(Arc<Countdown>);
 
 impl Actor for Idle {
@@ -433,14 +367,28 @@ impl Actor for Idle {
     }
 }
 
-// ===== ping-pong =====
+// ===== ping-pong and counting =====
 
+/// Starts a pinger or a producer.
+#[derive(Message)]
+struct Serve;
+
+#[derive(Actor)]
+#[actor(unbounded)]
 struct Pinger {
     ponger: ActorRef<Ponger>,
-    pings: u64,
-    pongs: u64,
-    done: Option<oneshot::Sender<u64>>,
+    rally: ping_pong::Rally,
 }
+
+#[derive(Actor)]
+#[actor(unbounded)]
+struct Ponger;
+
+#[derive(Message)]
+struct Ping(ActorRef<Pinger>);
+
+#[derive(Message)]
+struct Pong;
 
 impl Handler<Serve> for Pinger {
     async fn handle(&mut self, _: Serve, ctx: &mut Context<Self>) {
@@ -451,17 +399,12 @@ impl Handler<Serve> for Pinger {
 
 impl Handler<Pong> for Pinger {
     async fn handle(&mut self, _: Pong, ctx: &mut Context<Self>) {
-        self.pongs += 1;
-        if self.pongs == self.pings {
-            let _ = self.done.take().map(|done| done.send(self.pongs));
-        } else {
+        if self.rally.pong() {
             let me = ctx.actor_ref().clone();
             self.ponger.tell(Ping(me)).await.expect("tell");
         }
     }
 }
-
-struct Ponger;
 
 impl Handler<Ping> for Ponger {
     async fn handle(&mut self, Ping(from): Ping, _: &mut Context<Self>) {
@@ -469,9 +412,26 @@ impl Handler<Ping> for Ponger {
     }
 }
 
-// ===== counting =====
-
+#[derive(Actor)]
+#[actor(unbounded)]
 struct Counter(u64);
+
+#[derive(Actor)]
+#[actor(unbounded)]
+struct Producer {
+    counter: ActorRef<Counter>,
+    messages: u64,
+    done: Report<u64>,
+}
+
+#[derive(Message)]
+struct Increment;
+
+#[derive(Message)]
+struct Retrieve(ActorRef<Producer>);
+
+#[derive(Message)]
+struct Count(u64);
 
 impl Handler<Increment> for Counter {
     async fn handle(&mut self, _: Increment, _: &mut Context<Self>) {
@@ -483,12 +443,6 @@ impl Handler<Retrieve> for Counter {
     async fn handle(&mut self, Retrieve(to): Retrieve, _: &mut Context<Self>) {
         to.tell(Count(self.0)).await.expect("tell");
     }
-}
-
-struct Producer {
-    counter: ActorRef<Counter>,
-    messages: u64,
-    done: Option<oneshot::Sender<u64>>,
 }
 
 impl Handler<Serve> for Producer {
@@ -503,17 +457,24 @@ impl Handler<Serve> for Producer {
 
 impl Handler<Count> for Producer {
     async fn handle(&mut self, Count(n): Count, _: &mut Context<Self>) {
-        let _ = self.done.take().map(|done| done.send(n));
+        self.done.send(n);
     }
 }
 
 // ===== ring =====
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct RingNode {
-    index: usize,
+    place: ring::Place,
     next: Option<ActorRef<RingNode>>,
-    done: mpsc::UnboundedSender<usize>,
 }
+
+#[derive(Message)]
+struct SetNext(ActorRef<RingNode>);
+
+#[derive(Message)]
+struct Token(u64);
 
 impl Handler<SetNext> for RingNode {
     async fn handle(&mut self, SetNext(next): SetNext, _: &mut Context<Self>) {
@@ -523,46 +484,48 @@ impl Handler<SetNext> for RingNode {
 
 impl Handler<Token> for RingNode {
     async fn handle(&mut self, Token(hops): Token, _: &mut Context<Self>) {
-        if hops == 0 {
-            let _ = self.done.send(self.index);
-        } else {
+        if let Some(hops) = self.place.token(hops) {
             let next = self.next.as_ref().expect("linked before the token");
-            next.tell(Token(hops - 1)).await.expect("tell");
+            next.tell(Token(hops)).await.expect("tell");
         }
     }
 }
 
 // ===== fork-join =====
 
-struct Worker {
-    expected: u64,
-    handled: u64,
-    done: mpsc::UnboundedSender<u64>,
-}
+#[derive(Message)]
+struct Work(f64);
+
+#[derive(Actor)]
+#[actor(unbounded)]
+struct Worker(fork_join_throughput::Worker);
 
 impl Handler<Work> for Worker {
     async fn handle(&mut self, Work(theta): Work, _: &mut Context<Self>) {
-        std::hint::black_box(compute(theta));
-        self.handled += 1;
-        if self.handled == self.expected {
-            let _ = self.done.send(self.handled);
-        }
+        self.0.work(theta);
     }
 }
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct Once(mpsc::UnboundedSender<()>);
 
 impl Handler<Work> for Once {
     async fn handle(&mut self, Work(theta): Work, ctx: &mut Context<Self>) {
-        std::hint::black_box(compute(theta));
-        let _ = self.0.send(());
+        fork_join_create::work_once(theta, &self.0);
         ctx.stop();
     }
 }
 
 // ===== fan-out =====
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct FanNode(u64);
+
+#[derive(Message)]
+#[message(reply = u64)]
+struct Get(u64);
 
 impl Handler<Get> for FanNode {
     async fn handle(&mut self, Get(round): Get, _: &mut Context<Self>) -> u64 {
@@ -572,30 +535,30 @@ impl Handler<Get> for FanNode {
 
 // ===== big =====
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct BigWorker {
-    index: usize,
+    game: big::Worker,
     peers: Vec<ActorRef<BigWorker>>,
-    rng: u64,
-    pongs: u64,
-    target: u64,
-    done: mpsc::UnboundedSender<u64>,
 }
 
+#[derive(Message)]
 struct BigPeers(Vec<ActorRef<BigWorker>>);
-struct BigStart;
-struct BigPing(usize);
-struct BigPong;
 
-messages! { BigPeers => (), BigStart => (), BigPing => (), BigPong => () }
-unbounded_actors!(BigWorker, Mall, Chameneo);
+#[derive(Message)]
+struct BigStart;
+
+#[derive(Message)]
+struct BigPing(usize);
+
+#[derive(Message)]
+struct BigPong;
 
 impl BigWorker {
     async fn ping_next(&mut self) {
-        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
-        self.peers[to]
-            .tell(BigPing(self.index))
-            .await
-            .expect("tell");
+        let to = self.game.next_peer(self.peers.len());
+        let ping = BigPing(self.game.index());
+        self.peers[to].tell(ping).await.expect("tell");
     }
 }
 
@@ -619,10 +582,7 @@ impl Handler<BigPing> for BigWorker {
 
 impl Handler<BigPong> for BigWorker {
     async fn handle(&mut self, _: BigPong, _: &mut Context<Self>) {
-        self.pongs += 1;
-        if self.pongs == self.target {
-            let _ = self.done.send(self.pongs);
-        } else {
+        if self.game.pong() {
             self.ping_next().await;
         }
     }
@@ -630,65 +590,58 @@ impl Handler<BigPong> for BigWorker {
 
 // ===== chameneos =====
 
-struct Mall {
-    remaining: u64,
-    waiting: Option<ActorRef<Chameneo>>,
-    chameneos: usize,
-    faded: usize,
-    total: u64,
-    done: Option<oneshot::Sender<(usize, u64)>>,
-}
+#[derive(Actor)]
+#[actor(unbounded)]
+struct Mall(chameneos::Mall<ActorRef<Chameneo>>);
 
+#[derive(Actor)]
+#[actor(unbounded)]
 struct Chameneo {
-    color: Color,
+    creature: Creature,
     mall: ActorRef<Mall>,
-    meetings: u64,
 }
 
+#[derive(Message)]
 struct MeetMall(Color, ActorRef<Chameneo>);
-struct Faded(u64);
-struct ChamStart;
-struct Meet(Color, ActorRef<Chameneo>);
-struct Change(Color);
-struct Exit;
 
-messages! {
-    MeetMall => (), Faded => (), ChamStart => (), Meet => (), Change => (), Exit => (),
-}
+#[derive(Message)]
+struct Faded(u64);
+
+#[derive(Message)]
+struct ChamStart;
+
+#[derive(Message)]
+struct Meet(Color, ActorRef<Chameneo>);
+
+#[derive(Message)]
+struct Change(Color);
+
+#[derive(Message)]
+struct Exit;
 
 impl Handler<MeetMall> for Mall {
     async fn handle(&mut self, MeetMall(color, from): MeetMall, _: &mut Context<Self>) {
-        if self.remaining == 0 {
-            from.tell(Exit).await.expect("tell");
-        } else if let Some(waiting) = self.waiting.take() {
-            self.remaining -= 1;
-            waiting.tell(Meet(color, from)).await.expect("tell");
-        } else {
-            self.waiting = Some(from);
+        match self.0.arrive(from) {
+            Meeting::Exit(from) => from.tell(Exit).await.expect("tell"),
+            Meeting::Pair { waiting, arrived } => {
+                waiting.tell(Meet(color, arrived)).await.expect("tell");
+            }
+            Meeting::Wait => {}
         }
     }
 }
 
 impl Handler<Faded> for Mall {
     async fn handle(&mut self, Faded(meetings): Faded, _: &mut Context<Self>) {
-        self.faded += 1;
-        self.total += meetings;
-        if self.faded == self.chameneos {
-            let _ = self
-                .done
-                .take()
-                .map(|done| done.send((self.faded, self.total)));
-        }
+        self.0.faded(meetings);
     }
 }
 
 impl Chameneo {
     async fn ask_mall(&self, ctx: &mut Context<Self>) {
         let me = ctx.actor_ref().clone();
-        self.mall
-            .tell(MeetMall(self.color, me))
-            .await
-            .expect("tell");
+        let color = self.creature.color();
+        self.mall.tell(MeetMall(color, me)).await.expect("tell");
     }
 }
 
@@ -700,29 +653,28 @@ impl Handler<ChamStart> for Chameneo {
 
 impl Handler<Meet> for Chameneo {
     async fn handle(&mut self, Meet(color, other): Meet, ctx: &mut Context<Self>) {
-        self.color = self.color.complement(color);
-        self.meetings += 1;
-        other.tell(Change(self.color)).await.expect("tell");
+        let color = self.creature.meet(color);
+        other.tell(Change(color)).await.expect("tell");
         self.ask_mall(ctx).await;
     }
 }
 
 impl Handler<Change> for Chameneo {
     async fn handle(&mut self, Change(color): Change, ctx: &mut Context<Self>) {
-        self.color = color;
-        self.meetings += 1;
+        self.creature.change(color);
         self.ask_mall(ctx).await;
     }
 }
 
 impl Handler<Exit> for Chameneo {
     async fn handle(&mut self, _: Exit, ctx: &mut Context<Self>) {
-        self.mall.tell(Faded(self.meetings)).await.expect("tell");
+        let meetings = self.creature.meetings();
+        self.mall.tell(Faded(meetings)).await.expect("tell");
         ctx.stop();
     }
 }
 
-/// Proscenium with [`NodeBuilder::insecure_plaintext`](proscenium_net::NodeBuilder::insecure_plaintext)
+/// Proscenium with [`NodeBuilder::insecure_plaintext`](proscenium::net::NodeBuilder::insecure_plaintext)
 /// on both nodes: the remote rows only, to show what encrypting every frame
 /// (the default, the `proscenium` rows) costs.
 #[derive(Debug, Clone, Copy)]

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use proscenium_runtime::{System, SystemBuilder};
+use proscenium::{System, SystemBuilder};
 
 use super::proscenium::{ask_on, tell_on};
 use super::{tokio_runtime, Framework};

@@ -12,9 +12,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{on_tokio, Countdown, Framework};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome, Report,
 };
 
 /// ractor, from crates.io.
@@ -75,13 +76,7 @@ impl Framework for Ractor {
         let p = *params;
         on_tokio(async move {
             let (done, sum) = oneshot::channel();
-            let state = SummerState {
-                expected: p.messages,
-                handled: 0,
-                sum: 0,
-                done: Some(done),
-            };
-            let summer = start(Summer, state).await;
+            let summer = start(Summer, tell::Summer::new(&p, done)).await;
             let begin = Instant::now();
             for i in 1..=p.messages {
                 summer.cast(i).expect("cast");
@@ -140,19 +135,15 @@ impl Framework for Ractor {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let mut workers = Vec::with_capacity(p.workers);
             for index in 0..p.workers {
                 let state = BigState {
-                    index,
+                    game: big::Worker::new(index, &p, done.clone()),
                     peers: Vec::new(),
-                    rng: crate::workloads::big::seed(index),
-                    pongs: 0,
-                    target: p.pings,
-                    done: done.clone(),
                 };
                 workers.push(start(BigWorker, state).await);
             }
@@ -173,26 +164,16 @@ impl Framework for Ractor {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
-        use crate::workloads::chameneos::Color;
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, faded) = oneshot::channel();
-            let state = MallState {
-                remaining: p.meetings,
-                waiting: None,
-                chameneos: p.chameneos,
-                faded: 0,
-                total: 0,
-                done: Some(done),
-            };
-            let mall = start(Mall, state).await;
+            let mall = start(Mall, chameneos::Mall::new(&p, done)).await;
             let mut chameneos = Vec::with_capacity(p.chameneos);
             for i in 0..p.chameneos {
                 let state = ChameneoState {
-                    color: Color::of(i),
+                    creature: Creature::new(i),
                     mall: mall.clone(),
-                    meetings: 0,
                 };
                 chameneos.push(start(Chameneo, state).await);
             }
@@ -214,9 +195,7 @@ impl Framework for Ractor {
             let ponger = start(Ponger, ()).await;
             let state = PingerState {
                 ponger: ponger.clone(),
-                pings: p.pings,
-                pongs: 0,
-                done: Some(done),
+                rally: ping_pong::Rally::new(&p, done),
             };
             let pinger = start(Pinger, state).await;
             let begin = Instant::now();
@@ -237,7 +216,7 @@ impl Framework for Ractor {
             let state = ProducerState {
                 counter: counter.clone(),
                 messages: p.messages,
-                done: Some(done),
+                done: Report::new(done),
             };
             let producer = start(Producer, state).await;
             let begin = Instant::now();
@@ -257,9 +236,8 @@ impl Framework for Ractor {
             let mut nodes = Vec::with_capacity(p.actors);
             for index in 0..p.actors {
                 let state = RingState {
-                    index,
+                    place: ring::Place::new(index, done.clone()),
                     next: None,
-                    done: done.clone(),
                 };
                 nodes.push(start(RingNode, state).await);
             }
@@ -282,7 +260,8 @@ impl Framework for Ractor {
             let (done, mut reports) = mpsc::unbounded_channel();
             let mut workers = Vec::with_capacity(p.actors);
             for _ in 0..p.actors {
-                workers.push(start(Worker, (p.messages, 0, done.clone())).await);
+                let worker = fork_join_throughput::Worker::new(&p, done.clone());
+                workers.push(start(Worker, worker).await);
             }
             let begin = Instant::now();
             for m in 0..p.messages {
@@ -363,19 +342,8 @@ macro_rules! actor {
     };
 }
 
-struct SummerState {
-    expected: u64,
-    handled: u64,
-    sum: u64,
-    done: Option<oneshot::Sender<u64>>,
-}
-
-actor!(Summer, u64, SummerState, |myself, n, s| {
-    s.sum += n;
-    s.handled += 1;
-    if s.handled == s.expected {
-        let _ = s.done.take().map(|done| done.send(s.sum));
-    }
+actor!(Summer, u64, tell::Summer, |myself, n, s| {
+    s.add(n);
 });
 
 actor!(Echo, (u64, RpcReplyPort<u64>), (), |myself, m, s| {
@@ -406,18 +374,15 @@ enum PingerMsg {
 
 struct PingerState {
     ponger: ActorRef<ActorRef<PingerMsg>>,
-    pings: u64,
-    pongs: u64,
-    done: Option<oneshot::Sender<u64>>,
+    rally: ping_pong::Rally,
 }
 
 actor!(Pinger, PingerMsg, PingerState, |myself, m, s| {
-    if let PingerMsg::Pong = m {
-        s.pongs += 1;
-    }
-    if s.pongs == s.pings {
-        let _ = s.done.take().map(|done| done.send(s.pongs));
-    } else {
+    let ping = match m {
+        PingerMsg::Serve => true,
+        PingerMsg::Pong => s.rally.pong(),
+    };
+    if ping {
         s.ponger.cast(myself).expect("cast");
     }
 });
@@ -446,7 +411,7 @@ enum ProducerMsg {
 struct ProducerState {
     counter: ActorRef<CounterMsg>,
     messages: u64,
-    done: Option<oneshot::Sender<u64>>,
+    done: Report<u64>,
 }
 
 actor!(Producer, ProducerMsg, ProducerState, |myself, m, s| {
@@ -457,9 +422,7 @@ actor!(Producer, ProducerMsg, ProducerState, |myself, m, s| {
             }
             s.counter.cast(CounterMsg::Retrieve(myself)).expect("cast");
         }
-        ProducerMsg::Count(n) => {
-            let _ = s.done.take().map(|done| done.send(n));
-        }
+        ProducerMsg::Count(n) => s.done.send(n),
     }
 });
 
@@ -469,20 +432,18 @@ enum RingMsg {
 }
 
 struct RingState {
-    index: usize,
+    place: ring::Place,
     next: Option<ActorRef<RingMsg>>,
-    done: mpsc::UnboundedSender<usize>,
 }
 
 actor!(RingNode, RingMsg, RingState, |myself, m, s| {
     match m {
         RingMsg::SetNext(next) => s.next = Some(next),
-        RingMsg::Token(0) => {
-            let _ = s.done.send(s.index);
-        }
         RingMsg::Token(hops) => {
-            let next = s.next.as_ref().expect("linked before the token");
-            next.cast(RingMsg::Token(hops - 1)).expect("cast");
+            if let Some(hops) = s.place.token(hops) {
+                let next = s.next.as_ref().expect("linked before the token");
+                next.cast(RingMsg::Token(hops)).expect("cast");
+            }
         }
     }
 });
@@ -490,13 +451,9 @@ actor!(RingNode, RingMsg, RingState, |myself, m, s| {
 actor!(
     Worker,
     f64,
-    (u64, u64, mpsc::UnboundedSender<u64>),
+    fork_join_throughput::Worker,
     |myself, theta, s| {
-        std::hint::black_box(compute(theta));
-        s.1 += 1;
-        if s.1 == s.0 {
-            let _ = s.2.send(s.1);
-        }
+        s.work(theta);
     }
 );
 
@@ -505,8 +462,7 @@ actor!(
     f64,
     mpsc::UnboundedSender<()>,
     |myself, theta, done| {
-        std::hint::black_box(compute(theta));
-        let _ = done.send(());
+        fork_join_create::work_once(theta, done);
         myself.stop(None);
     }
 );
@@ -525,18 +481,15 @@ enum BigMsg {
 }
 
 struct BigState {
-    index: usize,
+    game: big::Worker,
     peers: Vec<ActorRef<BigMsg>>,
-    rng: u64,
-    pongs: u64,
-    target: u64,
-    done: mpsc::UnboundedSender<u64>,
 }
 
 impl BigState {
     fn ping_next(&mut self) {
-        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
-        self.peers[to].cast(BigMsg::Ping(self.index)).expect("cast");
+        let to = self.game.next_peer(self.peers.len());
+        let ping = BigMsg::Ping(self.game.index());
+        self.peers[to].cast(ping).expect("cast");
     }
 }
 
@@ -546,10 +499,7 @@ actor!(BigWorker, BigMsg, BigState, |myself, m, s| {
         BigMsg::Start => s.ping_next(),
         BigMsg::Ping(from) => s.peers[from].cast(BigMsg::Pong).expect("cast"),
         BigMsg::Pong => {
-            s.pongs += 1;
-            if s.pongs == s.target {
-                let _ = s.done.send(s.pongs);
-            } else {
+            if s.game.pong() {
                 s.ping_next();
             }
         }
@@ -559,73 +509,59 @@ actor!(BigWorker, BigMsg, BigState, |myself, m, s| {
 // ===== chameneos =====
 
 enum MallMsg {
-    Meet(crate::workloads::chameneos::Color, ActorRef<ChamMsg>),
+    Meet(Color, ActorRef<ChamMsg>),
     Faded(u64),
 }
 
-struct MallState {
-    remaining: u64,
-    waiting: Option<ActorRef<ChamMsg>>,
-    chameneos: usize,
-    faded: usize,
-    total: u64,
-    done: Option<oneshot::Sender<(usize, u64)>>,
-}
-
-actor!(Mall, MallMsg, MallState, |myself, m, s| {
-    match m {
-        MallMsg::Meet(color, from) => {
-            if s.remaining == 0 {
-                from.cast(ChamMsg::Exit).expect("cast");
-            } else if let Some(waiting) = s.waiting.take() {
-                s.remaining -= 1;
-                waiting.cast(ChamMsg::Meet(color, from)).expect("cast");
-            } else {
-                s.waiting = Some(from);
-            }
-        }
-        MallMsg::Faded(meetings) => {
-            s.faded += 1;
-            s.total += meetings;
-            if s.faded == s.chameneos {
-                let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
+actor!(
+    Mall,
+    MallMsg,
+    chameneos::Mall<ActorRef<ChamMsg>>,
+    |myself, m, s| {
+        match m {
+            MallMsg::Meet(color, from) => match s.arrive(from) {
+                Meeting::Exit(from) => from.cast(ChamMsg::Exit).expect("cast"),
+                Meeting::Pair { waiting, arrived } => {
+                    waiting.cast(ChamMsg::Meet(color, arrived)).expect("cast");
+                }
+                Meeting::Wait => {}
+            },
+            MallMsg::Faded(meetings) => {
+                s.faded(meetings);
             }
         }
     }
-});
+);
 
 enum ChamMsg {
     Start,
-    Meet(crate::workloads::chameneos::Color, ActorRef<ChamMsg>),
-    Change(crate::workloads::chameneos::Color),
+    Meet(Color, ActorRef<ChamMsg>),
+    Change(Color),
     Exit,
 }
 
 struct ChameneoState {
-    color: crate::workloads::chameneos::Color,
+    creature: Creature,
     mall: ActorRef<MallMsg>,
-    meetings: u64,
 }
 
 actor!(Chameneo, ChamMsg, ChameneoState, |myself, m, s| {
     match m {
         ChamMsg::Start => {}
         ChamMsg::Meet(color, other) => {
-            s.color = s.color.complement(color);
-            s.meetings += 1;
-            other.cast(ChamMsg::Change(s.color)).expect("cast");
+            let color = s.creature.meet(color);
+            other.cast(ChamMsg::Change(color)).expect("cast");
         }
-        ChamMsg::Change(color) => {
-            s.color = color;
-            s.meetings += 1;
-        }
+        ChamMsg::Change(color) => s.creature.change(color),
         ChamMsg::Exit => {
-            s.mall.cast(MallMsg::Faded(s.meetings)).expect("cast");
+            s.mall
+                .cast(MallMsg::Faded(s.creature.meetings()))
+                .expect("cast");
             myself.stop(None);
             return Ok(());
         }
     }
     s.mall
-        .cast(MallMsg::Meet(s.color, myself.clone()))
+        .cast(MallMsg::Meet(s.creature.color(), myself.clone()))
         .expect("cast");
 });

@@ -12,9 +12,10 @@ use tokio::task::JoinHandle;
 
 use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome,
 };
 
 /// Plain tokio tasks and channels.
@@ -66,14 +67,7 @@ impl Framework for TokioBaseline {
         let p = *params;
         on_tokio(async move {
             let (done, sum) = oneshot::channel();
-            let mut done = Some(done);
-            let summer = actor((0u64, 0u64), move |(handled, sum), n: u64| {
-                *sum += n;
-                *handled += 1;
-                if *handled == p.messages {
-                    let _ = done.take().map(|done| done.send(*sum));
-                }
-            });
+            let summer = actor(tell::Summer::new(&p, done), tell::Summer::add);
             let start = Instant::now();
             for i in 1..=p.messages {
                 summer.send(i).expect("send");
@@ -146,17 +140,12 @@ impl Framework for TokioBaseline {
             let (me, mut mine) = mpsc::unbounded_channel();
             let start = Instant::now();
             // The pinger: a task of its own with `mine` as its mailbox.
+            let mut rally = ping_pong::Rally::new(&p, done);
             tokio::spawn(async move {
                 ponger.send(me.clone()).expect("send");
-                let mut pongs = 0;
-                while mine.recv().await.is_some() {
-                    pongs += 1;
-                    if pongs == p.pings {
-                        break;
-                    }
+                while mine.recv().await.is_some() && rally.pong() {
                     ponger.send(me.clone()).expect("send");
                 }
-                let _ = done.send(pongs);
             });
             let pongs = pongs.await.expect("the pinger reports");
             let elapsed = start.elapsed();
@@ -204,15 +193,14 @@ impl Framework for TokioBaseline {
             }
             let nodes: Vec<Mailbox<Node>> = (0..p.actors)
                 .map(|index| {
-                    let done = done.clone();
+                    let place = ring::Place::new(index, done.clone());
                     actor(None, move |next: &mut Option<Mailbox<Node>>, m| match m {
                         Node::SetNext(n) => *next = Some(n),
-                        Node::Token(0) => {
-                            let _ = done.send(index);
-                        }
                         Node::Token(hops) => {
-                            let next = next.as_ref().expect("linked before the token");
-                            next.send(Node::Token(hops - 1)).expect("send");
+                            if let Some(hops) = place.token(hops) {
+                                let next = next.as_ref().expect("linked before the token");
+                                next.send(Node::Token(hops)).expect("send");
+                            }
                         }
                     })
                 })
@@ -234,14 +222,8 @@ impl Framework for TokioBaseline {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<Mailbox<f64>> = (0..p.actors)
                 .map(|_| {
-                    let done = done.clone();
-                    actor(0u64, move |handled, theta: f64| {
-                        std::hint::black_box(compute(theta));
-                        *handled += 1;
-                        if *handled == p.messages {
-                            let _ = done.send(*handled);
-                        }
-                    })
+                    let worker = fork_join_throughput::Worker::new(&p, done.clone());
+                    actor(worker, fork_join_throughput::Worker::work)
                 })
                 .collect();
             let start = Instant::now();
@@ -267,8 +249,7 @@ impl Framework for TokioBaseline {
                 let done = done.clone();
                 let (once, _task) = actor_with_handle(move |mut rx| async move {
                     if let Some(theta) = rx.recv().await {
-                        std::hint::black_box(compute(theta));
-                        let _ = done.send(());
+                        fork_join_create::work_once(theta, &done);
                     }
                 });
                 once.send(i as f64).expect("send");
@@ -282,8 +263,7 @@ impl Framework for TokioBaseline {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
-        use crate::workloads::big::{next_peer, seed};
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
@@ -295,22 +275,18 @@ impl Framework for TokioBaseline {
                 let peers = peers.clone();
                 let done = done.clone();
                 tokio::spawn(async move {
-                    let mut rng = seed(index);
-                    let mut pongs = 0;
-                    peers[next_peer(&mut rng, peers.len())]
-                        .send(BigMsg::Ping(index))
-                        .expect("send");
+                    let mut game = big::Worker::new(index, &p, done);
+                    let ping_next = |game: &mut big::Worker| {
+                        let to = game.next_peer(peers.len());
+                        peers[to].send(BigMsg::Ping(game.index())).expect("send");
+                    };
+                    ping_next(&mut game);
                     while let Some(message) = rx.recv().await {
                         match message {
                             BigMsg::Ping(from) => peers[from].send(BigMsg::Pong).expect("send"),
                             BigMsg::Pong => {
-                                pongs += 1;
-                                if pongs == p.pings {
-                                    let _ = done.send(pongs);
-                                } else {
-                                    peers[next_peer(&mut rng, peers.len())]
-                                        .send(BigMsg::Ping(index))
-                                        .expect("send");
+                                if game.pong() {
+                                    ping_next(&mut game);
                                 }
                             }
                         }
@@ -325,8 +301,7 @@ impl Framework for TokioBaseline {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
-        use crate::workloads::chameneos::Color;
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (mall, mut mall_rx) = mpsc::unbounded_channel::<MallMsg>();
@@ -336,27 +311,20 @@ impl Framework for TokioBaseline {
             let (done, faded) = oneshot::channel();
             let start = Instant::now();
             let all = chameneos.clone();
+            // The mall addresses a chameneo by its index into `all`.
+            let mut rules = chameneos::Mall::<usize>::new(&p, done);
             tokio::spawn(async move {
-                let (mut remaining, mut waiting) = (p.meetings, None);
-                let (mut faded, mut total) = (0, 0);
                 while let Some(message) = mall_rx.recv().await {
                     match message {
-                        MallMsg::Meet(color, from) => {
-                            if remaining == 0 {
-                                all[from].send(ChamMsg::Exit).expect("send");
-                            } else if let Some(w) = waiting.take() {
-                                remaining -= 1;
-                                let w: usize = w;
-                                all[w].send(ChamMsg::Meet(color, from)).expect("send");
-                            } else {
-                                waiting = Some(from);
-                            }
-                        }
+                        MallMsg::Meet(color, from) => match rules.arrive(from) {
+                            Meeting::Exit(from) => all[from].send(ChamMsg::Exit).expect("send"),
+                            Meeting::Pair { waiting, arrived } => all[waiting]
+                                .send(ChamMsg::Meet(color, arrived))
+                                .expect("send"),
+                            Meeting::Wait => {}
+                        },
                         MallMsg::Faded(meetings) => {
-                            faded += 1;
-                            total += meetings;
-                            if faded == p.chameneos {
-                                let _ = done.send((faded, total));
+                            if rules.faded(meetings) {
                                 break;
                             }
                         }
@@ -367,26 +335,24 @@ impl Framework for TokioBaseline {
                 let chameneos = chameneos.clone();
                 let mall = mall.clone();
                 tokio::spawn(async move {
-                    let mut color = Color::of(index);
-                    let mut meetings = 0u64;
-                    mall.send(MallMsg::Meet(color, index)).expect("send");
+                    let mut creature = Creature::new(index);
+                    mall.send(MallMsg::Meet(creature.color(), index))
+                        .expect("send");
                     while let Some(message) = rx.recv().await {
                         match message {
                             ChamMsg::Meet(other_color, other) => {
-                                color = color.complement(other_color);
-                                meetings += 1;
+                                let color = creature.meet(other_color);
                                 chameneos[other].send(ChamMsg::Change(color)).expect("send");
                             }
-                            ChamMsg::Change(new_color) => {
-                                color = new_color;
-                                meetings += 1;
-                            }
+                            ChamMsg::Change(color) => creature.change(color),
                             ChamMsg::Exit => {
-                                mall.send(MallMsg::Faded(meetings)).expect("send");
+                                mall.send(MallMsg::Faded(creature.meetings()))
+                                    .expect("send");
                                 break;
                             }
                         }
-                        mall.send(MallMsg::Meet(color, index)).expect("send");
+                        mall.send(MallMsg::Meet(creature.color(), index))
+                            .expect("send");
                     }
                 });
             }
@@ -439,12 +405,12 @@ enum BigMsg {
 }
 
 enum MallMsg {
-    Meet(crate::workloads::chameneos::Color, usize),
+    Meet(Color, usize),
     Faded(u64),
 }
 
 enum ChamMsg {
-    Meet(crate::workloads::chameneos::Color, usize),
-    Change(crate::workloads::chameneos::Color),
+    Meet(Color, usize),
+    Change(Color),
     Exit,
 }

@@ -16,9 +16,10 @@ use xtra::{Actor, Address, Context, Handler, Mailbox, WeakAddress};
 
 use super::{on_tokio, tokio_runtime, Countdown, Framework};
 use crate::machine::resident_bytes;
+use crate::workloads::chameneos::{Color, Creature, Meeting};
 use crate::workloads::{
-    ask, compute, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring,
-    spawn, tell, Outcome,
+    ask, big, chameneos, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong,
+    ring, spawn, tell, Outcome, Report,
 };
 
 /// xtra, from crates.io.
@@ -60,12 +61,7 @@ impl Framework for Xtra {
         let p = *params;
         on_tokio(async move {
             let (done, sum) = oneshot::channel();
-            let summer = addr(Summer {
-                expected: p.messages,
-                handled: 0,
-                sum: 0,
-                done: Some(done),
-            });
+            let summer = addr(Summer(tell::Summer::new(&p, done)));
             let begin = Instant::now();
             for i in 1..=p.messages {
                 told(summer.send(Add(i)).detach().await);
@@ -118,7 +114,7 @@ impl Framework for Xtra {
         })
     }
 
-    fn big(&self, params: &crate::workloads::big::Params) -> Outcome {
+    fn big(&self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
@@ -129,12 +125,8 @@ impl Framework for Xtra {
                 (0..p.workers).map(|_| Mailbox::unbounded()).unzip();
             for (index, mailbox) in mailboxes.into_iter().enumerate() {
                 let worker = BigWorker {
-                    index,
+                    game: big::Worker::new(index, &p, done.clone()),
                     peers: peers.clone(),
-                    rng: crate::workloads::big::seed(index),
-                    pongs: 0,
-                    target: p.pings,
-                    done: done.clone(),
                 };
                 tokio::spawn(xtra::run(mailbox, worker));
             }
@@ -150,25 +142,16 @@ impl Framework for Xtra {
         })
     }
 
-    fn chameneos(&self, params: &crate::workloads::chameneos::Params) -> Outcome {
-        use crate::workloads::chameneos::Color;
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
             let (done, faded) = oneshot::channel();
-            let mall = addr(Mall {
-                remaining: p.meetings,
-                waiting: None,
-                chameneos: p.chameneos,
-                faded: 0,
-                total: 0,
-                done: Some(done),
-            });
+            let mall = addr(Mall(chameneos::Mall::new(&p, done)));
             let chameneos: Vec<Address<Chameneo>> = (0..p.chameneos)
                 .map(|i| {
                     addr(Chameneo {
-                        color: Color::of(i),
+                        creature: Creature::new(i),
                         mall: mall.clone(),
-                        meetings: 0,
                     })
                 })
                 .collect();
@@ -188,9 +171,7 @@ impl Framework for Xtra {
             let ponger = addr(Ponger);
             let pinger = addr(Pinger {
                 ponger,
-                pings: p.pings,
-                pongs: 0,
-                done: Some(done),
+                rally: ping_pong::Rally::new(&p, done),
             });
             let begin = Instant::now();
             told(pinger.send(Serve).detach().await);
@@ -214,9 +195,8 @@ impl Framework for Xtra {
             let nodes: Vec<Address<RingNode>> = (0..p.actors)
                 .map(|index| {
                     addr(RingNode {
-                        index,
+                        place: ring::Place::new(index, done.clone()),
                         next: None,
-                        done: done.clone(),
                     })
                 })
                 .collect();
@@ -236,13 +216,7 @@ impl Framework for Xtra {
         on_tokio(async move {
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<Address<Worker>> = (0..p.actors)
-                .map(|_| {
-                    addr(Worker {
-                        expected: p.messages,
-                        handled: 0,
-                        done: done.clone(),
-                    })
-                })
+                .map(|_| addr(Worker(fork_join_throughput::Worker::new(&p, done.clone()))))
                 .collect();
             let begin = Instant::now();
             for m in 0..p.messages {
@@ -300,7 +274,7 @@ pub fn run_counting(p: counting::Params) -> Outcome {
         let producer = addr(Producer {
             counter,
             messages: p.messages,
-            done: Some(done),
+            done: Report::new(done),
         });
         let begin = Instant::now();
         told(producer.send(Serve).detach().await);
@@ -351,19 +325,10 @@ macro_rules! handler {
     };
 }
 
-struct Summer {
-    expected: u64,
-    handled: u64,
-    sum: u64,
-    done: Option<oneshot::Sender<u64>>,
-}
+struct Summer(tell::Summer);
 
 handler!(Summer, Add => (), |s, Add(n), ctx| {
-    s.sum += n;
-    s.handled += 1;
-    if s.handled == s.expected {
-        let _ = s.done.take().map(|done| done.send(s.sum));
-    }
+    s.0.add(n);
 });
 
 struct Echo;
@@ -385,9 +350,7 @@ impl Actor for Idle {
 
 struct Pinger {
     ponger: Address<Ponger>,
-    pings: u64,
-    pongs: u64,
-    done: Option<oneshot::Sender<u64>>,
+    rally: ping_pong::Rally,
 }
 
 handler!(Pinger, Serve => (), |s, _, ctx| {
@@ -395,10 +358,7 @@ handler!(Pinger, Serve => (), |s, _, ctx| {
 });
 
 handler!(Pinger, Pong => (), |s, _, ctx| {
-    s.pongs += 1;
-    if s.pongs == s.pings {
-        let _ = s.done.take().map(|done| done.send(s.pongs));
-    } else {
+    if s.rally.pong() {
         told(s.ponger.send(Ping(ctx.mailbox().address())).detach().await);
     }
 });
@@ -422,7 +382,7 @@ handler!(Counter, Retrieve => (), |s, Retrieve(to), ctx| {
 struct Producer {
     counter: Address<Counter>,
     messages: u64,
-    done: Option<oneshot::Sender<u64>>,
+    done: Report<u64>,
 }
 
 handler!(Producer, Serve => (), |s, _, ctx| {
@@ -433,13 +393,12 @@ handler!(Producer, Serve => (), |s, _, ctx| {
 });
 
 handler!(Producer, Count => (), |s, Count(n), ctx| {
-    let _ = s.done.take().map(|done| done.send(n));
+    s.done.send(n);
 });
 
 struct RingNode {
-    index: usize,
+    place: ring::Place,
     next: Option<WeakAddress<RingNode>>,
-    done: mpsc::UnboundedSender<usize>,
 }
 
 handler!(RingNode, SetNext => (), |s, SetNext(next), ctx| {
@@ -447,33 +406,22 @@ handler!(RingNode, SetNext => (), |s, SetNext(next), ctx| {
 });
 
 handler!(RingNode, Token => (), |s, Token(hops), ctx| {
-    if hops == 0 {
-        let _ = s.done.send(s.index);
-    } else {
+    if let Some(hops) = s.place.token(hops) {
         let next = s.next.as_ref().expect("linked before the token");
-        told(next.send(Token(hops - 1)).detach().await);
+        told(next.send(Token(hops)).detach().await);
     }
 });
 
-struct Worker {
-    expected: u64,
-    handled: u64,
-    done: mpsc::UnboundedSender<u64>,
-}
+struct Worker(fork_join_throughput::Worker);
 
 handler!(Worker, Work => (), |s, Work(theta), ctx| {
-    std::hint::black_box(compute(theta));
-    s.handled += 1;
-    if s.handled == s.expected {
-        let _ = s.done.send(s.handled);
-    }
+    s.0.work(theta);
 });
 
 struct Once(mpsc::UnboundedSender<()>);
 
 handler!(Once, Work => (), |s, Work(theta), ctx| {
-    std::hint::black_box(compute(theta));
-    let _ = s.0.send(());
+    fork_join_create::work_once(theta, &s.0);
     ctx.stop_self();
 });
 
@@ -484,12 +432,8 @@ handler!(FanNode, Get => u64, |s, Get(round), ctx| { s.0 + round });
 // ===== big =====
 
 struct BigWorker {
-    index: usize,
+    game: big::Worker,
     peers: Vec<Address<BigWorker>>,
-    rng: u64,
-    pongs: u64,
-    target: u64,
-    done: mpsc::UnboundedSender<u64>,
 }
 
 struct BigStart;
@@ -500,8 +444,13 @@ plain_actors!(BigWorker, Mall, Chameneo);
 
 impl BigWorker {
     async fn ping_next(&mut self) {
-        let to = crate::workloads::big::next_peer(&mut self.rng, self.peers.len());
-        told(self.peers[to].send(BigPing(self.index)).detach().await);
+        let to = self.game.next_peer(self.peers.len());
+        told(
+            self.peers[to]
+                .send(BigPing(self.game.index()))
+                .detach()
+                .await,
+        );
     }
 }
 
@@ -514,74 +463,67 @@ handler!(BigWorker, BigPing => (), |s, BigPing(from), ctx| {
 });
 
 handler!(BigWorker, BigPong => (), |s, _, ctx| {
-    s.pongs += 1;
-    if s.pongs == s.target {
-        let _ = s.done.send(s.pongs);
-    } else {
+    if s.game.pong() {
         s.ping_next().await;
     }
 });
 
 // ===== chameneos =====
 
-struct Mall {
-    remaining: u64,
-    waiting: Option<WeakAddress<Chameneo>>,
-    chameneos: usize,
-    faded: usize,
-    total: u64,
-    done: Option<oneshot::Sender<(usize, u64)>>,
-}
+struct Mall(chameneos::Mall<WeakAddress<Chameneo>>);
 
 struct Chameneo {
-    color: crate::workloads::chameneos::Color,
+    creature: Creature,
     mall: Address<Mall>,
-    meetings: u64,
 }
 
-struct MeetMall(crate::workloads::chameneos::Color, WeakAddress<Chameneo>);
+struct MeetMall(Color, WeakAddress<Chameneo>);
 struct Faded(u64);
 struct ChamStart;
-struct Meet(crate::workloads::chameneos::Color, WeakAddress<Chameneo>);
-struct Change(crate::workloads::chameneos::Color);
+struct Meet(Color, WeakAddress<Chameneo>);
+struct Change(Color);
 struct Exit;
 
 handler!(Mall, MeetMall => (), |s, MeetMall(color, from), ctx| {
-    if s.remaining == 0 {
-        told(from.send(Exit).detach().await);
-    } else if let Some(waiting) = s.waiting.take() {
-        s.remaining -= 1;
-        told(waiting.send(Meet(color, from)).detach().await);
-    } else {
-        s.waiting = Some(from);
+    match s.0.arrive(from) {
+        Meeting::Exit(from) => told(from.send(Exit).detach().await),
+        Meeting::Pair { waiting, arrived } => {
+            told(waiting.send(Meet(color, arrived)).detach().await);
+        }
+        Meeting::Wait => {}
     }
 });
 
 handler!(Mall, Faded => (), |s, Faded(meetings), ctx| {
-    s.faded += 1;
-    s.total += meetings;
-    if s.faded == s.chameneos {
-        let _ = s.done.take().map(|done| done.send((s.faded, s.total)));
-    }
+    s.0.faded(meetings);
 });
 
+impl Chameneo {
+    async fn ask_mall(&self, me: WeakAddress<Self>) {
+        told(
+            self.mall
+                .send(MeetMall(self.creature.color(), me))
+                .detach()
+                .await,
+        );
+    }
+}
+
 handler!(Chameneo, ChamStart => (), |s, _, ctx| {
-    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+    s.ask_mall(ctx.mailbox().address()).await;
 });
 
 handler!(Chameneo, Meet => (), |s, Meet(color, other), ctx| {
-    s.color = s.color.complement(color);
-    s.meetings += 1;
-    told(other.send(Change(s.color)).detach().await);
-    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+    let color = s.creature.meet(color);
+    told(other.send(Change(color)).detach().await);
+    s.ask_mall(ctx.mailbox().address()).await;
 });
 
 handler!(Chameneo, Change => (), |s, Change(color), ctx| {
-    s.color = color;
-    s.meetings += 1;
-    told(s.mall.send(MeetMall(s.color, ctx.mailbox().address())).detach().await);
+    s.creature.change(color);
+    s.ask_mall(ctx.mailbox().address()).await;
 });
 
 handler!(Chameneo, Exit => (), |s, _, ctx| {
-    told(s.mall.send(Faded(s.meetings)).detach().await);
+    told(s.mall.send(Faded(s.creature.meetings())).detach().await);
 });

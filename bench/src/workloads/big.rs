@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use super::{Metric, Mode, Outcome, Workload};
 
 /// The workload's parameters.
@@ -56,15 +58,90 @@ pub const WORKLOAD: Workload = Workload {
     run: |fw, mode| fw.big(&Params::new(mode)),
 };
 
-/// The xorshift64 step every framework uses to pick the next peer.
-pub fn next_peer(state: &mut u64, workers: usize) -> usize {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    (*state % workers as u64) as usize
+/// A worker's side of the game: whom it pings next, and how many pongs
+/// it still waits for. The framework holds the peers' refs (indexed like
+/// the workers) and sends the pings and pongs.
+#[derive(Debug)]
+pub struct Worker {
+    index: usize,
+    /// xorshift64 state, so every framework sees the same sequence.
+    rng: u64,
+    pongs: u64,
+    target: u64,
+    done: mpsc::UnboundedSender<u64>,
 }
 
-/// The starting random state of worker `index` (never zero).
-pub fn seed(index: usize) -> u64 {
-    (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
+impl Worker {
+    /// Worker `index` of `params.workers`, reporting on `done`.
+    pub fn new(index: usize, params: &Params, done: mpsc::UnboundedSender<u64>) -> Self {
+        Self {
+            index,
+            // Never zero, where xorshift would stay.
+            rng: (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            pongs: 0,
+            target: params.pings,
+            done,
+        }
+    }
+
+    /// Its index: what its pings carry, so the peer knows whom to pong.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The index of the peer, out of `workers`, to ping next.
+    pub fn next_peer(&mut self, workers: usize) -> usize {
+        let state = &mut self.rng;
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        (*state % workers as u64) as usize
+    }
+
+    /// Counts a pong. `true`: ping the next peer; `false`: all its pings
+    /// are answered and its count reported.
+    pub fn pong(&mut self) -> bool {
+        self.pongs += 1;
+        if self.pongs == self.target {
+            let _ = self.done.send(self.pongs);
+            false
+        } else {
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_pings_until_its_last_pong_then_reports() {
+        let (done, mut reports) = mpsc::unbounded_channel();
+        let params = Params {
+            workers: 10,
+            pings: 3,
+        };
+        let mut worker = Worker::new(4, &params, done);
+        let peers: Vec<usize> = (0..3).map(|_| worker.next_peer(params.workers)).collect();
+        assert!(peers.iter().all(|&p| p < params.workers), "{peers:?}");
+        assert!(worker.pong() && worker.pong());
+        assert!(reports.try_recv().is_err());
+        assert!(!worker.pong());
+        assert_eq!(reports.try_recv(), Ok(3));
+    }
+
+    #[test]
+    fn every_worker_draws_its_own_sequence() {
+        let (done, _reports) = mpsc::unbounded_channel();
+        let params = Params::new(Mode::Quick);
+        let draws = |index| {
+            let mut worker = Worker::new(index, &params, done.clone());
+            (0..8)
+                .map(|_| worker.next_peer(params.workers))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draws(0), draws(0));
+        assert_ne!(draws(0), draws(1));
+    }
 }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{Metric, Mode, Outcome, Workload};
+use tokio::sync::mpsc;
+
+use super::{compute, Metric, Mode, Outcome, Workload};
 
 /// The workload's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -42,3 +44,10 @@ pub const WORKLOAD: Workload = Workload {
     describe: |mode| format!("{} actors", Params::new(mode).actors),
     run: |fw, mode| fw.fork_join_create(&Params::new(mode)),
 };
+
+/// What each created actor does with its one message: computes, then
+/// reports done (and the actor stops itself).
+pub fn work_once(theta: f64, done: &mpsc::UnboundedSender<()>) {
+    std::hint::black_box(compute(theta));
+    let _ = done.send(());
+}

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{Metric, Mode, Outcome, Workload};
+use tokio::sync::mpsc;
+
+use super::{compute, Metric, Mode, Outcome, Workload};
 
 /// The workload's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -57,3 +59,31 @@ pub const WORKLOAD: Workload = Workload {
     },
     run: |fw, mode| fw.fork_join_throughput(&Params::new(mode)),
 };
+
+/// A worker: computes on each message and reports its count after the last.
+#[derive(Debug)]
+pub struct Worker {
+    expected: u64,
+    handled: u64,
+    done: mpsc::UnboundedSender<u64>,
+}
+
+impl Worker {
+    /// A worker of `params.messages` messages, reporting on `done`.
+    pub fn new(params: &Params, done: mpsc::UnboundedSender<u64>) -> Self {
+        Self {
+            expected: params.messages,
+            handled: 0,
+            done,
+        }
+    }
+
+    /// Handles one message.
+    pub fn work(&mut self, theta: f64) {
+        std::hint::black_box(compute(theta));
+        self.handled += 1;
+        if self.handled == self.expected {
+            let _ = self.done.send(self.handled);
+        }
+    }
+}

@@ -1,8 +1,11 @@
 //! The workloads: what each measures, its parameters, and its metrics.
 //!
 //! Each module holds one workload's description, its `Params` for quick and
-//! full mode, and the metrics it reports. The frameworks implement them in
-//! [`crate::frameworks`]; [`ALL`] lists them in the order the report shows.
+//! full mode, the metrics it reports, and the plain logic its actors run
+//! whatever the framework (a sum, a token's hops, the chameneos' mall), as
+//! state machines without messages: the frameworks in
+//! [`crate::frameworks`] only wire their actors and messages to them.
+//! [`ALL`] lists the workloads in the order the report shows.
 
 pub mod ask;
 pub mod big;
@@ -19,6 +22,7 @@ pub mod spawn;
 pub mod tell;
 
 use serde::Serialize;
+use tokio::sync::oneshot;
 
 use crate::Framework;
 
@@ -128,4 +132,24 @@ pub fn compute(theta: f64) -> f64 {
         x = std::hint::black_box(x.sin() * x.sin() + x.cos() * x.cos()).sqrt() + theta;
     }
     x
+}
+
+/// A result an actor sends to the driver once, when it is done; the
+/// driver holds the receiving end.
+#[derive(Debug)]
+pub struct Report<T>(Option<oneshot::Sender<T>>);
+
+impl<T> Report<T> {
+    /// A report sent on `done`.
+    pub fn new(done: oneshot::Sender<T>) -> Self {
+        Self(Some(done))
+    }
+
+    /// Sends `value` to the driver; a second call, or a driver that
+    /// stopped waiting, sends nothing.
+    pub fn send(&mut self, value: T) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(value);
+        }
+    }
 }

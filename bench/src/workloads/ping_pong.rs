@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{Metric, Mode, Outcome, Workload};
+use tokio::sync::oneshot;
+
+use super::{Metric, Mode, Outcome, Report, Workload};
 
 /// The workload's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -42,3 +44,35 @@ pub const WORKLOAD: Workload = Workload {
     describe: |mode| format!("{} round trips", Params::new(mode).pings),
     run: |fw, mode| fw.ping_pong(&Params::new(mode)),
 };
+
+/// The pinger's count: it pings until it has seen `pings` pongs, then
+/// reports how many it saw.
+#[derive(Debug)]
+pub struct Rally {
+    pings: u64,
+    pongs: u64,
+    done: Report<u64>,
+}
+
+impl Rally {
+    /// A rally of `params.pings` round trips, reporting on `done`.
+    pub fn new(params: &Params, done: oneshot::Sender<u64>) -> Self {
+        Self {
+            pings: params.pings,
+            pongs: 0,
+            done: Report::new(done),
+        }
+    }
+
+    /// Counts a pong. `true`: send the next ping; `false`: the rally is
+    /// over and reported.
+    pub fn pong(&mut self) -> bool {
+        self.pongs += 1;
+        if self.pongs == self.pings {
+            self.done.send(self.pongs);
+            false
+        } else {
+            true
+        }
+    }
+}

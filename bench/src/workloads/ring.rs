@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use super::{Metric, Mode, Outcome, Workload};
 
 /// The workload's parameters.
@@ -60,3 +62,29 @@ pub const WORKLOAD: Workload = Workload {
     },
     run: |fw, mode| fw.ring(&Params::new(mode)),
 };
+
+/// A place in the ring: its index, and where to report when the token runs
+/// out there.
+#[derive(Debug)]
+pub struct Place {
+    index: usize,
+    done: mpsc::UnboundedSender<usize>,
+}
+
+impl Place {
+    /// Place `index`, reporting on `done`.
+    pub fn new(index: usize, done: mpsc::UnboundedSender<usize>) -> Self {
+        Self { index, done }
+    }
+
+    /// Takes the token with `hops` left: the hops to pass on to the next
+    /// place, or `None` when none are left (then this place reported itself).
+    pub fn token(&self, hops: u64) -> Option<u64> {
+        if hops == 0 {
+            let _ = self.done.send(self.index);
+            None
+        } else {
+            Some(hops - 1)
+        }
+    }
+}

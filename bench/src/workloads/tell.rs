@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use super::{Metric, Mode, Outcome, Workload};
+use tokio::sync::oneshot;
+
+use super::{Metric, Mode, Outcome, Report, Workload};
 
 /// The workload's parameters.
 #[derive(Debug, Clone, Copy)]
@@ -47,3 +49,33 @@ pub const WORKLOAD: Workload = Workload {
     describe: |mode| format!("{} messages", Params::new(mode).messages),
     run: |fw, mode| fw.tell(&Params::new(mode)),
 };
+
+/// The summing actor: adds every message and reports the sum after the last.
+#[derive(Debug)]
+pub struct Summer {
+    expected: u64,
+    handled: u64,
+    sum: u64,
+    done: Report<u64>,
+}
+
+impl Summer {
+    /// A summer of `params.messages` messages, reporting on `done`.
+    pub fn new(params: &Params, done: oneshot::Sender<u64>) -> Self {
+        Self {
+            expected: params.messages,
+            handled: 0,
+            sum: 0,
+            done: Report::new(done),
+        }
+    }
+
+    /// Handles one message.
+    pub fn add(&mut self, n: u64) {
+        self.sum += n;
+        self.handled += 1;
+        if self.handled == self.expected {
+            self.done.send(self.sum);
+        }
+    }
+}
