@@ -2,13 +2,13 @@
 //! and tells the actor when it is drained.
 
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use atomic_waker::AtomicWaker;
 use tokio::sync::Notify;
 
 use super::queue::Queue;
+use super::sync::{AtomicUsize, Ordering};
 use super::Mailbox;
 use crate::envelope::BoxEnvelope;
 use crate::Actor;

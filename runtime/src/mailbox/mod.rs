@@ -22,7 +22,10 @@
 //! message type has its own future type.
 
 mod lane;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod queue;
+mod sync;
 
 pub(crate) use lane::{MessageLane, NoRoom};
 pub(crate) use queue::Link;

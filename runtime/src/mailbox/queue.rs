@@ -25,10 +25,9 @@
 //!   `Arc`ed cell), because the list may point at its `stub`.
 #![allow(unsafe_code)]
 
-use std::cell::UnsafeCell;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering};
 
+use super::sync::{AtomicPtr, Ordering, UnsafeCell};
 use crate::envelope::{BoxEnvelope, Envelope};
 use crate::Actor;
 
@@ -50,7 +49,7 @@ unsafe impl<A: Actor> Sync for Link<A> {}
 
 impl<A: Actor> Link<A> {
     /// A link that is not in any queue.
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             next: AtomicPtr::new(ptr::null_mut()),
             node: UnsafeCell::new(None),
@@ -76,7 +75,7 @@ unsafe impl<A: Actor> Send for Queue<A> {}
 unsafe impl<A: Actor> Sync for Queue<A> {}
 
 impl<A: Actor> Queue<A> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             head: AtomicPtr::new(ptr::null_mut()),
             tail: UnsafeCell::new(ptr::null_mut()),
@@ -210,7 +209,9 @@ impl<A: Actor> Drop for Queue<A> {
     }
 }
 
-#[cfg(test)]
+// Not in the loom build: loom's atomics work only inside a loom model
+// (those tests are in `loom_tests.rs`).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
