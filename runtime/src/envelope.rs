@@ -7,10 +7,13 @@
 //! and so that a handler can take the channel to answer later (see
 //! [`deferred`](crate::deferred)).
 
+use std::alloc::Layout;
 use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::pin::Pin;
+use std::ptr::{self, NonNull};
 use std::task::{ready, Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
@@ -97,36 +100,104 @@ impl<R: Send + 'static> ReplyTo<R> for ReplyTx<R> {
     }
 }
 
-/// A message for actor `A` and, for an ask, where its reply goes.
-pub(crate) struct MessageEnvelope<A: Actor, M: Message, T = ReplyTx<<M as Message>::Reply>> {
+/// A message for actor `A` and, for an ask, where its reply goes, with
+/// room for the turn that will handle it.
+///
+/// `R` is the type of that turn with `'static` borrows (see [`tell`] and
+/// [`ask`]): the same size and alignment as the turn `handle` builds. The
+/// turn is written into `room`, in the envelope's own allocation, so a
+/// message costs one allocation rather than two. With callgrind on the
+/// quick workloads on one thread, that took 123 instructions off each hop
+/// of the Savina ring (18.09 M → 16.87 M in all; raw tokio: 9.07 M) and
+/// 119 off each tell (22.34 M → 19.95 M). A turn larger than
+/// [`ROOM_LIMIT`] gets a box of its own instead (`R = ()`), so that a
+/// queued message never holds much more than its message.
+///
+/// [`tell`]: MessageEnvelope::tell
+/// [`ask`]: MessageEnvelope::ask
+pub(crate) struct MessageEnvelope<A: Actor, M: Message, T, R> {
     link: Link<A>,
     message: M,
     reply: Option<T>,
+    room: MaybeUninit<R>,
 }
 
-impl<A: Handler<M>, M: Message> MessageEnvelope<A, M> {
+/// The largest turn built inside its envelope, in bytes: a handler future
+/// bigger than this is boxed apart.
+const ROOM_LIMIT: usize = 256;
+
+/// Whether a turn of type `R` is built inside its envelope.
+const fn has_room<R>() -> bool {
+    size_of::<R>() <= ROOM_LIMIT
+}
+
+/// The handler of `M` on `A`, borrowing for `'static`, only to name the
+/// type of its future: it is never called.
+type HandlerFn<A, M, F> = fn(&'static mut A, M, &'static mut Context<A>) -> F;
+
+impl<A: Handler<M>, M: Message> MessageEnvelope<A, M, ReplyTx<M::Reply>, ()> {
     /// An envelope for a tell: the handler's reply is dropped.
     pub(crate) fn tell(message: M) -> BoxEnvelope<A> {
-        Box::new(Self {
-            link: Link::new(),
-            message,
-            reply: None,
-        })
+        fn build<A: Handler<M>, M: Message, F: Future<Output = M::Reply> + Send + 'static>(
+            message: M,
+            _: HandlerFn<A, M, F>,
+        ) -> BoxEnvelope<A> {
+            if has_room::<Telling<F, M>>() {
+                MessageEnvelope::<A, M, ReplyTx<M::Reply>, Telling<F, M>>::boxed(message, None)
+            } else {
+                MessageEnvelope::<A, M, ReplyTx<M::Reply>, ()>::boxed(message, None)
+            }
+        }
+        build(message, |actor, message, ctx| actor.handle(message, ctx))
     }
 }
 
-impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> MessageEnvelope<A, M, T> {
+impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> MessageEnvelope<A, M, T, ()> {
     /// An envelope for an ask: the reply goes to `reply`.
     pub(crate) fn ask(message: M, reply: T) -> BoxEnvelope<A> {
-        Box::new(Self {
-            link: Link::new(),
-            message,
-            reply: Some(reply),
+        fn build<A, M, T, F>(message: M, reply: T, _: HandlerFn<A, M, F>) -> BoxEnvelope<A>
+        where
+            A: Handler<M>,
+            M: Message,
+            T: ReplyTo<M::Reply>,
+            F: Future<Output = M::Reply> + Send + 'static,
+        {
+            if has_room::<Handling<F, T>>() {
+                MessageEnvelope::<A, M, T, Handling<F, T>>::boxed(message, Some(reply))
+            } else {
+                MessageEnvelope::<A, M, T, ()>::boxed(message, Some(reply))
+            }
+        }
+        build(message, reply, |actor, message, ctx| {
+            actor.handle(message, ctx)
         })
     }
 }
 
-impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnvelope<A, M, T> {
+impl<A, M, T, R> MessageEnvelope<A, M, T, R>
+where
+    A: Handler<M>,
+    M: Message,
+    T: ReplyTo<M::Reply>,
+    R: Send + 'static,
+{
+    fn boxed(message: M, reply: Option<T>) -> BoxEnvelope<A> {
+        Box::new(Self {
+            link: Link::new(),
+            message,
+            reply,
+            room: MaybeUninit::uninit(),
+        })
+    }
+}
+
+impl<A, M, T, R> Envelope<A> for MessageEnvelope<A, M, T, R>
+where
+    A: Handler<M>,
+    M: Message,
+    T: ReplyTo<M::Reply>,
+    R: Send + 'static,
+{
     fn message_type(&self) -> &'static str {
         std::any::type_name::<M>()
     }
@@ -136,16 +207,17 @@ impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnv
     }
 
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
-        let Self { message, reply, .. } = *self;
+        let mut emptied = Emptied::new(self);
+        let (message, reply) = emptied.contents();
         match reply {
             Some(mut reply) => {
                 reply.on_handling();
-                Box::pin(Handling {
+                emptied.place(Handling {
                     future: actor.handle(message, ctx),
                     reply: Some(reply),
                 })
             }
-            None => Box::pin(Telling::<_, M> {
+            None => emptied.place(Telling::<_, M> {
                 future: actor.handle(message, ctx),
                 message: PhantomData,
             }),
@@ -153,13 +225,159 @@ impl<A: Handler<M>, M: Message, T: ReplyTo<M::Reply>> Envelope<A> for MessageEnv
     }
 
     fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>> {
-        match self.reply {
+        let Self { message, reply, .. } = *self;
+        match reply {
             Some(reply) => {
                 reply.reply(Err(error));
                 None
             }
-            None => Some(Box::new(self.message)),
+            None => Some(Box::new(message)),
         }
+    }
+}
+
+/// An envelope's allocation whose message and reply are being moved out:
+/// it frees the memory (without dropping the moved fields) unless a turn
+/// was placed in its room.
+struct Emptied<A: Actor, M: Message, T, R> {
+    envelope: NonNull<MessageEnvelope<A, M, T, R>>,
+    contents_taken: bool,
+}
+
+#[allow(unsafe_code)]
+impl<A: Actor, M: Message, T, R> Emptied<A, M, T, R> {
+    fn new(envelope: Box<MessageEnvelope<A, M, T, R>>) -> Self {
+        Self {
+            envelope: NonNull::from(Box::leak(envelope)),
+            contents_taken: false,
+        }
+    }
+
+    /// Moves the message and the reply channel out, once.
+    fn contents(&mut self) -> (M, Option<T>) {
+        assert!(!self.contents_taken, "an envelope's contents taken twice");
+        let envelope = self.envelope.as_ptr();
+        // SAFETY: the allocation is live and initialised (it came from a
+        // box), these fields are read once (the flag is set right after,
+        // and `Drop` then only frees the memory), and the link is dropped
+        // in place: it is no longer in any queue.
+        unsafe {
+            let contents = (
+                ptr::read(&raw const (*envelope).message),
+                ptr::read(&raw const (*envelope).reply),
+            );
+            ptr::drop_in_place(&raw mut (*envelope).link);
+            self.contents_taken = true;
+            contents
+        }
+    }
+
+    /// The turn `turn`, in the envelope's room if it fits there, in a box
+    /// of its own if not (the envelope is then freed at once).
+    fn place<'a, U: Turn + 'a>(self, turn: U) -> BoxTurn<'a> {
+        if size_of::<U>() > size_of::<R>() || align_of::<U>() > align_of::<R>() {
+            return BoxTurn::Boxed(Box::pin(turn));
+        }
+        let this = ManuallyDrop::new(self);
+        let envelope = this.envelope.as_ptr();
+        // SAFETY: the room is inside the live allocation, large and aligned
+        // enough for `U` (checked above) and unused; the allocation is never
+        // moved, which keeps the turn pinned, and `InRoom` frees it with the
+        // layout it was allocated with.
+        unsafe {
+            let room = (&raw mut (*envelope).room).cast::<U>();
+            room.write(turn);
+            BoxTurn::InRoom(InRoom {
+                turn: NonNull::new_unchecked(room as *mut (dyn Turn + 'a)),
+                _memory: Memory {
+                    block: this.envelope.cast(),
+                    layout: Layout::new::<MessageEnvelope<A, M, T, R>>(),
+                },
+            })
+        }
+    }
+}
+
+impl<A: Actor, M: Message, T, R> Drop for Emptied<A, M, T, R> {
+    fn drop(&mut self) {
+        if !self.contents_taken {
+            // SAFETY: nothing was moved out: this is still the box.
+            #[allow(unsafe_code)]
+            drop(unsafe { Box::from_raw(self.envelope.as_ptr()) });
+            return;
+        }
+        drop(Memory {
+            block: self.envelope.cast(),
+            layout: Layout::new::<MessageEnvelope<A, M, T, R>>(),
+        });
+    }
+}
+
+/// A heap block to free with the layout it was allocated with.
+struct Memory {
+    block: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: `block` came from the global allocator with `layout` (it
+        // was a box's), and whoever made this `Memory` gave up the block.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::alloc::dealloc(self.block.as_ptr(), self.layout)
+        }
+    }
+}
+
+/// A turn built in its envelope's room; frees the envelope's memory after
+/// dropping the turn.
+pub(crate) struct InRoom<'a> {
+    turn: NonNull<dyn Turn + 'a>,
+    /// Held to be freed once the turn in it is dropped.
+    _memory: Memory,
+}
+
+// SAFETY: the turn is `Send` (`Turn: Send`) and owned by this handle alone.
+#[allow(unsafe_code)]
+unsafe impl Send for InRoom<'_> {}
+
+impl Drop for InRoom<'_> {
+    fn drop(&mut self) {
+        // `_memory` is freed after this, even if the turn's drop panics.
+        // SAFETY: the turn was written in place and is dropped once, here.
+        #[allow(unsafe_code)]
+        unsafe {
+            ptr::drop_in_place(self.turn.as_ptr())
+        }
+    }
+}
+
+/// A turn being handled: in its envelope's room, or boxed apart.
+pub(crate) enum BoxTurn<'a> {
+    InRoom(InRoom<'a>),
+    Boxed(Pin<Box<dyn Turn + 'a>>),
+}
+
+impl BoxTurn<'_> {
+    fn pinned(&mut self) -> Pin<&mut (dyn Turn + '_)> {
+        match self {
+            // SAFETY: the turn lives in an allocation that never moves
+            // until `InRoom` is dropped, after the turn itself.
+            #[allow(unsafe_code)]
+            Self::InRoom(in_room) => unsafe { Pin::new_unchecked(in_room.turn.as_mut()) },
+            Self::Boxed(boxed) => boxed.as_mut(),
+        }
+    }
+
+    /// Polls the handler; `Ready` with the text of an error nobody receives, if any.
+    pub(crate) fn poll(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<String>> {
+        self.pinned().poll(cx)
+    }
+
+    /// The handler failed: tell the asker, if any, instead of replying.
+    pub(crate) fn fail(&mut self, reason: &str) {
+        self.pinned().fail(reason);
     }
 }
 
@@ -170,9 +388,6 @@ pub(crate) trait Turn: Future<Output = Option<String>> + Send {
     /// The handler failed: tell the asker, if any, instead of replying.
     fn fail(self: Pin<&mut Self>, reason: &str);
 }
-
-/// A turn, boxed so that one actor loop can run every message type.
-pub(crate) type BoxTurn<'a> = Pin<Box<dyn Turn + 'a>>;
 
 pin_project! {
     struct Handling<F, T> {
@@ -255,5 +470,148 @@ where
                 reason: reason.to_owned(),
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The turn's placement: in the envelope's room, or boxed apart when
+    //! it is too big; the envelope's memory freed once in either case,
+    //! also when building the turn panics or the turn is dropped pending
+    //! (Miri checks these: `.ci/miri`).
+
+    use std::future::{pending, Future};
+
+    use super::{has_room, Handling, ReplyTx, Telling};
+    use crate::{Actor, AskError, Context, Handler, Message, StopReason, System};
+
+    /// Counts what it is told, with handlers of every shape.
+    #[derive(Default)]
+    struct Counter {
+        count: u64,
+    }
+    impl Actor for Counter {}
+
+    /// A small handler future: built in the envelope's room.
+    struct Add(u64);
+    impl Message for Add {
+        type Reply = u64;
+    }
+    impl Handler<Add> for Counter {
+        async fn handle(&mut self, Add(n): Add, _: &mut Context<Self>) -> u64 {
+            self.count += n;
+            self.count
+        }
+    }
+
+    /// A handler future holding a kilobyte across an await: boxed apart.
+    struct AddLarge(u64);
+    impl Message for AddLarge {
+        type Reply = u64;
+    }
+    impl Handler<AddLarge> for Counter {
+        async fn handle(&mut self, AddLarge(n): AddLarge, _: &mut Context<Self>) -> u64 {
+            let ballast = [n as u8; 1024];
+            tokio::task::yield_now().await;
+            self.count += n + u64::from(ballast[1023]) - u64::from(ballast[0]);
+            self.count
+        }
+    }
+
+    /// A handler that panics before it returns its future.
+    struct PanicEarly;
+    impl Message for PanicEarly {
+        type Reply = ();
+    }
+    impl Handler<PanicEarly> for Counter {
+        fn handle(
+            &mut self,
+            _: PanicEarly,
+            _: &mut Context<Self>,
+        ) -> impl Future<Output = ()> + Send {
+            panic!("no future for you");
+            #[allow(unreachable_code)]
+            async {}
+        }
+    }
+
+    /// A handler that says it started, then never finishes.
+    struct Hang(Option<tokio::sync::oneshot::Sender<()>>);
+    impl Message for Hang {
+        type Reply = ();
+    }
+    impl Handler<Hang> for Counter {
+        async fn handle(&mut self, Hang(started): Hang, _: &mut Context<Self>) {
+            if let Some(started) = started {
+                let _ = started.send(());
+            }
+            pending::<()>().await;
+        }
+    }
+
+    fn turn_size<F>(
+        _: fn(&'static mut Counter, AddLarge, &'static mut Context<Counter>) -> F,
+    ) -> usize {
+        std::mem::size_of::<Telling<F, AddLarge>>()
+    }
+
+    #[test]
+    fn small_turns_have_room_and_large_ones_do_not() {
+        assert!(has_room::<Handling<[u8; 64], ReplyTx<u64>>>());
+        let large = turn_size(|actor, message, ctx| actor.handle(message, ctx));
+        assert!(
+            large > super::ROOM_LIMIT,
+            "the large handler's turn is {large} B"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn turns_in_the_room_and_boxed_apart_both_reply() -> Result<(), AskError> {
+        let system = System::new();
+        let counter = system
+            .spawn(Counter::default())
+            .map_err(|_| AskError::Stopped)?;
+        counter.tell(Add(1)).await.map_err(|_| AskError::Stopped)?;
+        counter
+            .tell(AddLarge(2))
+            .await
+            .map_err(|_| AskError::Stopped)?;
+        assert_eq!(counter.ask(Add(3)).await?, 6);
+        assert_eq!(counter.ask(AddLarge(4)).await?, 10);
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panic_before_the_future_fails_the_actor() {
+        let system = System::new();
+        let counter = system.spawn(Counter::default()).expect("spawned");
+        let reply = counter.ask(PanicEarly).await;
+        // The channel went down with the panic, before any turn could
+        // report it: the asker sees the actor gone.
+        assert_eq!(reply, Err(AskError::Stopped));
+        let reason = counter.wait_stopped().await;
+        assert!(
+            matches!(&reason, StopReason::Failed(failure) if failure.message().contains("no future for you")),
+            "{reason:?}"
+        );
+    }
+
+    #[test]
+    fn a_turn_dropped_pending_frees_its_envelope() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let (started, handling) = tokio::sync::oneshot::channel();
+        let system = runtime.block_on(async {
+            let system = System::new();
+            let counter = system.spawn(Counter::default()).expect("spawned");
+            counter.tell(Hang(Some(started))).await.expect("told");
+            handling.await.expect("the handler started");
+            system
+        });
+        // The actor's task, with its turn pending in the envelope's room,
+        // is dropped with the runtime.
+        drop(runtime);
+        drop(system);
     }
 }

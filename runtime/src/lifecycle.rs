@@ -529,14 +529,14 @@ impl<A: Actor> Lifecycle<A> {
         let turn = catch_panic_sync(|| envelope.handle(actor, ctx));
         async move {
             let mut turn = turn?;
-            let result = poll_fn(|cx| match catch_panic_sync(|| turn.as_mut().poll(cx)) {
+            let result = poll_fn(|cx| match catch_panic_sync(|| turn.poll(cx)) {
                 Ok(poll) => poll.map(Ok),
                 Err(panic) => Poll::Ready(Err(panic)),
             })
             .await;
             if let Err(panic) = &result {
                 tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
-                turn.as_mut().fail(panic);
+                turn.fail(panic);
             }
             // Dropping a future that panicked may panic again; keep it in here.
             let _ = catch_panic_sync(move || drop(turn));
