@@ -307,3 +307,154 @@ impl TerminationSink for LinkSink {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::remote::{AnyMessage, RemoteAsk, RemoteSendError, RemoteStopped, Watcher};
+
+    /// A transport that records the link notices and unwatches it is given.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        notices: Mutex<Vec<(ActorId, ActorId, LinkNotice)>>,
+        unwatched: Mutex<Vec<(ActorId, ActorId)>>,
+    }
+
+    impl RemoteDelivery for Recorder {
+        fn tell(&self, _: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+            let reason = crate::remote::Undeliverable::NodeDown;
+            Err(RemoteSendError { reason, message })
+        }
+        fn ask(&self, _: ActorId, _: AnyMessage, _: Duration) -> RemoteAsk {
+            Box::pin(std::future::ready(Err(crate::AskError::NodeDown)))
+        }
+        fn stop(&self, _: ActorId) {}
+        fn kill(&self, _: ActorId) {}
+        fn watch(&self, _: ActorId, _: Watcher) {}
+        fn unwatch(&self, target: ActorId, watcher: ActorId) {
+            self.unwatched.lock().unwrap().push((target, watcher));
+        }
+        fn is_alive(&self, _: ActorId) -> bool {
+            true
+        }
+        fn wait_stopped(&self, _: ActorId) -> RemoteStopped {
+            Box::pin(std::future::pending())
+        }
+        fn link_notice(&self, to: ActorId, from: ActorId, notice: LinkNotice) {
+            self.notices.lock().unwrap().push((to, from, notice));
+        }
+    }
+
+    fn id(node: u64, seq: u64) -> ActorId {
+        ActorId::new(NodeId::new(node, 1), seq)
+    }
+
+    /// Links `me` on node 1 to `peer` on node 2 with `token`, as the side
+    /// that linked (with a watch, `watcher`) if `watcher` is given.
+    fn linked(peer: ActorId, token: u64, watcher: Option<ActorId>) -> (Links, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder::default());
+        let transport: Arc<dyn RemoteDelivery> = recorder.clone();
+        let mut links = Links::default();
+        links.insert(peer, token, Peer::Remote { transport, watcher });
+        (links, recorder)
+    }
+
+    fn failed(text: &str) -> StopReason {
+        StopReason::Failed(text.into())
+    }
+
+    #[test]
+    fn the_end_of_an_incarnation_is_told_to_the_remote_end_and_its_watch_cancelled() {
+        let (me, peer, watcher) = (id(1, 1), id(2, 1), id(1, 1 << 62));
+        let (mut links, recorder) = linked(peer, 5, Some(watcher));
+        links.break_all(me, &failed("boom"));
+        let notices = recorder.notices.lock().unwrap().clone();
+        let down = LinkNotice::Down {
+            token: 5,
+            reason: failed("boom"),
+        };
+        assert_eq!(notices, vec![(peer, me, down)]);
+        assert_eq!(*recorder.unwatched.lock().unwrap(), vec![(peer, watcher)]);
+        assert!(!links.contains(peer));
+    }
+
+    #[test]
+    fn a_remote_failure_fails_this_side_once_and_an_older_link_does_not() {
+        let peer = id(2, 1);
+        let (mut links, _) = linked(peer, 5, None);
+        let old = LinkSignal::Down {
+            peer,
+            token: 4,
+            reason: failed("old"),
+        };
+        assert!(links.on_signal(old).is_none(), "a notice of an older link");
+        assert!(links.contains(peer));
+        let down = LinkSignal::Down {
+            peer,
+            token: 5,
+            reason: failed("now"),
+        };
+        let reason = links.on_signal(down).expect("the link's failure");
+        let failure = reason.failure().expect("a failure");
+        let Some(LinkError::PeerFailed { peer: who, .. }) = failure.downcast_ref::<LinkError>()
+        else {
+            panic!("not a link failure: {failure}");
+        };
+        assert_eq!(*who, peer);
+        assert!(!links.contains(peer));
+    }
+
+    #[test]
+    fn a_watch_notice_counts_only_for_the_watch_of_the_current_link() {
+        let (peer, watcher) = (id(2, 1), id(1, 1 << 62));
+        let (mut links, recorder) = linked(peer, 5, Some(watcher));
+        // The other side linked at once with a larger token: the watch
+        // still belongs to the link.
+        let transport: Arc<dyn RemoteDelivery> = recorder.clone();
+        links.on_signal(LinkSignal::Linked {
+            peer,
+            token: 9,
+            handle: Peer::Remote {
+                transport,
+                watcher: None,
+            },
+        });
+        let stale = LinkSignal::Watched {
+            peer,
+            watcher: id(1, (1 << 62) + 1),
+            reason: StopReason::NodeDown,
+        };
+        assert!(links.on_signal(stale).is_none(), "another watch's notice");
+        let current = LinkSignal::Watched {
+            peer,
+            watcher,
+            reason: StopReason::NodeDown,
+        };
+        assert!(links.on_signal(current).is_some_and(|r| r.is_failure()));
+        // The watch fired: nothing to cancel.
+        assert!(recorder.unwatched.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn unlink_tells_the_remote_end() {
+        let (me, peer) = (id(1, 1), id(2, 1));
+        let (mut links, recorder) = linked(peer, 5, None);
+        assert!(links.unlink(me, peer));
+        let notices = recorder.notices.lock().unwrap().clone();
+        assert_eq!(notices, vec![(peer, me, LinkNotice::Unlinked { token: 5 })]);
+        assert!(!links.unlink(me, peer), "unlinked already");
+    }
+
+    #[test]
+    fn tokens_heard_from_other_nodes_move_the_counter_past_them() {
+        let heard = next_token() + 1_000;
+        observe_token(heard);
+        assert!(next_token() > heard);
+        // A token near the top is not followed: the counter never wraps.
+        observe_token(u64::MAX);
+        assert!(next_token() < MAX_OBSERVED_TOKEN);
+    }
+}
