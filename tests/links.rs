@@ -114,6 +114,23 @@ fn link_error(reason: &StopReason) -> LinkError {
         .clone()
 }
 
+/// Checks that `reason` is the failure of the linked actor `peer`, whose
+/// own failure says `text`; returns that failure.
+#[track_caller]
+fn failed_because_of(reason: &StopReason, peer: ActorId, text: &str) -> Failure {
+    let LinkError::PeerFailed {
+        peer: failed,
+        reason: why,
+    } = link_error(reason)
+    else {
+        panic!("not a failed peer: {reason}");
+    };
+    assert_eq!(failed, peer);
+    let failure = why.failure().expect("a failure").clone();
+    assert!(failure.message().contains(text), "{failure}");
+    failure
+}
+
 #[tokio::test]
 async fn a_failure_propagates_both_ways_and_the_supervisor_restarts_the_linked_one() {
     let system = System::new();
@@ -367,16 +384,8 @@ async fn a_link_to_an_actor_on_another_node_fails_the_linker_when_it_fails() {
     across.link(&near).await;
     far.tell(Crash).await.unwrap();
     let reason = within("near to stop", near.wait_stopped()).await;
-    let LinkError::PeerFailed { peer, reason: why } = link_error(&reason) else {
-        panic!("not a failed peer: {reason}");
-    };
-    assert_eq!(peer, far.id());
     // Only the text of the remote failure crossed.
-    let failure = why.failure().expect("a failure");
-    assert!(
-        failure.message().contains("far crashed on request"),
-        "{failure}"
-    );
+    let failure = failed_because_of(&reason, far.id(), "far crashed on request");
     assert!(!failure.is_panic());
     across.shutdown().await;
 }
@@ -388,15 +397,7 @@ async fn a_failure_of_the_linking_actor_fails_the_actor_on_the_other_node() {
     across.link(&near).await;
     near.tell(Crash).await.unwrap();
     let reason = within("far to stop", far.wait_stopped()).await;
-    let LinkError::PeerFailed { peer, reason: why } = link_error(&reason) else {
-        panic!("not a failed peer: {reason}");
-    };
-    assert_eq!(peer, near.id());
-    let failure = why.failure().expect("a failure");
-    assert!(
-        failure.message().contains("near crashed on request"),
-        "{failure}"
-    );
+    failed_because_of(&reason, near.id(), "near crashed on request");
     across.shutdown().await;
 }
 
