@@ -31,7 +31,7 @@ pub use proscenium_runtime::{Actor, ActorRef, Context, Handler, Message, Pending
 pub use proscenium_runtime::{ask_all, ask_all_timeout, AskTarget, DeferredReply};
 // The system, mailboxes, timers and streams.
 pub use proscenium_runtime::{
-    Mailbox, StreamEnd, StreamHandle, System, SystemBuilder, TimerHandle,
+    Mailbox, Placement, StreamEnd, StreamHandle, System, SystemBuilder, TimerHandle,
 };
 // Supervision, and how actors end.
 pub use proscenium_runtime::{
@@ -50,7 +50,8 @@ pub use proscenium_runtime::{
 };
 // Errors.
 pub use proscenium_runtime::{
-    ActorError, AskError, LinkError, RegisterError, SendError, SpawnError, StartError, TrySendError,
+    ActorError, AskError, BuildError, LinkError, RegisterError, SendError, SpawnError, StartError,
+    TrySendError,
 };
 
 /// Guides that read in order, each with examples that run as doctests.

@@ -123,6 +123,20 @@ impl<A: Actor> Context<A> {
         self.spawn_child(child, spec, Shutdown::default_for::<C>())
     }
 
+    /// Like [`spawn`](Self::spawn), on per-core thread `core` rather than
+    /// this actor's own (see [`Placement::PerCore`](crate::Placement::PerCore)).
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NoSuchCore`] unless `core` is below
+    /// [`System::cores`]; [`SpawnError::ShutDown`] if the system is
+    /// shutting down.
+    pub fn spawn_on<C: Actor>(&mut self, core: usize, child: C) -> Result<ActorRef<C>, SpawnError> {
+        let mut spec = SpawnSpec::child(None, None, RestartPolicy::Transient);
+        spec.core = Some(core);
+        self.spawn_child(child, spec, Shutdown::default_for::<C>())
+    }
+
     /// Like [`spawn`](Self::spawn), and registers the child under `name`
     /// (see [`System::lookup`]).
     ///

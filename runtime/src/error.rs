@@ -161,6 +161,35 @@ pub enum SpawnError {
     /// `spawn_default_named` was called for an actor type without a default name.
     #[error("`{0}` has no default name; add `#[actor(name = \"...\")]` or call `spawn_named`")]
     NoDefaultName(String),
+    /// `spawn_on` named a core the system does not have.
+    #[error(
+        "there is no core {core}: the system has {cores} per-core threads (0 under \
+         `Placement::Shared`); pick a core below that, or call `spawn` to let the system place it"
+    )]
+    NoSuchCore {
+        /// The core asked for.
+        core: usize,
+        /// How many the system has.
+        cores: usize,
+    },
+}
+
+/// A [`System`](crate::System) could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Shared placement needs a tokio runtime, and none was given or current.
+    #[error(
+        "no tokio runtime to run the actors on: build the system inside one, give one with \
+         `SystemBuilder::runtime`, or choose `Placement::PerCore`, which brings its own"
+    )]
+    NoRuntime,
+    /// A per-core thread's tokio runtime could not be built.
+    #[error("could not build a per-core tokio runtime ({0}); check the process's limits on files and memory")]
+    Runtime(#[source] std::io::Error),
+    /// A per-core thread could not be started.
+    #[error("could not start a per-core thread ({0}); ask for fewer threads or raise the process's thread limit")]
+    Thread(#[source] std::io::Error),
 }
 
 /// An actor that [`wait_started`](crate::ActorRef::wait_started) found

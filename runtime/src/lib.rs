@@ -21,6 +21,7 @@
 //! * `timer`: [`TimerHandle`] for `send_after` / `send_interval`;
 //! * `stream`: [`StreamHandle`], a `Stream` whose items an actor receives as messages;
 //! * `system`: [`System`], spawning, the name registry, shutdown;
+//! * `placement`: [`Placement`], one shared tokio runtime or per-core threads of the system's own;
 //! * `deadlock`: the wait-for graph that fails an ask closing a cycle;
 //! * `deferred`: [`DeferredReply`], an ask answered later than its handler returns;
 //! * `dead_letter`: [`DeadLetter`]s, messages accepted but never handled;
@@ -56,6 +57,7 @@ mod mailbox;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod panic;
+mod placement;
 mod pool;
 mod recipient;
 pub mod remote;
@@ -72,7 +74,8 @@ pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use deferred::DeferredReply;
 pub use error::{
-    ActorError, AskError, RegisterError, SendError, SpawnError, StartError, TrySendError,
+    ActorError, AskError, BuildError, RegisterError, SendError, SpawnError, StartError,
+    TrySendError,
 };
 pub use failure::Failure;
 pub use gather::{ask_all, ask_all_timeout, AskTarget};
@@ -80,6 +83,7 @@ pub use id::{ActorId, NodeId, ParseActorIdError};
 pub use introspection::{ActorKind, ActorSnapshot, ActorState, ActorTree, SystemSnapshot};
 pub use link::LinkError;
 pub use mailbox::Mailbox;
+pub use placement::Placement;
 pub use pool::{
     Broadcast, ConsistentHash, Keyed, LeastLoaded, Pool, PoolBuilder, RoundRobin, Route, Routee,
     Router,

@@ -19,10 +19,13 @@ use crate::deadlock::{Asker, WaitGraph};
 use crate::introspection::ActorKind;
 use crate::lifecycle::Lifecycle;
 use crate::mailbox::MessageLane;
+use crate::placement::{Placement, Runtimes};
 use crate::remote::AnyActorRef;
 use crate::signal::SignalLane;
 use crate::supervision::SpawnSpec;
-use crate::{Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError, StopReason};
+use crate::{
+    Actor, ActorId, ActorRef, BuildError, Context, NodeId, RegisterError, SpawnError, StopReason,
+};
 
 /// A local actor runtime: spawns actors onto the caller's tokio runtime,
 /// keeps the name registry and the dead-letter stream, and shuts everything
@@ -31,7 +34,9 @@ use crate::{Actor, ActorId, ActorRef, Context, NodeId, RegisterError, SpawnError
 /// A `System` is a cheap handle (clone it freely). There is no global one:
 /// several systems can live side by side in one process, each with its own
 /// actors, names and ids. Dropping every handle does not stop the actors;
-/// call [`shutdown`](Self::shutdown).
+/// call [`shutdown`](Self::shutdown). Under [`Placement::PerCore`] the
+/// system's threads end once it is shut down, or once its last handle and
+/// its last actor are gone.
 ///
 /// # Examples
 ///
@@ -60,7 +65,7 @@ struct SystemInner {
     node: NodeId,
     next_seq: AtomicU64,
     ask_timeout: Duration,
-    runtime: Handle,
+    runtimes: Runtimes,
     /// Every live actor of this system, to find it by id and to shut down.
     actors: DashMap<ActorId, Registered>,
     /// Registered names; an entry goes away when its actor stops.
@@ -86,6 +91,8 @@ pub(crate) struct Registered {
     /// Its supervisor; `None` for a top-level actor.
     pub(crate) parent: Option<ActorId>,
     pub(crate) kind: ActorKind,
+    /// Its per-core thread; `None` under shared placement.
+    pub(crate) core: Option<usize>,
 }
 
 /// Configures a [`System`] before it starts.
@@ -110,6 +117,7 @@ pub struct SystemBuilder {
     node: Option<NodeId>,
     ask_timeout: Duration,
     runtime: Option<Handle>,
+    placement: Placement,
     /// The sampling interval, if metrics are on.
     #[cfg(feature = "metrics")]
     metrics: Option<Duration>,
@@ -129,9 +137,30 @@ impl SystemBuilder {
         self
     }
 
-    /// The tokio runtime actors run on; the current one by default.
+    /// The tokio runtime actors run on under [`Placement::Shared`]; the
+    /// current one by default.
     pub fn runtime(mut self, runtime: Handle) -> Self {
         self.runtime = Some(runtime);
+        self
+    }
+
+    /// How actors are placed on threads: [`Placement::Shared`] (the
+    /// default) runs them all on one tokio runtime;
+    /// [`Placement::PerCore`] starts threads of the system's own, each a
+    /// current-thread runtime, and keeps each actor on one of them (see
+    /// [`Placement`] for the rules and what blocking costs there).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use proscenium_runtime::{Placement, System};
+    ///
+    /// // No tokio runtime is needed to build it: it brings its own threads.
+    /// let system = System::builder().placement(Placement::PerCore { threads: 2 }).build();
+    /// assert_eq!(system.cores(), 2);
+    /// ```
+    pub fn placement(mut self, placement: Placement) -> Self {
+        self.placement = placement;
         self
     }
 
@@ -173,23 +202,34 @@ impl SystemBuilder {
     ///
     /// # Panics
     ///
-    /// Panics if no runtime was given and this is not called from inside a
-    /// tokio runtime.
+    /// Where [`try_build`](Self::try_build) returns an error: under shared
+    /// placement, if no runtime was given and this is not called from
+    /// inside a tokio runtime; under per-core placement, if the OS refuses
+    /// a thread.
     #[track_caller]
     pub fn build(self) -> System {
-        let runtime = self.runtime.unwrap_or_else(|| match Handle::try_current() {
-            Ok(handle) => handle,
-            Err(_) => panic!(
-                "System::new() must be called inside a tokio runtime, or given one with SystemBuilder::runtime"
-            ),
-        });
+        match self.try_build() {
+            Ok(system) => system,
+            Err(error) => panic!("System::new() failed: {error}"),
+        }
+    }
+
+    /// Starts the system, or says why it cannot.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError::NoRuntime`] under shared placement when no runtime
+    /// was given and none is current; [`BuildError::Runtime`] or
+    /// [`BuildError::Thread`] when a per-core thread cannot be started.
+    pub fn try_build(self) -> Result<System, BuildError> {
+        let runtimes = Runtimes::start(self.placement, self.runtime)?;
         let (dead_letters, _) = broadcast::channel(DeadLetters::CAPACITY);
         let system = System {
             inner: Arc::new(SystemInner {
                 node: self.node.unwrap_or_else(NodeId::local),
                 next_seq: AtomicU64::new(1),
                 ask_timeout: self.ask_timeout,
-                runtime,
+                runtimes,
                 actors: DashMap::new(),
                 names: DashMap::new(),
                 dead_letters,
@@ -203,7 +243,7 @@ impl SystemBuilder {
         };
         #[cfg(feature = "metrics")]
         system.start_sampler();
-        system
+        Ok(system)
     }
 }
 
@@ -229,6 +269,7 @@ impl System {
             node: None,
             ask_timeout: Self::DEFAULT_ASK_TIMEOUT,
             runtime: None,
+            placement: Placement::Shared,
             #[cfg(feature = "metrics")]
             metrics: None,
         }
@@ -244,8 +285,29 @@ impl System {
         self.inner.node
     }
 
+    /// The runtime for work the calling code starts on behalf of an actor
+    /// (timers, streams): under per-core placement, the calling thread's
+    /// core if it is one of this system's, so the work stays by its actor.
     pub(crate) fn runtime(&self) -> &Handle {
-        &self.inner.runtime
+        self.inner.runtimes.here()
+    }
+
+    /// How many per-core threads this system has; 0 under
+    /// [`Placement::Shared`].
+    pub fn cores(&self) -> usize {
+        self.inner.runtimes.cores()
+    }
+
+    /// The per-core thread the live local actor `id` runs on; `None` under
+    /// [`Placement::Shared`] or if there is no such actor.
+    pub fn core_of(&self, id: ActorId) -> Option<usize> {
+        self.inner.actors.get(&id)?.core
+    }
+
+    /// The per-core thread of this system the caller runs on (an actor's
+    /// handler, a task spawned by one), if any.
+    pub fn current_core(&self) -> Option<usize> {
+        self.inner.runtimes.current()
     }
 
     /// Spawns `actor` as a top-level actor and returns its ref at once; its
@@ -258,6 +320,21 @@ impl System {
     /// [`SpawnError::ShutDown`] once [`shutdown`](Self::shutdown) has begun.
     pub fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
         self.spawn_inner(actor, SpawnSpec::top_level(None))
+    }
+
+    /// Spawns `actor` as a top-level actor on per-core thread `core`
+    /// (see [`Placement::PerCore`]): put actors that talk a lot on one
+    /// core, and apart those that should run in parallel.
+    ///
+    /// # Errors
+    ///
+    /// [`SpawnError::NoSuchCore`] unless `core` is below
+    /// [`cores`](Self::cores) (always under [`Placement::Shared`]);
+    /// [`SpawnError::ShutDown`] once shutdown has begun.
+    pub fn spawn_on<A: Actor>(&self, core: usize, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        let mut spec = SpawnSpec::top_level(None);
+        spec.core = Some(core);
+        self.spawn_inner(actor, spec)
     }
 
     /// Spawns `actor` and registers it under `name` until it stops.
@@ -336,10 +413,12 @@ impl System {
             factory,
             policy,
             kind,
+            core,
         } = spec;
         if self.inner.shutting_down.load(Ordering::SeqCst) {
             return Err(SpawnError::ShutDown);
         }
+        let core = self.place(core, parent.as_deref())?;
         let id = ActorId::new(
             self.inner.node,
             self.inner.next_seq.fetch_add(1, Ordering::Relaxed),
@@ -360,6 +439,7 @@ impl System {
             actor: cell.clone(),
             parent: parent.as_ref().map(|parent| parent.id()),
             kind,
+            core,
         };
         if let Some(name) = name {
             match self.inner.names.entry(name) {
@@ -379,9 +459,31 @@ impl System {
         let asker = Asker::new(id, Arc::clone(&self.inner.wait_graph));
         let task = self
             .inner
-            .runtime
+            .runtimes
+            .handle(core)
             .spawn(asker.scope(lifecycle.run()).instrument(span));
         Ok((actor_ref, task))
+    }
+
+    /// The core a new actor goes to (see [`Placement::PerCore`]): the
+    /// `chosen` one, else its spawner's, except that a pool's workers are
+    /// spread so that the pool runs in parallel.
+    fn place(
+        &self,
+        chosen: Option<usize>,
+        parent: Option<&dyn AnyActor>,
+    ) -> Result<Option<usize>, SpawnError> {
+        let cores = self.cores();
+        if let Some(core) = chosen.filter(|&core| core >= cores) {
+            return Err(SpawnError::NoSuchCore { core, cores });
+        }
+        let spread = parent.is_some_and(|parent| {
+            self.inner
+                .actors
+                .get(&parent.id())
+                .is_some_and(|registered| matches!(registered.kind, ActorKind::Pool))
+        });
+        Ok(self.inner.runtimes.place(chosen, spread))
     }
 
     /// Registers `actor` under `name` until it stops.
@@ -406,6 +508,7 @@ impl System {
             return Err(RegisterError::NotLocal);
         }
         let name = name.into();
+        let core = self.core_of(cell.id);
         cell.life.mark_named();
         match self.inner.names.entry(name.clone()) {
             Entry::Occupied(entry) => return Err(RegisterError::NameTaken(entry.key().clone())),
@@ -414,6 +517,7 @@ impl System {
                     actor: cell.clone(),
                     parent: None,
                     kind: ActorKind::Actor,
+                    core,
                 });
             }
         }
@@ -572,7 +676,10 @@ impl System {
 
     /// Stops every actor, children before their parents, each after handling
     /// what is already queued and running its [`on_stop`](Actor::on_stop),
-    /// and waits until all have stopped. Spawning fails from now on.
+    /// and waits until all have stopped. Spawning fails from now on. Under
+    /// [`Placement::PerCore`] it then stops the system's threads and waits
+    /// until they have ended (called from one of them, it cannot wait for
+    /// that one, which ends once the caller yields).
     pub async fn shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
         let top_level: Vec<Arc<dyn AnyActor>> = self
@@ -589,6 +696,7 @@ impl System {
         for actor in &top_level {
             actor.life().wait().await;
         }
+        self.inner.runtimes.stop().await;
     }
 
     /// Whether [`shutdown`](Self::shutdown) has begun.
@@ -623,7 +731,7 @@ impl System {
         if let Some(metrics) = &self.inner.metrics {
             let system = WeakSystem(Arc::downgrade(&self.inner));
             let sample = crate::metrics::sample(system, metrics.interval);
-            self.inner.runtime.spawn(sample);
+            self.runtime().spawn(sample);
         }
     }
 

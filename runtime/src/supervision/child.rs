@@ -23,6 +23,8 @@ pub(crate) struct SpawnSpec<A: Actor> {
     pub(crate) policy: RestartPolicy,
     /// What snapshots show it as.
     pub(crate) kind: ActorKind,
+    /// The per-core thread asked for; `None` lets the system place it.
+    pub(crate) core: Option<usize>,
 }
 
 impl<A: Actor> SpawnSpec<A> {
@@ -33,6 +35,7 @@ impl<A: Actor> SpawnSpec<A> {
             factory: None,
             policy: RestartPolicy::Permanent,
             kind: ActorKind::Actor,
+            core: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl<A: Actor> SpawnSpec<A> {
             factory,
             policy,
             kind: ActorKind::Actor,
+            core: None,
         }
     }
 }
