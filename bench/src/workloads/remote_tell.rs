@@ -18,9 +18,11 @@ pub struct Params {
 impl Params {
     /// The parameters of `mode`.
     pub fn new(mode: Mode) -> Self {
-        Self {
-            messages: mode.pick(2_000, 1_000_000),
-        }
+        let messages = std::env::var("PROSCENIUM_PROFILE_REMOTE_MESSAGES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| mode.pick(2_000, 1_000_000));
+        Self { messages }
     }
 
     /// The payload of message `i`: 100 bytes, each `i % 251`.
