@@ -9,10 +9,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
 
-use crate::{wire, Frame, FrameError, WireError};
+use crate::{tell_frame, wire, Frame, FrameError, WireError};
 
 /// The largest frame a [`FrameCodec`] accepts unless told otherwise: 8 MiB.
 ///
@@ -126,14 +126,14 @@ impl Decoder for FrameCodec {
             arrived.store(true, Ordering::Relaxed);
         }
         match self.framing.decode(src)? {
-            Some(body) => decode_frame(&body, self.framing.max).map(Some),
+            Some(body) => decode_frame(body, self.framing.max).map(Some),
             None => Ok(None),
         }
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         match self.framing.decode_eof(src)? {
-            Some(body) => decode_frame(&body, self.framing.max).map(Some),
+            Some(body) => decode_frame(body, self.framing.max).map(Some),
             None => Ok(None),
         }
     }
@@ -151,13 +151,35 @@ impl Encoder<&Frame> for FrameCodec {
     type Error = FrameError;
 
     fn encode(&mut self, frame: &Frame, dst: &mut BytesMut) -> Result<(), FrameError> {
+        if let Frame::Tell {
+            to,
+            seal,
+            tag,
+            payload,
+        } = frame
+        {
+            return self.framing.encode_with(dst, |dst| {
+                tell_frame::encode(*to, *seal, *tag, payload, dst);
+            });
+        }
         let body = encode_body(frame, self.framing.max)?;
         self.framing.encode(body, dst)
     }
 }
 
-fn decode_frame(body: &[u8], max: usize) -> Result<Frame, FrameError> {
-    wire::decode(body, max as u64).map_err(FrameError::Decode)
+/// The frame in `body`. A tell's payload stays where it is, a slice of the
+/// read buffer (no allocation, no copy): it lives only until the tell is
+/// delivered, and whatever keeps it longer copies it out (see `parking`).
+fn decode_frame(body: BytesMut, max: usize) -> Result<Frame, FrameError> {
+    if let Some(tell) = tell_frame::decode(&body) {
+        return Ok(Frame::Tell {
+            to: tell.to,
+            seal: tell.seal,
+            tag: tell.tag,
+            payload: body.freeze().slice(tell.payload),
+        });
+    }
+    wire::decode(&body, max as u64).map_err(FrameError::Decode)
 }
 
 /// Encodes `value` for a frame body of at most `max` bytes.
@@ -252,6 +274,27 @@ impl Delimited {
             });
         }
         self.inner.encode(body, dst)?;
+        Ok(())
+    }
+
+    /// Writes the body that `write` appends to `dst`, straight into `dst`
+    /// with its header in front: no buffer of its own, no copy. A body
+    /// over the limit is taken back out and refused.
+    pub(crate) fn encode_with(
+        &mut self,
+        dst: &mut BytesMut,
+        write: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), FrameError> {
+        let start = dst.len();
+        dst.put_u32(0);
+        write(dst);
+        let len = dst.len() - start - HEADER_LEN;
+        let header = u32::try_from(len).ok().filter(|_| len <= self.max);
+        let Some(header) = header else {
+            dst.truncate(start);
+            return Err(FrameError::Oversized { len, max: self.max });
+        };
+        dst[start..start + HEADER_LEN].copy_from_slice(&header.to_be_bytes());
         Ok(())
     }
 }

@@ -153,6 +153,7 @@ mod shared;
 mod spawner;
 mod stats;
 mod sys;
+mod tell_frame;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod transport;

@@ -59,6 +59,22 @@ pub(crate) enum Parked {
     Stop,
 }
 
+impl Parked {
+    /// The same frame holding its payload in an allocation of its own: a
+    /// tell's payload arrives as a slice of the link's read buffer (see
+    /// `FrameCodec`), which a parked frame would otherwise keep whole,
+    /// outside the parking budget, which counts the payload's own bytes.
+    fn detached(self) -> Self {
+        match self {
+            Self::Tell { deliver, payload } => Self::Tell {
+                deliver,
+                payload: Bytes::copy_from_slice(&payload),
+            },
+            other => other,
+        }
+    }
+}
+
 /// The queue of one actor.
 struct Park {
     actor: AnyActorRef,
@@ -107,7 +123,7 @@ impl Parking {
         match parks.get_mut(&to) {
             Some(park) => {
                 self.bytes.fetch_add(weight, Ordering::SeqCst);
-                park.items.push_back((item, weight));
+                park.items.push_back((item.detached(), weight));
                 Ok(())
             }
             None => Err(item),
