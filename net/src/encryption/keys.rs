@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use aes_gcm::{Aes256Gcm, Key, KeyInit};
+use aes_gcm::{Aes256Gcm, Key};
 use hkdf::Hkdf;
+use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use sha2::Sha256;
 
 /// The keys of one connection's record layer, as seen from one end: the
@@ -54,8 +55,16 @@ impl SessionKeys {
         }
     }
 
-    pub(super) fn ciphers(&self) -> (Aes256Gcm, Aes256Gcm) {
-        (Aes256Gcm::new(&self.seal), Aes256Gcm::new(&self.open))
+    /// The ciphers that seal and open records, or `None` if ring refuses
+    /// the keys (it refuses only keys of the wrong length, which these are
+    /// not).
+    pub(super) fn ciphers(&self) -> Option<(LessSafeKey, LessSafeKey)> {
+        let cipher = |key: &Key<Aes256Gcm>| {
+            UnboundKey::new(&AES_256_GCM, key.as_slice())
+                .ok()
+                .map(LessSafeKey::new)
+        };
+        Some((cipher(&self.seal)?, cipher(&self.open)?))
     }
 }
 

@@ -11,12 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::AeadInPlace;
-use aes_gcm::{Aes256Gcm, Tag};
 use bytes::{Buf, BufMut, BytesMut};
-
-type Nonce = aes_gcm::Nonce<U12>;
+use ring::aead::{Aad, LessSafeKey, Nonce, Tag};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::io::poll_read_buf;
 
@@ -92,7 +88,9 @@ impl<S> EncryptedStream<S> {
 
 /// One direction's cipher and the number of its next record.
 struct Direction {
-    cipher: Aes256Gcm,
+    /// `None` only if ring refused the key, which it does only for a key
+    /// of the wrong length: every record then fails, none goes out unsealed.
+    cipher: Option<LessSafeKey>,
     next: u64,
 }
 
@@ -101,9 +99,9 @@ impl Direction {
     fn next_nonce(&mut self) -> Result<(Nonce, u64), RecordError> {
         let number = self.next;
         self.next = number.checked_add(1).ok_or(RecordError::Exhausted)?;
-        let mut nonce = Nonce::default();
+        let mut nonce = [0; ring::aead::NONCE_LEN];
         nonce[4..].copy_from_slice(&number.to_be_bytes());
-        Ok((nonce, number))
+        Ok((Nonce::assume_unique_for_key(nonce), number))
     }
 }
 
@@ -137,7 +135,7 @@ impl std::fmt::Debug for Records {
 
 impl Records {
     fn new(keys: &SessionKeys, already_read: BytesMut) -> Self {
-        let (sealer, opener) = keys.ciphers();
+        let (sealer, opener) = keys.ciphers().unzip();
         let mut unsealed = BytesMut::with_capacity(READ_CHUNK);
         unsealed.put_bytes(0, HEADER_LEN);
         Self {
@@ -169,7 +167,7 @@ impl Records {
         if plaintext == 0 {
             return Ok(());
         }
-        let (nonce, _) = self.sealer.next_nonce()?;
+        let (nonce, number) = self.sealer.next_nonce()?;
         let len = plaintext + TAG_LEN;
         let oversized = RecordError::Oversized {
             len,
@@ -181,9 +179,11 @@ impl Records {
         let tag = self
             .sealer
             .cipher
-            .encrypt_in_place_detached(&nonce, header, body)
+            .as_ref()
+            .ok_or(RecordError::Forged { record: number })?
+            .seal_in_place_separate_tag(nonce, Aad::from(&*header), body)
             .map_err(|_| oversized)?;
-        self.unsealed.extend_from_slice(&tag);
+        self.unsealed.extend_from_slice(tag.as_ref());
         // The buffers trade places rather than split, so each keeps its
         // allocation: `sealed` is empty here (a record is sealed only once
         // the previous one is written), and its memory takes the next
@@ -230,10 +230,12 @@ impl Records {
         if tag.len() != TAG_LEN {
             return Err(forged);
         }
-        let tag = Tag::clone_from_slice(tag);
+        let tag = Tag::try_from(&*tag).map_err(|_| forged.clone())?;
         self.opener
             .cipher
-            .decrypt_in_place_detached(&nonce, header, body, &tag)
+            .as_ref()
+            .ok_or(forged.clone())?
+            .open_in_place_separate_tag(nonce, Aad::from(&*header), tag, body, 0..)
             .map_err(|_| forged)?;
         self.opened = HEADER_LEN..HEADER_LEN + body_len;
         self.opened_end = HEADER_LEN + len;
@@ -400,6 +402,39 @@ mod tests {
             !wire.windows(3).any(|w| w == b"one" || w == b"two"),
             "plaintext on the wire"
         );
+    }
+
+    /// The records are standard AES-256-GCM, as every earlier version
+    /// wrote them (with the `aes-gcm` crate): that crate opens what this
+    /// seals, under the record number as nonce and the header as AAD.
+    #[tokio::test]
+    async fn records_open_with_an_independent_aes_256_gcm() {
+        use aes_gcm::aead::{AeadInPlace, KeyInit};
+        let wire = sealed_bytes(&[b"first record", b"second"]).await;
+        let (initiator, _) = keys();
+        let cipher = aes_gcm::Aes256Gcm::new(&initiator.seal);
+        let mut rest = &wire[..];
+        let mut opened = Vec::new();
+        for number in 0u64..2 {
+            let (header, after) = rest.split_at(HEADER_LEN);
+            let len = u32::from_be_bytes(header.try_into().expect("4 bytes")) as usize;
+            let mut nonce = [0u8; 12];
+            nonce[4..].copy_from_slice(&number.to_be_bytes());
+            let (body, tag) = after[..len].split_at(len - TAG_LEN);
+            let mut plaintext = body.to_vec();
+            cipher
+                .decrypt_in_place_detached(
+                    aes_gcm::Nonce::from_slice(&nonce),
+                    header,
+                    &mut plaintext,
+                    aes_gcm::Tag::from_slice(tag),
+                )
+                .expect("a standard AES-256-GCM record");
+            opened.push(plaintext);
+            rest = &after[len..];
+        }
+        assert_eq!(opened, vec![b"first record".to_vec(), b"second".to_vec()]);
+        assert!(rest.is_empty());
     }
 
     #[tokio::test]
