@@ -201,3 +201,40 @@ impl Parking {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{DecodeCx, TellOutcome};
+
+    fn never_called(
+        _: &DecodeCx,
+        _: AnyActorRef,
+        _: &[u8],
+    ) -> Result<TellOutcome, crate::WireError> {
+        unreachable!("only detached, never delivered")
+    }
+
+    /// A parked tell no longer shares the read buffer its frame came in:
+    /// the buffer is freed (or reused) while the tell waits.
+    #[test]
+    fn a_parked_tell_keeps_its_payload_not_the_read_buffer() {
+        let read_buffer = Bytes::from(vec![7u8; 4096]);
+        let payload = read_buffer.slice(100..200);
+        let parked = Parked::Tell {
+            deliver: never_called,
+            payload,
+        }
+        .detached();
+        let Parked::Tell { payload, .. } = parked else {
+            panic!("a tell stays a tell");
+        };
+        assert_eq!(&payload[..], &[7u8; 100][..]);
+        assert!(
+            !read_buffer.as_ptr_range().contains(&payload.as_ptr()),
+            "the parked payload still points into the read buffer"
+        );
+        // Only this handle is left: the buffer's memory was not shared.
+        assert!(read_buffer.is_unique());
+    }
+}
