@@ -130,7 +130,7 @@ impl<A: Actor> ActorRef<A> {
     /// The actor's id, unique across the cluster.
     pub fn id(&self) -> ActorId {
         match &self.inner {
-            Target::Local(cell) => cell.id,
+            Target::Local(cell) => cell.id(),
             Target::Remote(remote) => remote.id,
         }
     }

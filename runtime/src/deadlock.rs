@@ -19,13 +19,8 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::ptr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context as TaskContext, Poll};
-
-use pin_project_lite::pin_project;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +39,8 @@ pub struct WaitFor {
 
 thread_local! {
     /// The actor whose task this thread is polling, for asks made inside
-    /// it; null outside an actor. Set by [`AskerScope`] for one poll.
+    /// it; null outside an actor. Set by
+    /// [`ActorTask`](crate::actor_task::ActorTask) for one poll.
     ///
     /// A raw pointer in a `const` cell rather than tokio's `task_local!`:
     /// this runs on every poll of every actor, and tokio's scope swaps an
@@ -66,54 +62,36 @@ impl Asker {
         Self { id, graph }
     }
 
-    /// Runs `future` (an actor's whole task) as this actor.
-    pub(crate) fn scope<F: Future>(self, future: F) -> AskerScope<F> {
-        AskerScope {
-            asker: self,
-            future,
-        }
+    /// The actor this is.
+    pub(crate) fn id(&self) -> ActorId {
+        self.id
     }
 
     /// Calls `f` with the actor whose task is running, if any.
     fn with_current<R>(f: impl FnOnce(&Asker) -> R) -> Option<R> {
         let current = CURRENT_ACTOR.with(Cell::get);
-        // SAFETY: a non-null pointer was set by `AskerScope::poll` on this
+        // SAFETY: a non-null pointer was set by `ActorTask::poll` on this
         // thread, which is still inside that poll (it puts the previous
-        // value back before it returns or unwinds), so the pinned
-        // `AskerScope`, and the `Asker` in it, are alive and not moved.
+        // value back before it returns or unwinds). The `Asker` is in the
+        // actor's cell, which that task holds an `Arc` of, so it is alive
+        // and not moved.
         #[allow(unsafe_code)]
         let asker = unsafe { current.as_ref() }?;
         Some(f(asker))
     }
 }
 
-pin_project! {
-    /// An actor's task, run as that actor: see [`Asker::scope`].
-    pub(crate) struct AskerScope<F> {
-        asker: Asker,
-        #[pin]
-        future: F,
-    }
-}
-
-impl<F: Future> Future for AskerScope<F> {
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        let this = self.project();
-        let _current = CurrentActor::enter(this.asker);
-        this.future.poll(cx)
-    }
-}
-
 /// Makes an actor the current one until dropped, then the previous one
 /// again (a poll may nest inside another, as `block_in_place` allows).
-struct CurrentActor {
+pub(crate) struct CurrentActor {
     previous: *const Asker,
 }
 
 impl CurrentActor {
-    fn enter(asker: &Asker) -> Self {
+    /// Makes `asker` the current actor. The caller keeps `asker` alive and
+    /// in place until the guard is dropped (an actor's cell outlives every
+    /// poll of its task).
+    pub(crate) fn enter(asker: &Asker) -> Self {
         Self {
             previous: CURRENT_ACTOR.with(|current| current.replace(asker)),
         }

@@ -39,6 +39,7 @@
 
 mod actor;
 mod actor_ref;
+mod actor_task;
 mod blocking;
 mod cell;
 mod context;

@@ -649,6 +649,9 @@ impl<A: Actor> Drop for Lifecycle<A> {
         if !self.cell.life.is_abandoned_unfinished() {
             return;
         }
+        // Aborted, the task is dropped outside its poll, so outside the span.
+        let cell = Arc::clone(&self.cell);
+        let _span = cell.span.enter();
         tracing::warn!(actor = %self.ctx.id(), "killed by its parent without waiting");
         // Its children go the same way, without waiting either.
         for child in std::mem::take(&mut self.ctx.children).values() {
