@@ -38,8 +38,13 @@ impl<A: Actor> Cell<A> {
         self.asker.id()
     }
 
+    /// Queues `signal` and wakes the actor's task, wherever it waits: on
+    /// the signal lane alone (during a supervision wait) or, idle, on the
+    /// message lane, whose waker it registers for both lanes.
     pub(crate) fn signal(&self, signal: Signal<A>) -> Result<(), Signal<A>> {
-        self.signals.send(signal)
+        self.signals.send(signal)?;
+        self.mailbox.wake_receiver();
+        Ok(())
     }
 
     /// Registers `watcher`; if this actor is already gone, notifies it at once.

@@ -700,8 +700,14 @@ fn next<'a, A: Actor>(
         match unsafe { cell.mailbox.poll_recv(cx) } {
             Poll::Ready(Some(envelope)) => Poll::Ready(Next::Message(envelope)),
             Poll::Ready(None) => Poll::Ready(Next::Drained),
-            // Idle: wait for a message or a signal, whichever comes first.
-            Poll::Pending => cell.signals.poll_recv(cx).map(Next::Signal),
+            // Idle, with this task's waker registered on the message lane,
+            // which a signal wakes too (`Cell::signal`): one registration
+            // serves both lanes. Checked again after it, because a signal
+            // sent before it woke nobody.
+            Poll::Pending => match cell.signals.try_recv() {
+                Some(signal) => Poll::Ready(Next::Signal(signal)),
+                None => Poll::Pending,
+            },
         }
     })
 }

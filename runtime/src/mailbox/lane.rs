@@ -233,6 +233,12 @@ impl<A: Actor> MessageLane<A> {
         Poll::Pending
     }
 
+    /// Wakes the receiver if it waits, for something that is not a
+    /// message (a signal): message senders wake it themselves.
+    pub(crate) fn wake_receiver(&self) {
+        self.receiver.wake();
+    }
+
     fn is_drained(&self) -> bool {
         self.state.load(Ordering::SeqCst) & !PARKED == CLOSED | DRAINING
     }
