@@ -181,13 +181,22 @@ where
     T: ReplyTo<M::Reply>,
     R: Send + 'static,
 {
+    /// The envelope, its fields written straight into its allocation:
+    /// `Box::new` of the whole struct copied it, uninitialised room
+    /// included, with a `memcpy` per message (29 instructions a ring hop).
+    #[allow(unsafe_code)]
     fn boxed(message: M, reply: Option<T>) -> BoxEnvelope<A> {
-        Box::new(Self {
-            link: Link::new(),
-            message,
-            reply,
-            room: MaybeUninit::uninit(),
-        })
+        let mut envelope = Box::<Self>::new_uninit();
+        let fields = envelope.as_mut_ptr();
+        // SAFETY: every field is written but the room, a `MaybeUninit`,
+        // which may stay uninitialised; the pointers are into the live,
+        // aligned allocation.
+        unsafe {
+            (&raw mut (*fields).link).write(Link::new());
+            (&raw mut (*fields).message).write(message);
+            (&raw mut (*fields).reply).write(reply);
+            envelope.assume_init()
+        }
     }
 }
 
