@@ -154,10 +154,21 @@ impl<A: Actor> SignalLane<A> {
     }
 
     /// Takes the next signal, if any.
+    ///
+    /// Inlined, so that the check the actor makes before every message is
+    /// one load where it is made, not a call (24 instructions a check, two
+    /// checks a ring hop); the locked part stays out of line.
+    #[inline]
     pub(crate) fn try_recv(&self) -> Option<Signal<A>> {
         if !self.pending.load(std::sync::atomic::Ordering::Acquire) {
             return None;
         }
+        self.take_pending()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_pending(&self) -> Option<Signal<A>> {
         let mut state = self.lock();
         let signal = state.queue.pop_front();
         if state.queue.is_empty() {
