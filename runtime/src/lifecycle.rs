@@ -24,7 +24,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::cell::Cell;
-use crate::envelope::BoxEnvelope;
+use crate::envelope::{BoxEnvelope, BoxTurn};
 use crate::link::LinkSignal;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
@@ -515,8 +515,11 @@ impl<A: Actor> Lifecycle<A> {
     /// after the asker, if any, has been told. `Ok` carries an error the
     /// handler of a tell returned.
     ///
-    /// The turn is built before the returned future, so that future holds
-    /// only the turn, not the envelope too (it is resident in every actor).
+    /// Building the turn runs user code too (a handler that is not an
+    /// `async fn` may panic before returning its future), and so may
+    /// dropping it. The first poll builds the turn, polls it and, if it is
+    /// done, drops it, all inside one panic frame: a handler that finishes
+    /// at once (most do) costs one frame, not three.
     fn handle(
         &mut self,
         envelope: BoxEnvelope<A>,
@@ -524,29 +527,33 @@ impl<A: Actor> Lifecycle<A> {
         let message_type = envelope.message_type();
         tracing::trace!(message = message_type, "handling");
         let Self { actor, ctx, .. } = self;
-        // Building the turn runs user code too (a handler that is not an
-        // `async fn` may panic before returning its future).
-        let turn = catch_panic_sync(|| envelope.handle(actor, ctx));
-        async move {
-            let mut turn = turn?;
-            let result = poll_fn(|cx| match catch_panic_sync(|| turn.poll(cx)) {
-                Ok(poll) => poll.map(Ok),
-                Err(panic) => Poll::Ready(Err(panic)),
-            })
-            .await;
-            if let Err(panic) = &result {
-                tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
-                turn.fail(panic);
-            }
-            // Dropping a future that panicked may panic again; keep it in here.
-            let _ = catch_panic_sync(move || drop(turn));
-            result.map(|unread| {
+        let mut unbuilt = Some((envelope, actor, ctx));
+        let mut turn = None;
+        poll_fn(move |cx| {
+            let mut done = None;
+            let polled = catch_panic_sync(|| {
+                if let Some((envelope, actor, ctx)) = unbuilt.take() {
+                    turn = Some(envelope.handle(actor, ctx));
+                }
+                if let Some(Poll::Ready(unread)) = turn.as_mut().map(|turn| turn.poll(cx)) {
+                    done = Some(unread);
+                    turn = None;
+                }
+            });
+            let result = match (done, polled) {
+                // A panic while dropping a finished turn fails nothing: its
+                // reply, if any, is sent.
+                (Some(unread), _) => Ok(unread),
+                (None, Ok(())) => return Poll::Pending,
+                (None, Err(panic)) => Err(self_failed(turn.take(), message_type, panic)),
+            };
+            Poll::Ready(result.map(|unread| {
                 unread.map(|error| UnreadError {
                     message_type,
                     error,
                 })
-            })
-        }
+            }))
+        })
     }
 
     /// Counts a failure (a permanent child that stopped itself exits as
@@ -661,6 +668,19 @@ impl<A: Actor> Drop for Lifecycle<A> {
         self.reject_queued(&StopReason::Killed);
         self.notify_stopped(StopReason::Killed);
     }
+}
+
+/// Tells the asker, if any, that the handler of `message_type` panicked,
+/// when its turn outlived the panic (one raised while building the turn
+/// took the turn, and its reply channel, with it), and drops the turn.
+fn self_failed(turn: Option<BoxTurn<'_>>, message_type: &str, panic: String) -> String {
+    tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
+    if let Some(mut turn) = turn {
+        turn.fail(&panic);
+        // Dropping a future that panicked may panic again; keep it in here.
+        let _ = catch_panic_sync(move || drop(turn));
+    }
+    panic
 }
 
 /// Turns the outcome of a fallible, panicking hook into a failure reason.
