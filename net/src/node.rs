@@ -757,7 +757,7 @@ impl NodeBuilder {
             connect_timeout: self.connect_timeout,
             max_watches_per_peer: self.max_watches_per_peer,
             pending_handshakes: PendingHandshakes::new(self.max_pending_handshakes),
-            links: DashMap::new(),
+            links: DashMap::default(),
             dials: DashMap::new(),
             asks: Arc::default(),
             queries: Arc::default(),

@@ -34,6 +34,36 @@ pub(crate) struct FlowSettings {
     pub(crate) shutdown_timeout: Duration,
 }
 
+/// Hashes node numbers for the map of links: a multiply that folds the
+/// 128-bit product, a few instructions where SipHash took ~100 (the two
+/// lookups of a remote tell cost ~440 instructions, BENCHMARKS.md issue 18).
+/// Flooding is no concern: only authenticated peers get a link, and a node
+/// has few.
+pub(crate) type NodeNumbers = std::hash::BuildHasherDefault<NodeNumberHasher>;
+
+/// The [`Hasher`](std::hash::Hasher) of [`NodeNumbers`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct NodeNumberHasher(u64);
+
+impl std::hash::Hasher for NodeNumberHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Node numbers arrive through `write_u64`; anything else still hashes.
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        const K: u128 = 0x9e37_79b9_7f4a_7c15;
+        let product = u128::from(self.0 ^ n) * K;
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// An ask sent to another node, waiting for its reply frame.
 pub(crate) struct PendingAsk {
     /// The node run it was sent to: only that peer may answer it, and it
@@ -73,8 +103,9 @@ pub(crate) struct NodeShared {
     pub(crate) connect_timeout: Duration,
     /// The inbound connections in handshake, capped.
     pub(crate) pending_handshakes: Arc<PendingHandshakes>,
-    /// The live link to each peer, by node number.
-    pub(crate) links: DashMap<u64, Arc<Link>>,
+    /// The live link to each peer, by node number: looked up twice per
+    /// remote tell, hence the cheap hasher.
+    pub(crate) links: DashMap<u64, Arc<Link>, NodeNumbers>,
     /// Per dialed address, the run its last dial reached; locked while a
     /// dial to it is under way, so dials to one address never overlap.
     pub(crate) dials: DashMap<SocketAddr, Arc<tokio::sync::Mutex<Option<NodeId>>>>,
@@ -151,5 +182,29 @@ impl NodeShared {
     pub(crate) fn link_to_number(&self, node: u64) -> Option<Arc<Link>> {
         let link = self.links.get(&node)?;
         (!link.closed.has_ended()).then(|| Arc::clone(&link))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, Hasher};
+
+    use super::*;
+
+    /// Small node numbers, the usual ones, hash apart in the low bits (the
+    /// bucket) and in the high bits (hashbrown's tag and DashMap's shard).
+    #[test]
+    fn node_numbers_spread_over_low_and_high_bits() {
+        let hashes: Vec<u64> = (0..1024u64)
+            .map(|n| {
+                let mut hasher = NodeNumbers::default().build_hasher();
+                hasher.write_u64(n);
+                hasher.finish()
+            })
+            .collect();
+        let low: std::collections::HashSet<_> = hashes.iter().map(|h| h & 0x3ff).collect();
+        let high: std::collections::HashSet<_> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(low.len() > 600, "{} distinct low 10 bits", low.len());
+        assert_eq!(high.len(), 128, "every top-7-bit tag is used");
     }
 }
