@@ -2,15 +2,16 @@
 //! tokio-util [`Decoder`] and [`Encoder`] of [`Frame`]s.
 //!
 //! Each frame on a connection is a 4-byte big-endian length followed by
-//! that many bytes of [`wire`]-encoded [`Frame`]. The framing itself is
-//! tokio-util's [`LengthDelimitedCodec`]; this module adds the limit check
-//! that names the offending length, and the mapping to `Frame`.
+//! that many bytes of [`wire`]-encoded [`Frame`]: the layout of tokio-util's
+//! `LengthDelimitedCodec` with a 4-byte big-endian length, written out here
+//! with the limit check that names the offending length, and the mapping to
+//! `Frame`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder};
 
 use crate::{tell_frame, wire, Frame, FrameError, WireError};
 
@@ -197,57 +198,43 @@ pub(crate) fn encode_body<T: serde::Serialize>(value: &T, max: usize) -> Result<
 // ===== impl Delimited =====
 
 /// Length-delimited framing with a limit that is checked, and reported with
-/// the offending length, before the inner codec reserves anything.
+/// the offending length, before anything is reserved.
 ///
 /// Shared by [`FrameCodec`] and the handshake, which frame their messages
-/// the same way with different limits.
+/// the same way with different limits. Written out rather than left to
+/// tokio-util's `LengthDelimitedCodec` because it runs once per frame: the
+/// header is read where it lies and consumed only with its whole body,
+/// about a quarter of the general codec's instructions (BENCHMARKS.md,
+/// issue 18).
 #[derive(Debug)]
 pub(crate) struct Delimited {
-    inner: LengthDelimitedCodec,
     /// The longest body accepted or emitted.
     max: usize,
-    /// Whether `inner` has consumed a header and waits for its body, so the
-    /// front of the buffer is body bytes, not a header to check.
-    in_body: bool,
 }
 
 impl Delimited {
     pub(crate) fn new(max: usize) -> Self {
-        // The layout is spelled out, not left to defaults, because it is
-        // the protocol: a 4-byte big-endian length of the body alone.
-        let inner = LengthDelimitedCodec::builder()
-            .length_field_offset(0)
-            .length_field_type::<u32>()
-            .length_adjustment(0)
-            .num_skip(HEADER_LEN)
-            .big_endian()
-            .max_frame_length(max)
-            .new_codec();
-        Self {
-            inner,
-            max,
-            in_body: false,
-        }
+        Self { max }
     }
 
-    /// One complete body, `Ok(None)` if more bytes are needed.
+    /// One complete body, `Ok(None)` if more bytes are needed (room for
+    /// the rest of the frame, and no more, is then reserved in `src`).
     pub(crate) fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
-        if !self.in_body {
-            let Some(header) = src.get(..HEADER_LEN) else {
-                return Ok(None);
-            };
-            let mut header = header;
-            let len = header.get_u32();
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if len > self.max {
-                return Err(FrameError::Oversized { len, max: self.max });
-            }
+        let Some(&[a, b, c, d]) = src.get(..HEADER_LEN) else {
+            return Ok(None);
+        };
+        // The layout is the protocol: a 4-byte big-endian length of the body.
+        let len = usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX);
+        if len > self.max {
+            return Err(FrameError::Oversized { len, max: self.max });
         }
-        // With at least a header in `src`, the inner codec always consumes
-        // it, so `None` below means it now waits for the body.
-        let body = self.inner.decode(src)?;
-        self.in_body = body.is_none();
-        Ok(body)
+        let frame = HEADER_LEN + len;
+        if src.len() < frame {
+            src.reserve(frame - src.len());
+            return Ok(None);
+        }
+        src.advance(HEADER_LEN);
+        Ok(Some(src.split_to(len)))
     }
 
     /// Like [`decode`](Self::decode), at the end of the stream: leftover
@@ -258,7 +245,7 @@ impl Delimited {
     ) -> Result<Option<BytesMut>, FrameError> {
         match self.decode(src)? {
             Some(body) => Ok(Some(body)),
-            None if src.is_empty() && !self.in_body => Ok(None),
+            None if src.is_empty() => Ok(None),
             None => Err(FrameError::Truncated {
                 buffered: src.len(),
             }),
@@ -267,14 +254,7 @@ impl Delimited {
 
     /// Writes `body` with its header to `dst`.
     pub(crate) fn encode(&mut self, body: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
-        if body.len() > self.max {
-            return Err(FrameError::Oversized {
-                len: body.len(),
-                max: self.max,
-            });
-        }
-        self.inner.encode(body, dst)?;
-        Ok(())
+        self.encode_with(dst, |dst| dst.put_slice(&body))
     }
 
     /// Writes the body that `write` appends to `dst`, straight into `dst`
