@@ -10,6 +10,7 @@
 pub mod proscenium;
 #[cfg(feature = "metrics")]
 pub mod proscenium_metrics;
+pub mod proscenium_percore;
 pub mod tokio_baseline;
 
 #[cfg(feature = "peers")]
@@ -101,6 +102,7 @@ pub fn all() -> Vec<Box<dyn Framework>> {
     let mut all: Vec<Box<dyn Framework>> = vec![
         Box::new(proscenium::Proscenium),
         Box::new(proscenium::ProsceniumPlaintext),
+        Box::new(proscenium_percore::ProsceniumPerCore),
         Box::new(tokio_baseline::TokioBaseline),
     ];
     #[cfg(feature = "metrics")]

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use proscenium::net::encryption::Encryption;
 use proscenium::{
-    ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, System, SystemBuilder,
+    ask_all, Actor, ActorError, ActorRef, Context, Handler, Mailbox, Message, SpawnError, System,
+    SystemBuilder,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -42,17 +43,107 @@ impl Framework for Proscenium {
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {
-        tell_on(params, System::builder)
+        Setup::SHARED.tell(params)
     }
 
     fn ask(&self, params: &ask::Params) -> Outcome {
-        ask_on(params, System::builder)
+        Setup::SHARED.ask(params)
     }
 
     fn spawn(&self, params: &spawn::Params) -> Outcome {
+        Setup::SHARED.spawn(params)
+    }
+
+    fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
+        Setup::SHARED.ping_pong(params)
+    }
+
+    fn counting(&self, params: &counting::Params) -> Outcome {
+        Setup::SHARED.counting(params)
+    }
+
+    fn ring(&self, params: &ring::Params) -> Outcome {
+        Setup::SHARED.ring(params)
+    }
+
+    fn fork_join_throughput(&self, params: &fork_join_throughput::Params) -> Outcome {
+        Setup::SHARED.fork_join_throughput(params)
+    }
+
+    fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome {
+        Setup::SHARED.fork_join_create(params)
+    }
+
+    fn big(&self, params: &big::Params) -> Outcome {
+        Setup::SHARED.big(params)
+    }
+
+    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
+        Setup::SHARED.chameneos(params)
+    }
+
+    fn fan_out(&self, params: &fan_out::Params) -> Outcome {
+        Setup::SHARED.fan_out(params)
+    }
+
+    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
+        crate::remote::proscenium_tell(params, Encryption::Aes256Gcm)
+    }
+
+    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
+        crate::remote::proscenium_ask(params, Encryption::Aes256Gcm)
+    }
+}
+
+/// How a row runs the workloads: the system it builds, and where it puts
+/// the actors of one conversation.
+#[derive(Clone, Copy)]
+pub(super) struct Setup {
+    builder: fn() -> SystemBuilder,
+    /// The actors that talk to each other (ring, ping-pong, counting, big,
+    /// chameneos) all on per-core thread 0, as actix's one thread has them;
+    /// otherwise, and for workloads of independent actors, where the
+    /// system places them.
+    together: bool,
+}
+
+impl Setup {
+    /// The `proscenium` row: the default, shared multi-thread runtime.
+    pub(super) const SHARED: Self = Self::shared(System::builder);
+
+    /// The default placement, with a system from `builder`.
+    pub(super) const fn shared(builder: fn() -> SystemBuilder) -> Self {
+        Self {
+            builder,
+            together: false,
+        }
+    }
+
+    /// Per-core placement, one thread per core, a conversation's actors on one.
+    pub(super) const fn per_core(builder: fn() -> SystemBuilder) -> Self {
+        Self {
+            builder,
+            together: true,
+        }
+    }
+
+    fn build(self) -> System {
+        (self.builder)().build()
+    }
+
+    /// Spawns an actor of a conversation: on core 0 if `together`.
+    fn place<A: Actor>(self, system: &System, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        if self.together {
+            system.spawn_on(0, actor)
+        } else {
+            system.spawn(actor)
+        }
+    }
+
+    pub(super) fn spawn(self, params: &spawn::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (started, all_started) = Countdown::new(p.actors);
             let before = resident_bytes();
             let start = Instant::now();
@@ -79,14 +170,16 @@ impl Framework for Proscenium {
         })
     }
 
-    fn ping_pong(&self, params: &ping_pong::Params) -> Outcome {
+    pub(super) fn ping_pong(self, params: &ping_pong::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, pongs) = oneshot::channel();
-            let ponger = system.spawn(Ponger).expect("spawn");
+            let ponger = self.place(&system, Ponger).expect("spawn");
             let rally = ping_pong::Rally::new(&p, done);
-            let pinger = system.spawn(Pinger { ponger, rally }).expect("spawn");
+            let pinger = self
+                .place(&system, Pinger { ponger, rally })
+                .expect("spawn");
             let start = Instant::now();
             pinger.tell(Serve).await.expect("tell");
             let pongs = pongs.await.expect("the pinger reports");
@@ -96,18 +189,21 @@ impl Framework for Proscenium {
         })
     }
 
-    fn counting(&self, params: &counting::Params) -> Outcome {
+    pub(super) fn counting(self, params: &counting::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, count) = oneshot::channel();
-            let counter = system.spawn(Counter(0)).expect("spawn");
-            let producer = system
-                .spawn(Producer {
-                    counter,
-                    messages: p.messages,
-                    done: Report::new(done),
-                })
+            let counter = self.place(&system, Counter(0)).expect("spawn");
+            let producer = self
+                .place(
+                    &system,
+                    Producer {
+                        counter,
+                        messages: p.messages,
+                        done: Report::new(done),
+                    },
+                )
                 .expect("spawn");
             let start = Instant::now();
             producer.tell(Serve).await.expect("tell");
@@ -118,10 +214,10 @@ impl Framework for Proscenium {
         })
     }
 
-    fn ring(&self, params: &ring::Params) -> Outcome {
+    pub(super) fn ring(self, params: &ring::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, mut holder) = mpsc::unbounded_channel();
             let nodes: Vec<ActorRef<RingNode>> = (0..p.actors)
                 .map(|index| {
@@ -129,7 +225,7 @@ impl Framework for Proscenium {
                         place: ring::Place::new(index, done.clone()),
                         next: None,
                     };
-                    system.spawn(node).expect("spawn")
+                    self.place(&system, node).expect("spawn")
                 })
                 .collect();
             for (i, node) in nodes.iter().enumerate() {
@@ -145,10 +241,10 @@ impl Framework for Proscenium {
         })
     }
 
-    fn fork_join_throughput(&self, params: &fork_join_throughput::Params) -> Outcome {
+    pub(super) fn fork_join_throughput(self, params: &fork_join_throughput::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<ActorRef<Worker>> = (0..p.actors)
                 .map(|_| {
@@ -172,10 +268,10 @@ impl Framework for Proscenium {
         })
     }
 
-    fn fork_join_create(&self, params: &fork_join_create::Params) -> Outcome {
+    pub(super) fn fork_join_create(self, params: &fork_join_create::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, mut reports) = mpsc::unbounded_channel();
             let start = Instant::now();
             for i in 0..p.actors {
@@ -193,10 +289,10 @@ impl Framework for Proscenium {
         })
     }
 
-    fn big(&self, params: &big::Params) -> Outcome {
+    pub(super) fn big(self, params: &big::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, mut reports) = mpsc::unbounded_channel();
             let workers: Vec<ActorRef<BigWorker>> = (0..p.workers)
                 .map(|index| {
@@ -204,7 +300,7 @@ impl Framework for Proscenium {
                         game: big::Worker::new(index, &p, done.clone()),
                         peers: Vec::new(),
                     };
-                    system.spawn(worker).expect("spawn")
+                    self.place(&system, worker).expect("spawn")
                 })
                 .collect();
             for worker in &workers {
@@ -224,13 +320,13 @@ impl Framework for Proscenium {
         })
     }
 
-    fn chameneos(&self, params: &chameneos::Params) -> Outcome {
+    pub(super) fn chameneos(self, params: &chameneos::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let (done, faded) = oneshot::channel();
-            let mall = system
-                .spawn(Mall(chameneos::Mall::new(&p, done)))
+            let mall = self
+                .place(&system, Mall(chameneos::Mall::new(&p, done)))
                 .expect("spawn");
             let chameneos: Vec<ActorRef<Chameneo>> = (0..p.chameneos)
                 .map(|i| {
@@ -238,7 +334,7 @@ impl Framework for Proscenium {
                         creature: Creature::new(i),
                         mall: mall.clone(),
                     };
-                    system.spawn(chameneo).expect("spawn")
+                    self.place(&system, chameneo).expect("spawn")
                 })
                 .collect();
             let start = Instant::now();
@@ -252,18 +348,10 @@ impl Framework for Proscenium {
         })
     }
 
-    fn remote_tell(&self, params: &crate::workloads::remote_tell::Params) -> Outcome {
-        crate::remote::proscenium_tell(params, Encryption::Aes256Gcm)
-    }
-
-    fn remote_ask(&self, params: &crate::workloads::remote_ask::Params) -> Outcome {
-        crate::remote::proscenium_ask(params, Encryption::Aes256Gcm)
-    }
-
-    fn fan_out(&self, params: &fan_out::Params) -> Outcome {
+    pub(super) fn fan_out(self, params: &fan_out::Params) -> Outcome {
         let p = *params;
         on_tokio(async move {
-            let system = System::new();
+            let system = self.build();
             let nodes: Vec<ActorRef<FanNode>> = (0..p.actors as u64)
                 .map(|i| system.spawn(FanNode(i)).expect("spawn"))
                 .collect();
@@ -282,43 +370,45 @@ impl Framework for Proscenium {
 
 // ===== tell =====
 
-/// The tell workload on a system from `builder` (the `proscenium-metrics`
-/// row builds one with metrics on).
-pub(super) fn tell_on(params: &tell::Params, builder: fn() -> SystemBuilder) -> Outcome {
-    let p = *params;
-    on_tokio(async move {
-        let system = builder().build();
-        let (done, sum) = oneshot::channel();
-        let summer = system
-            .spawn(Summer(tell::Summer::new(&p, done)))
-            .expect("spawn");
-        let start = Instant::now();
-        for i in 1..=p.messages {
-            summer.tell(Add(i)).await.expect("tell");
-        }
-        let sum = sum.await.expect("the summer reports");
-        let elapsed = start.elapsed();
-        system.shutdown().await;
-        p.measured(elapsed, sum)
-    })
-}
-
-/// The ask workload on a system from `builder`.
-pub(super) fn ask_on(params: &ask::Params, builder: fn() -> SystemBuilder) -> Outcome {
-    let p = *params;
-    on_tokio(async move {
-        let system = builder().build();
-        let echo = system.spawn(Echo).expect("spawn");
-        let mut latencies = Vec::with_capacity(p.asks as usize);
-        for i in 0..p.asks {
+impl Setup {
+    /// The tell workload (the `proscenium-metrics` row builds its system
+    /// with metrics on).
+    pub(super) fn tell(self, params: &tell::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let system = self.build();
+            let (done, sum) = oneshot::channel();
+            let summer = system
+                .spawn(Summer(tell::Summer::new(&p, done)))
+                .expect("spawn");
             let start = Instant::now();
-            let reply = echo.ask(Inc(i)).await.expect("ask");
-            latencies.push(start.elapsed());
-            assert_eq!(reply, i + 1, "ask: wrong reply");
-        }
-        system.shutdown().await;
-        p.measured(latencies)
-    })
+            for i in 1..=p.messages {
+                summer.tell(Add(i)).await.expect("tell");
+            }
+            let sum = sum.await.expect("the summer reports");
+            let elapsed = start.elapsed();
+            system.shutdown().await;
+            p.measured(elapsed, sum)
+        })
+    }
+
+    /// The ask workload.
+    pub(super) fn ask(self, params: &ask::Params) -> Outcome {
+        let p = *params;
+        on_tokio(async move {
+            let system = self.build();
+            let echo = system.spawn(Echo).expect("spawn");
+            let mut latencies = Vec::with_capacity(p.asks as usize);
+            for i in 0..p.asks {
+                let start = Instant::now();
+                let reply = echo.ask(Inc(i)).await.expect("ask");
+                latencies.push(start.elapsed());
+                assert_eq!(reply, i + 1, "ask: wrong reply");
+            }
+            system.shutdown().await;
+            p.measured(latencies)
+        })
+    }
 }
 
 #[derive(Actor)]

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use proscenium::{System, SystemBuilder};
 
-use super::proscenium::{ask_on, tell_on};
+use super::proscenium::Setup;
 use super::{tokio_runtime, Framework};
 use crate::workloads::{
     ask, counting, fan_out, fork_join_create, fork_join_throughput, ping_pong, ring, spawn, tell,
@@ -55,11 +55,11 @@ impl Framework for ProsceniumMetrics {
     }
 
     fn tell(&self, params: &tell::Params) -> Outcome {
-        tell_on(params, with_metrics)
+        Setup::shared(with_metrics).tell(params)
     }
 
     fn ask(&self, params: &ask::Params) -> Outcome {
-        ask_on(params, with_metrics)
+        Setup::shared(with_metrics).ask(params)
     }
 
     fn spawn(&self, _: &spawn::Params) -> Outcome {
