@@ -131,6 +131,11 @@ impl<A: Actor, R> PoolBuilder<A, R> {
             .ask(Resize(self.size))
             .await
             .map_err(|_| SpawnError::ShutDown)??;
+        // Up means started: every worker has run `on_start`. A worker whose
+        // start failed is its manager's to restart or replace, as later.
+        for worker in workers.snapshot().iter() {
+            let _ = worker.wait_started().await;
+        }
         let ask_timeout = system.ask_timeout();
         Ok(Pool {
             workers,
