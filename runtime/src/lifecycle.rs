@@ -545,7 +545,7 @@ impl<A: Actor> Lifecycle<A> {
                 // reply, if any, is sent.
                 (Some(unread), _) => Ok(unread),
                 (None, Ok(())) => return Poll::Pending,
-                (None, Err(panic)) => Err(self_failed(turn.take(), message_type, panic)),
+                (None, Err(panic)) => Err(handler_panicked(turn.take(), message_type, panic)),
             };
             Poll::Ready(result.map(|unread| {
                 unread.map(|error| UnreadError {
@@ -673,7 +673,7 @@ impl<A: Actor> Drop for Lifecycle<A> {
 /// Tells the asker, if any, that the handler of `message_type` panicked,
 /// when its turn outlived the panic (one raised while building the turn
 /// took the turn, and its reply channel, with it), and drops the turn.
-fn self_failed(turn: Option<BoxTurn<'_>>, message_type: &str, panic: String) -> String {
+fn handler_panicked(turn: Option<BoxTurn<'_>>, message_type: &str, panic: String) -> String {
     tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
     if let Some(mut turn) = turn {
         turn.fail(&panic);
