@@ -21,13 +21,96 @@ use tokio::sync::oneshot;
 
 use crate::deadlock::{InstalledWaits, WaitFor};
 use crate::deferred::ReplyScope;
+use crate::envelope_memory;
 use crate::mailbox::Link;
 use crate::{Actor, AskError, Context, Handler, Message};
 
-/// A boxed envelope for actor `A`.
-pub(crate) type BoxEnvelope<A> = Box<dyn Envelope<A>>;
+/// An envelope for actor `A`, owned, in a block from the
+/// [`envelope_memory`](crate::envelope_memory): a `Box` from another allocator.
+pub(crate) struct BoxEnvelope<A: Actor> {
+    envelope: NonNull<dyn Envelope<A>>,
+}
+
+// SAFETY: the handle owns its envelope alone, and envelopes are `Send`.
+#[allow(unsafe_code)]
+unsafe impl<A: Actor> Send for BoxEnvelope<A> {}
+
+#[allow(unsafe_code)]
+impl<A: Actor> BoxEnvelope<A> {
+    /// The envelope, for the queue to own until [`from_raw`](Self::from_raw).
+    pub(crate) fn into_raw(self) -> NonNull<dyn Envelope<A>> {
+        ManuallyDrop::new(self).envelope
+    }
+
+    /// Takes back an envelope given up by [`into_raw`](Self::into_raw).
+    ///
+    /// # Safety
+    ///
+    /// `envelope` must come from `into_raw` and be taken back once.
+    pub(crate) unsafe fn from_raw(envelope: NonNull<dyn Envelope<A>>) -> Self {
+        Self { envelope }
+    }
+
+    fn envelope(&self) -> &dyn Envelope<A> {
+        // SAFETY: the handle owns a live envelope.
+        unsafe { self.envelope.as_ref() }
+    }
+
+    /// The Rust type name of the message, for logs and dead letters.
+    pub(crate) fn message_type(&self) -> &'static str {
+        self.envelope().message_type()
+    }
+
+    /// Its memory, to be freed without dropping what is in it.
+    fn into_memory(self) -> (NonNull<dyn Envelope<A>>, Memory) {
+        let layout = Layout::for_value(self.envelope());
+        let envelope = self.into_raw();
+        let memory = Memory {
+            block: envelope.cast(),
+            layout,
+        };
+        (envelope, memory)
+    }
+
+    /// Starts handling the message on `actor`.
+    pub(crate) fn handle<'a>(self, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
+        let (envelope, memory) = self.into_memory();
+        // SAFETY: the envelope is live and ours; `handle` moves its
+        // contents out, after which only `memory` is left to free, which
+        // happens on a panic in the handler too.
+        match unsafe { (*envelope.as_ptr()).handle(actor, ctx) } {
+            Placed::InRoom(turn) => BoxTurn::InRoom(InRoom {
+                turn,
+                _memory: memory,
+            }),
+            Placed::Boxed(turn) => BoxTurn::Boxed(turn),
+        }
+    }
+
+    /// The message will never be handled: an asker gets `error`; a tell is
+    /// handed back so it can go to the dead letters.
+    pub(crate) fn reject(self, error: AskError) -> Option<Box<dyn Any + Send>> {
+        let (envelope, _memory) = self.into_memory();
+        // SAFETY: as in `handle`.
+        unsafe { (*envelope.as_ptr()).reject(error) }
+    }
+}
+
+#[allow(unsafe_code)]
+impl<A: Actor> Drop for BoxEnvelope<A> {
+    fn drop(&mut self) {
+        let layout = Layout::for_value(self.envelope());
+        // SAFETY: the envelope is live and owned by this handle alone; its
+        // block came from `envelope_memory` with its own layout.
+        unsafe {
+            ptr::drop_in_place(self.envelope.as_ptr());
+            envelope_memory::free(self.envelope.cast(), layout);
+        }
+    }
+}
 
 /// A message of some type that actor `A` handles, with its reply channel.
+#[allow(unsafe_code)]
 pub(crate) trait Envelope<A: Actor>: Send {
     /// The Rust type name of the message, for logs and dead letters.
     fn message_type(&self) -> &'static str;
@@ -35,12 +118,31 @@ pub(crate) trait Envelope<A: Actor>: Send {
     /// The envelope's hook in its actor's message queue.
     fn link(&self) -> &Link<A>;
 
-    /// Starts handling the message on `actor`.
-    fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a>;
+    /// Starts handling the message on `actor`: moves the message out and
+    /// builds its turn, in the envelope's room if it fits.
+    ///
+    /// # Safety
+    ///
+    /// Called once, after which the envelope's contents are gone: its
+    /// memory must be freed without dropping them, and not before a turn
+    /// placed in its room is dropped.
+    unsafe fn handle<'a>(&mut self, actor: &'a mut A, ctx: &'a mut Context<A>) -> Placed<'a>;
 
     /// The message will never be handled: an asker gets `error`; a tell is
     /// handed back so it can go to the dead letters.
-    fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>>;
+    ///
+    /// # Safety
+    ///
+    /// As for [`handle`](Envelope::handle): the contents are moved out.
+    unsafe fn reject(&mut self, error: AskError) -> Option<Box<dyn Any + Send>>;
+}
+
+/// Where [`Envelope::handle`] built the turn.
+pub(crate) enum Placed<'a> {
+    /// In the envelope's own room: its memory must outlive the turn.
+    InRoom(NonNull<dyn Turn + 'a>),
+    /// Boxed apart: the envelope's memory can go at once.
+    Boxed(Pin<Box<dyn Turn + 'a>>),
 }
 
 /// Where the reply to a single ask goes.
@@ -181,21 +283,22 @@ where
     T: ReplyTo<M::Reply>,
     R: Send + 'static,
 {
-    /// The envelope, its fields written straight into its allocation:
-    /// `Box::new` of the whole struct copied it, uninitialised room
+    /// The envelope, its fields written straight into its block: building
+    /// the whole struct and moving it there copied it, uninitialised room
     /// included, with a `memcpy` per message (29 instructions a ring hop).
     #[allow(unsafe_code)]
     fn boxed(message: M, reply: Option<T>) -> BoxEnvelope<A> {
-        let mut envelope = Box::<Self>::new_uninit();
-        let fields = envelope.as_mut_ptr();
-        // SAFETY: every field is written but the room, a `MaybeUninit`,
-        // which may stay uninitialised; the pointers are into the live,
-        // aligned allocation.
+        let fields = envelope_memory::allocate(Layout::new::<Self>()).cast::<Self>();
+        // SAFETY: the block is live, large and aligned enough for `Self`;
+        // every field is written but the room, a `MaybeUninit`, which may
+        // stay uninitialised; `BoxEnvelope` frees the block with the same
+        // layout (`Layout::for_value` of the envelope).
         unsafe {
-            (&raw mut (*fields).link).write(Link::new());
-            (&raw mut (*fields).message).write(message);
-            (&raw mut (*fields).reply).write(reply);
-            envelope.assume_init()
+            let envelope = fields.as_ptr();
+            (&raw mut (*envelope).link).write(Link::new());
+            (&raw mut (*envelope).message).write(message);
+            (&raw mut (*envelope).reply).write(reply);
+            BoxEnvelope::from_raw(fields)
         }
     }
 }
@@ -215,26 +318,29 @@ where
         &self.link
     }
 
-    fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Context<A>) -> BoxTurn<'a> {
-        let mut emptied = Emptied::new(self);
-        let (message, reply) = emptied.contents();
+    #[allow(unsafe_code)]
+    unsafe fn handle<'a>(&mut self, actor: &'a mut A, ctx: &'a mut Context<A>) -> Placed<'a> {
+        // SAFETY: the caller gives up the contents (see the trait).
+        let (message, reply) = unsafe { self.take_contents() };
         match reply {
             Some(mut reply) => {
                 reply.on_handling();
-                emptied.place(Handling {
+                self.place(Handling {
                     future: actor.handle(message, ctx),
                     reply: Some(reply),
                 })
             }
-            None => emptied.place(Telling::<_, M> {
+            None => self.place(Telling::<_, M> {
                 future: actor.handle(message, ctx),
                 message: PhantomData,
             }),
         }
     }
 
-    fn reject(self: Box<Self>, error: AskError) -> Option<Box<dyn Any + Send>> {
-        let Self { message, reply, .. } = *self;
+    #[allow(unsafe_code)]
+    unsafe fn reject(&mut self, error: AskError) -> Option<Box<dyn Any + Send>> {
+        // SAFETY: the caller gives up the contents (see the trait).
+        let (message, reply) = unsafe { self.take_contents() };
         match reply {
             Some(reply) => {
                 reply.reply(Err(error));
@@ -245,80 +351,36 @@ where
     }
 }
 
-/// An envelope's allocation whose message and reply are being moved out:
-/// it frees the memory (without dropping the moved fields) unless a turn
-/// was placed in its room.
-struct Emptied<A: Actor, M: Message, T, R> {
-    envelope: NonNull<MessageEnvelope<A, M, T, R>>,
-    contents_taken: bool,
-}
-
 #[allow(unsafe_code)]
-impl<A: Actor, M: Message, T, R> Emptied<A, M, T, R> {
-    fn new(envelope: Box<MessageEnvelope<A, M, T, R>>) -> Self {
-        Self {
-            envelope: NonNull::from(Box::leak(envelope)),
-            contents_taken: false,
-        }
-    }
-
-    /// Moves the message and the reply channel out, once.
-    fn contents(&mut self) -> (M, Option<T>) {
-        assert!(!self.contents_taken, "an envelope's contents taken twice");
-        let envelope = self.envelope.as_ptr();
-        // SAFETY: the allocation is live and initialised (it came from a
-        // box), these fields are read once (the flag is set right after,
-        // and `Drop` then only frees the memory), and the link is dropped
-        // in place: it is no longer in any queue.
+impl<A: Actor, M: Message, T, R> MessageEnvelope<A, M, T, R> {
+    /// Moves the message and the reply channel out and drops the link.
+    ///
+    /// # Safety
+    ///
+    /// Called once; the envelope is not dropped afterwards, only freed.
+    unsafe fn take_contents(&mut self) -> (M, Option<T>) {
+        // SAFETY: the fields are initialised and read once (the caller's
+        // promise); the link is dropped in place: it is in no queue now.
         unsafe {
-            let contents = (
-                ptr::read(&raw const (*envelope).message),
-                ptr::read(&raw const (*envelope).reply),
-            );
-            ptr::drop_in_place(&raw mut (*envelope).link);
-            self.contents_taken = true;
+            let contents = (ptr::read(&self.message), ptr::read(&self.reply));
+            ptr::drop_in_place(&mut self.link);
             contents
         }
     }
 
-    /// The turn `turn`, in the envelope's room if it fits there, in a box
-    /// of its own if not (the envelope is then freed at once).
-    fn place<'a, U: Turn + 'a>(self, turn: U) -> BoxTurn<'a> {
+    /// Puts `turn` in the room if it fits there, in a box of its own if not.
+    fn place<'a, U: Turn + 'a>(&mut self, turn: U) -> Placed<'a> {
         if size_of::<U>() > size_of::<R>() || align_of::<U>() > align_of::<R>() {
-            return BoxTurn::Boxed(Box::pin(turn));
+            return Placed::Boxed(Box::pin(turn));
         }
-        let this = ManuallyDrop::new(self);
-        let envelope = this.envelope.as_ptr();
-        // SAFETY: the room is inside the live allocation, large and aligned
-        // enough for `U` (checked above) and unused; the allocation is never
-        // moved, which keeps the turn pinned, and `InRoom` frees it with the
-        // layout it was allocated with.
+        let room = self.room.as_mut_ptr().cast::<U>();
+        // SAFETY: the room is unused, large and aligned enough for `U`
+        // (checked above); the envelope's memory never moves and outlives
+        // the turn (the caller's promise), which keeps the turn pinned.
         unsafe {
-            let room = (&raw mut (*envelope).room).cast::<U>();
             room.write(turn);
-            BoxTurn::InRoom(InRoom {
-                turn: NonNull::new_unchecked(room as *mut (dyn Turn + 'a)),
-                _memory: Memory {
-                    block: this.envelope.cast(),
-                    layout: Layout::new::<MessageEnvelope<A, M, T, R>>(),
-                },
-            })
+            Placed::InRoom(NonNull::new_unchecked(room as *mut (dyn Turn + 'a)))
         }
-    }
-}
-
-impl<A: Actor, M: Message, T, R> Drop for Emptied<A, M, T, R> {
-    fn drop(&mut self) {
-        if !self.contents_taken {
-            // SAFETY: nothing was moved out: this is still the box.
-            #[allow(unsafe_code)]
-            drop(unsafe { Box::from_raw(self.envelope.as_ptr()) });
-            return;
-        }
-        drop(Memory {
-            block: self.envelope.cast(),
-            layout: Layout::new::<MessageEnvelope<A, M, T, R>>(),
-        });
     }
 }
 
@@ -330,11 +392,11 @@ struct Memory {
 
 impl Drop for Memory {
     fn drop(&mut self) {
-        // SAFETY: `block` came from the global allocator with `layout` (it
-        // was a box's), and whoever made this `Memory` gave up the block.
+        // SAFETY: `block` came from `envelope_memory` with `layout` (it was an
+        // envelope's), and whoever made this `Memory` gave up the block.
         #[allow(unsafe_code)]
         unsafe {
-            std::alloc::dealloc(self.block.as_ptr(), self.layout)
+            envelope_memory::free(self.block, self.layout)
         }
     }
 }

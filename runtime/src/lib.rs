@@ -12,6 +12,7 @@
 //! * `id`: [`ActorId`] and [`NodeId`], unique across nodes and restarts;
 //! * `mailbox`: the two-lane [`Mailbox`] (messages, and signals that overtake them);
 //! * `envelope`: a message plus its reply channel, erased to the actor type;
+//! * `envelope_memory`: where envelopes are allocated: mimalloc, for bursts of messages;
 //! * `context`: [`Context`], an actor's handle on itself: children, watches, timers;
 //! * `lifecycle`: the task that runs one actor from `on_start` to cleanup;
 //! * `link`: links between actors that fail together, and [`LinkError`];
@@ -34,7 +35,8 @@
 //! # The hot path
 //!
 //! A `tell` to a local actor takes no lock and makes one allocation (the
-//! envelope); see the `mailbox` module docs for the details.
+//! envelope, from mimalloc: see `envelope_memory`); see the `mailbox`
+//! module docs for the details.
 #![doc(test(attr(deny(warnings))))]
 
 mod actor;
@@ -47,6 +49,7 @@ mod dead_letter;
 mod deadlock;
 mod deferred;
 mod envelope;
+mod envelope_memory;
 mod error;
 mod failure;
 mod gather;

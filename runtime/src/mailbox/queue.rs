@@ -89,13 +89,13 @@ impl<A: Actor> Queue<A> {
 
     /// Appends `envelope`. Never waits, never allocates.
     pub(crate) fn push(&self, envelope: BoxEnvelope<A>) {
-        let node = Box::into_raw(envelope);
-        // SAFETY: `node` comes from `Box::into_raw`; the queue owns it until
-        // `pop` turns it back into a box. Nobody else sees it before the
+        let node = envelope.into_raw();
+        // SAFETY: `node` comes from `BoxEnvelope::into_raw`; the queue owns
+        // it until `pop` takes it back. Nobody else sees it before the
         // `swap` below publishes it.
         let link = unsafe {
-            let link = ptr::from_ref((*node).link()).cast_mut();
-            *(*link).node.get() = Some(NonNull::new_unchecked(node));
+            let link = ptr::from_ref((*node.as_ptr()).link()).cast_mut();
+            *(*link).node.get() = Some(node);
             (*link).next.store(ptr::null_mut(), Ordering::Relaxed);
             link
         };
@@ -167,10 +167,10 @@ impl<A: Actor> Queue<A> {
     /// `link` must be a node (not the stub) that `pop` has just unlinked.
     unsafe fn envelope_of(link: *mut Link<A>) -> BoxEnvelope<A> {
         // SAFETY: `push` stored the envelope's own pointer, from
-        // `Box::into_raw`, before publishing the link.
+        // `BoxEnvelope::into_raw`, before publishing the link.
         unsafe {
             match *(*link).node.get() {
-                Some(node) => Box::from_raw(node.as_ptr()),
+                Some(node) => BoxEnvelope::from_raw(node),
                 None => unreachable!("the stub is never handed out"),
             }
         }
