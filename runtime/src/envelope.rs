@@ -9,6 +9,7 @@
 
 use std::alloc::Layout;
 use std::any::Any;
+use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
@@ -202,6 +203,63 @@ impl<R: Send + 'static> ReplyTo<R> for ReplyTx<R> {
     }
 }
 
+/// Answers an asker with the text of the panic that failed its handler.
+type FailAsker = Box<dyn FnOnce(&str)>;
+
+thread_local! {
+    /// The reply channel of an ask whose handler panicked before it
+    /// returned its future, for the actor's task to answer with the panic.
+    static UNANSWERED: RefCell<Option<FailAsker>> = const { RefCell::new(None) };
+}
+
+/// An asker's reply channel while the handler builds its future. If that
+/// panics, the channel is kept for [`fail_unanswered`] instead of going down
+/// with the panic, which its asker would take for the actor being gone.
+struct Unanswered<R: Send + 'static, T: ReplyTo<R>> {
+    reply: Option<T>,
+    _reply: PhantomData<fn() -> R>,
+}
+
+impl<R: Send + 'static, T: ReplyTo<R>> Unanswered<R, T> {
+    fn new(reply: T) -> Self {
+        Self {
+            reply: Some(reply),
+            _reply: PhantomData,
+        }
+    }
+
+    /// The handler returned its future: the turn takes the channel.
+    fn into_reply(mut self) -> T {
+        match self.reply.take() {
+            Some(reply) => reply,
+            None => unreachable!("an ask's reply channel is taken once"),
+        }
+    }
+}
+
+impl<R: Send + 'static, T: ReplyTo<R>> Drop for Unanswered<R, T> {
+    fn drop(&mut self) {
+        let Some(reply) = self.reply.take() else {
+            return;
+        };
+        let fail = move |reason: &str| {
+            reply.reply(Err(AskError::Failed {
+                reason: reason.to_owned(),
+            }));
+        };
+        // A thread that is exiting has no slot left: the channel drops.
+        let _ = UNANSWERED.try_with(|slot| *slot.borrow_mut() = Some(Box::new(fail)));
+    }
+}
+
+/// The handler of an ask on this thread panicked before it returned its
+/// future: its asker gets [`AskError::Failed`] with `reason`.
+pub(crate) fn fail_unanswered(reason: &str) {
+    if let Some(fail) = UNANSWERED.with_borrow_mut(Option::take) {
+        fail(reason);
+    }
+}
+
 /// A message for actor `A` and, for an ask, where its reply goes, with
 /// room for the turn that will handle it.
 ///
@@ -325,9 +383,11 @@ where
         match reply {
             Some(mut reply) => {
                 reply.on_handling();
+                let unanswered = Unanswered::new(reply);
+                let future = actor.handle(message, ctx);
                 self.place(Handling {
-                    future: actor.handle(message, ctx),
-                    reply: Some(reply),
+                    future,
+                    reply: Some(unanswered.into_reply()),
                 })
             }
             None => self.place(Telling::<_, M> {
@@ -653,13 +713,17 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_panic_before_the_future_fails_the_actor() {
+    async fn a_panic_before_the_future_fails_the_actor_and_its_asker() {
         let system = System::new();
         let counter = system.spawn(Counter::default()).expect("spawned");
         let reply = counter.ask(PanicEarly).await;
-        // The channel went down with the panic, before any turn could
-        // report it: the asker sees the actor gone.
-        assert_eq!(reply, Err(AskError::Stopped));
+        // No turn was built to report it, and the asker still learns why.
+        assert_eq!(
+            reply,
+            Err(AskError::Failed {
+                reason: "no future for you".to_owned()
+            })
+        );
         let reason = counter.wait_stopped().await;
         assert!(
             matches!(&reason, StopReason::Failed(failure) if failure.message().contains("no future for you")),

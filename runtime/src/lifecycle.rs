@@ -24,7 +24,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use crate::cell::Cell;
-use crate::envelope::{BoxEnvelope, BoxTurn};
+use crate::envelope::{fail_unanswered, BoxEnvelope, BoxTurn};
 use crate::link::LinkSignal;
 use crate::panic::{catch_panic, catch_panic_sync};
 use crate::signal::{Signal, Watcher};
@@ -671,14 +671,17 @@ impl<A: Actor> Drop for Lifecycle<A> {
 }
 
 /// Tells the asker, if any, that the handler of `message_type` panicked,
-/// when its turn outlived the panic (one raised while building the turn
-/// took the turn, and its reply channel, with it), and drops the turn.
+/// through its turn, or, when the panic came before there was a turn,
+/// through the channel the envelope kept aside; and drops the turn.
 fn handler_panicked(turn: Option<BoxTurn<'_>>, message_type: &str, panic: String) -> String {
     tracing::error!(message = message_type, panic = %panic, "handler panicked; the actor fails");
-    if let Some(mut turn) = turn {
-        turn.fail(&panic);
-        // Dropping a future that panicked may panic again; keep it in here.
-        let _ = catch_panic_sync(move || drop(turn));
+    match turn {
+        Some(mut turn) => {
+            turn.fail(&panic);
+            // Dropping a future that panicked may panic again; keep it in here.
+            let _ = catch_panic_sync(move || drop(turn));
+        }
+        None => fail_unanswered(&panic),
     }
     panic
 }
