@@ -1,7 +1,8 @@
 //! Envelopes: a message plus where its reply goes, erased to the actor type.
 //!
-//! The mailbox of an actor `A` holds `Box<dyn Envelope<A>>`, so one queue
-//! carries every message type `A` handles. Handling an envelope produces a
+//! The mailbox of an actor `A` holds [`BoxEnvelope<A>`]s, each owning a
+//! `dyn Envelope<A>` in memory from [`envelope_memory`](crate::envelope_memory),
+//! so one queue carries every message type `A` handles. Handling an envelope produces a
 //! [`Turn`]: the handler's future together with the reply channel, so that
 //! a panic caught around the turn can still tell the asker what happened,
 //! and so that a handler can take the channel to answer later (see
