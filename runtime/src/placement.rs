@@ -142,10 +142,15 @@ impl Runtimes {
 
     /// The runtime for work started by the calling code, such as a timer:
     /// the calling thread's core if it is one of ours (an actor's timer
-    /// stays with the actor), else the next core.
+    /// stays with the actor), else the next core by a round-robin of its
+    /// own, so that such work does not make the next spawn skip a core.
     pub(crate) fn here(&self) -> &Handle {
-        let core = self.place(None, false);
-        self.handle(core)
+        match self {
+            Self::Shared(handle) => handle,
+            Self::PerCore(cores) => {
+                &cores.handles[cores.current().unwrap_or_else(|| cores.next_other())]
+            }
+        }
     }
 
     /// How many per-core threads there are; 0 under shared placement.
@@ -185,7 +190,11 @@ static NEXT_CORES_ID: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Cores {
     id: u64,
     handles: Vec<Handle>,
+    /// The round-robin of spawns from outside the system's threads.
     next: AtomicUsize,
+    /// The round-robin of other work started from outside them (timers,
+    /// streams, the metrics sampler).
+    next_other: AtomicUsize,
     /// Taken by the first `stop`.
     threads: Mutex<Vec<CoreThread>>,
 }
@@ -217,6 +226,7 @@ impl Cores {
             id,
             handles,
             next: AtomicUsize::new(0),
+            next_other: AtomicUsize::new(0),
             threads: Mutex::new(running),
         })
     }
@@ -228,6 +238,10 @@ impl Cores {
 
     fn next(&self) -> usize {
         self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len()
+    }
+
+    fn next_other(&self) -> usize {
+        self.next_other.fetch_add(1, Ordering::Relaxed) % self.handles.len()
     }
 
     async fn stop(&self) {
@@ -278,5 +292,21 @@ impl CoreThread {
             })
             .map_err(BuildError::Thread)?;
         Ok((handle, Self { stop, ended, join }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Work started from outside (a timer, a stream) takes a core of its
+    /// own round-robin, not the spawns' one.
+    #[test]
+    fn work_started_from_outside_does_not_make_spawns_skip_a_core() {
+        let runtimes =
+            Runtimes::start(Placement::PerCore { threads: 2 }, None).expect("the threads start");
+        let _timer = runtimes.here();
+        let cores: Vec<_> = (0..4).map(|_| runtimes.place(None, false)).collect();
+        assert_eq!(cores, [Some(0), Some(1), Some(0), Some(1)]);
     }
 }
