@@ -281,7 +281,7 @@ impl System {
                     id,
                     actor_type: actor.actor_type_name().to_owned(),
                     names,
-                    parent: entry.parent,
+                    parent: entry.parent(self.node_id()),
                     kind: entry.kind,
                     state,
                     mailbox_len: actor.mailbox_len(),
