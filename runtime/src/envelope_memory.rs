@@ -41,6 +41,7 @@ const MIN_ALIGN: usize = 16;
 ///
 /// Aborts through [`alloc::handle_alloc_error`] if memory is exhausted, as
 /// `Box::new` does. `layout` must not be zero-sized.
+#[inline]
 pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0, "zero-sized blocks are not allocated");
     // SAFETY: `layout` is valid and not zero-sized.
@@ -54,12 +55,14 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
 ///
 /// `block` must come from [`allocate`] with this same `layout`, and must
 /// not be used after this call.
+#[inline]
 pub(crate) unsafe fn free(block: NonNull<u8>, layout: Layout) {
     // SAFETY: the caller's promise.
     unsafe { raw_free(block, layout) }
 }
 
 #[cfg(not(miri))]
+#[inline]
 unsafe fn raw_allocate(layout: Layout) -> *mut u8 {
     // SAFETY: mimalloc takes any size; the aligned call any power of two.
     unsafe {
@@ -72,6 +75,7 @@ unsafe fn raw_allocate(layout: Layout) -> *mut u8 {
 }
 
 #[cfg(not(miri))]
+#[inline]
 unsafe fn raw_free(block: NonNull<u8>, _layout: Layout) {
     // SAFETY: `block` came from mimalloc (see `raw_allocate`), which frees
     // aligned and plain blocks alike, on any thread.
