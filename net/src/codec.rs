@@ -148,6 +148,29 @@ impl Encoder<Frame> for FrameCodec {
     }
 }
 
+/// What a link's writer hands its connection: a frame, or tells that their
+/// senders framed already (see [`outbox`](crate::outbox)).
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Frame(Frame),
+    /// Whole frames, headers and bodies, back to back.
+    Framed(Bytes),
+}
+
+impl Encoder<Outgoing> for FrameCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, item: Outgoing, dst: &mut BytesMut) -> Result<(), FrameError> {
+        match item {
+            Outgoing::Frame(frame) => self.encode(&frame, dst),
+            Outgoing::Framed(frames) => {
+                dst.extend_from_slice(&frames);
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Encoder<&Frame> for FrameCodec {
     type Error = FrameError;
 

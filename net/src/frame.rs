@@ -407,6 +407,13 @@ impl Frame {
         };
         std::mem::size_of::<Self>() + held
     }
+
+    /// The [`weight`](Self::weight) of a tell of `payload` bytes, also when
+    /// it is queued framed rather than as a value: the budget stays the one
+    /// the protocol documents.
+    pub(crate) fn tell_weight(payload: usize) -> usize {
+        std::mem::size_of::<Self>() + payload
+    }
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 
 use proscenium_runtime::ActorId;
 
+use crate::outbox::TellRecord;
 use crate::MessageTag;
 
 /// A tell written to the link and not yet acknowledged.
@@ -74,6 +75,27 @@ impl InFlight {
         }
         state.tells.push_back(tell);
         Ok(())
+    }
+
+    /// Records a run of tells about to be written, under one lock. Once the
+    /// link has settled, each is handed to `late` instead: its caller
+    /// reports it at once.
+    pub(crate) fn written_run(&self, run: &[TellRecord], mut late: impl FnMut(WrittenTell)) {
+        let mut state = self.lock();
+        for tell in run {
+            state.written += 1;
+            let tell = WrittenTell {
+                seq: state.written,
+                to: tell.to,
+                tag: tell.tag,
+                weight: tell.weight,
+            };
+            if state.settled {
+                late(tell);
+            } else {
+                state.tells.push_back(tell);
+            }
+        }
     }
 
     /// The peer has taken the first `tells` tells of the link: forgets
@@ -202,6 +224,28 @@ mod tests {
         let late = in_flight.written(actor(9), MessageTag::new(9), 10);
         assert_eq!(late.map_err(|t| t.to), Err(actor(9)));
         assert!(!in_flight.is_waiting());
+    }
+
+    #[test]
+    fn a_run_is_recorded_in_order_and_handed_back_once_settled() {
+        let in_flight = InFlight::default();
+        let run: Vec<TellRecord> = (1..=3)
+            .map(|seq| TellRecord {
+                to: actor(seq),
+                tag: MessageTag::new(seq),
+                weight: 10,
+                end: 0,
+            })
+            .collect();
+        in_flight.written_run(&run[..2], |_| panic!("not settled"));
+        assert_eq!(in_flight.counts(), (2, 2));
+        assert_eq!(in_flight.acknowledged(1), 10, "the first of the run");
+        let left: Vec<ActorId> = in_flight.settle().iter().map(|t| t.to).collect();
+        assert_eq!(left, [actor(2)]);
+        let mut late = Vec::new();
+        in_flight.written_run(&run[2..], |tell| late.push(tell.to));
+        assert_eq!(late, [actor(3)]);
+        assert_eq!(in_flight.counts(), (0, 3));
     }
 
     #[test]

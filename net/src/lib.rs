@@ -146,6 +146,7 @@ mod link_stream;
 mod link_traffic;
 mod mailbox_reports;
 mod metrics;
+mod outbox;
 mod parking;
 mod remote_stop;
 mod seal;

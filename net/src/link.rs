@@ -21,22 +21,24 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use proscenium_runtime::remote::Seal;
 use proscenium_runtime::{ActorId, NodeId};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::mpsc;
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::actor_links::HeldLinks;
+use crate::codec::Outgoing;
 use crate::encryption::EncryptedStream;
 use crate::in_flight::{AckOut, InFlight};
 use crate::link_stream::LinkStream;
 use crate::link_traffic::Traffic;
 use crate::metrics::LinkMetrics;
+use crate::outbox::{Entry, OutboxQueue, Queued, Refused, TellRecord};
 use crate::{Frame, FrameCodec, MessageTag};
 
-/// How many queued frames the writer encodes before it flushes.
-const MAX_BATCH: usize = 256;
+/// The most bytes of framed tells the writer hands its connection at once.
+const MAX_PIECE: usize = 64 * 1024;
 
 /// The least headroom above the outbox capacity for frames that never wait.
 const HARD_LIMIT_FLOOR: usize = 1024 * 1024;
@@ -64,6 +66,8 @@ pub(crate) trait LinkHooks: Send + Sync + std::fmt::Debug + 'static {
     fn still_wanted(&self, frame: &Frame) -> bool;
     /// A frame that was queued but never written: the link ended first.
     fn unsent(&self, frame: Frame);
+    /// A tell that was queued but never written: the link ended first.
+    fn unsent_tell(&self, to: ActorId, tag: MessageTag);
     /// A tell that was written, but the link ended before the peer
     /// acknowledged it: it may have been delivered or not.
     fn unacknowledged(&self, to: ActorId, tag: MessageTag);
@@ -83,7 +87,7 @@ pub(crate) struct Link {
     /// Which node dialed: decides which of two simultaneous connections stays.
     pub(crate) initiator: u64,
     /// Frames waiting for the writer task; closed when the link ends.
-    outbox: mpsc::UnboundedSender<Frame>,
+    outbox: Arc<OutboxQueue>,
     /// How full the outbox is, and how senders of tells wait for room.
     room: Arc<Room>,
     /// Actors of the peer whose mailboxes are full: tells to them wait.
@@ -112,32 +116,66 @@ impl Link {
     /// frame that would take the outbox past twice its capacity ends the
     /// link instead: the peer is not keeping up with what it asks for.
     pub(crate) fn send(&self, frame: Frame) -> bool {
-        if self.closed.has_ended() {
-            self.refused(frame);
-            return false;
-        }
         let weight = frame.weight();
-        let queued = self.room.queued.fetch_add(weight, Ordering::SeqCst) + weight;
-        if queued > self.room.hard_limit() {
-            self.room.queued.fetch_sub(weight, Ordering::SeqCst);
-            tracing::warn!(
-                peer = %self.name,
-                limit = self.room.hard_limit(),
-                "outbox over its hard limit: the peer does not take frames as fast as they come; closing the connection"
-            );
-            self.hooks.overloaded();
+        if !self.admit(weight) {
             self.refused(frame);
-            self.closed.end();
             return false;
         }
-        match self.outbox.send(frame) {
+        match self.outbox.push_frame(frame) {
             Ok(()) => true,
-            Err(mpsc::error::SendError(frame)) => {
+            Err(frame) => {
                 self.room.queued.fetch_sub(weight, Ordering::SeqCst);
                 self.refused(frame);
                 false
             }
         }
+    }
+
+    /// Queues a tell of the encoded `payload`, framed as it is queued (see
+    /// [`outbox`](crate::outbox)). Like [`send`](Self::send), it never
+    /// waits: senders wait for [`room`](Self::wait_for_room) first.
+    pub(crate) fn send_tell(
+        &self,
+        to: ActorId,
+        seal: Seal,
+        tag: MessageTag,
+        payload: &[u8],
+    ) -> Result<(), TellRefused> {
+        let weight = Frame::tell_weight(payload.len());
+        if !self.admit(weight) {
+            return Err(TellRefused::Ended);
+        }
+        self.outbox
+            .push_tell(to, seal, tag, payload)
+            .map_err(|refused| {
+                self.room.queued.fetch_sub(weight, Ordering::SeqCst);
+                match refused {
+                    Refused::Closed => TellRefused::Ended,
+                    Refused::Oversized(error) => TellRefused::Oversized(error),
+                }
+            })
+    }
+
+    /// Counts `weight` more bytes as queued, unless the link has ended or
+    /// they would take it past its hard limit, which ends it: the peer is
+    /// not keeping up with what it asks for.
+    fn admit(&self, weight: usize) -> bool {
+        if self.closed.has_ended() {
+            return false;
+        }
+        let queued = self.room.queued.fetch_add(weight, Ordering::SeqCst) + weight;
+        if queued <= self.room.hard_limit() {
+            return true;
+        }
+        self.room.queued.fetch_sub(weight, Ordering::SeqCst);
+        tracing::warn!(
+            peer = %self.name,
+            limit = self.room.hard_limit(),
+            "outbox over its hard limit: the peer does not take frames as fast as they come; closing the connection"
+        );
+        self.hooks.overloaded();
+        self.closed.end();
+        false
     }
 
     /// What a snapshot shows of this link now.
@@ -252,11 +290,20 @@ impl Link {
             self.room
                 .queued
                 .fetch_add(Frame::Goodbye.weight(), Ordering::SeqCst);
-            if self.outbox.send(Frame::Goodbye).is_err() {
+            if self.outbox.push_frame(Frame::Goodbye).is_err() {
                 self.closed.end();
             }
         }
     }
+}
+
+/// Why a tell was not queued.
+#[derive(Debug)]
+pub(crate) enum TellRefused {
+    /// The link has ended, or is closing.
+    Ended,
+    /// The tell is too long for one frame.
+    Oversized(crate::FrameError),
 }
 
 /// Whether a link has ended, readable on every send without a lock (a
@@ -294,6 +341,11 @@ impl LinkEnd {
     /// Whether the link accepts no more frames (it is closing or has ended).
     pub(crate) fn has_ended(&self) -> bool {
         self.0.ended.load(Ordering::Acquire)
+    }
+
+    /// Whether the link has ended, not merely stopped accepting frames.
+    fn is_over(&self) -> bool {
+        self.0.token.is_cancelled()
     }
 
     /// Completes once the link has ended.
@@ -388,7 +440,7 @@ impl Paused {
 }
 
 pub(crate) type FrameSink =
-    SplitSink<Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec>, Frame>;
+    SplitSink<Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec>, Outgoing>;
 pub(crate) type FrameStream = SplitStream<Framed<Metered<EncryptedStream<LinkStream>>, FrameCodec>>;
 
 /// A stream that counts the bytes written to it, so the writer can tell a
@@ -476,9 +528,10 @@ pub(crate) fn open(
     tasks: &tokio_util::task::TaskTracker,
 ) -> (Arc<Link>, FrameStream) {
     let traffic = Arc::new(Traffic::default());
+    let framed_max = framed.codec().max_frame_length();
     let framed = metered(framed, Arc::clone(&traffic), metrics.clone());
     let (sink, stream) = framed.split();
-    let (outbox, queue) = mpsc::unbounded_channel();
+    let outbox = Arc::new(OutboxQueue::new(framed_max));
     let closed = LinkEnd::new();
     let room = Arc::new(Room {
         queued: AtomicUsize::new(0),
@@ -492,7 +545,7 @@ pub(crate) fn open(
         peer,
         name: name.clone(),
         initiator,
-        outbox,
+        outbox: Arc::clone(&outbox),
         room: Arc::clone(&room),
         paused: Paused::default(),
         in_flight: Arc::clone(&in_flight),
@@ -505,7 +558,10 @@ pub(crate) fn open(
     });
     let writer = Writer {
         queue: Outbox {
-            queue,
+            queue: outbox,
+            batch: Queued::default(),
+            run: Vec::new(),
+            out: Vec::new(),
             room,
             in_flight,
             acks,
@@ -542,38 +598,107 @@ fn metered(
 /// The writer's end of the outbox: frames, the fill level it lowers, and
 /// the record of written tells that keeps their room until acknowledged.
 struct Outbox {
-    queue: mpsc::UnboundedReceiver<Frame>,
+    queue: Arc<OutboxQueue>,
+    /// What the writer took from the queue and has yet to write.
+    batch: Queued,
+    /// The records of the tells of the run being prepared.
+    run: Vec<TellRecord>,
+    /// What the batch becomes on the wire, in order.
+    out: Vec<Outgoing>,
     room: Arc<Room>,
     in_flight: Arc<InFlight>,
     acks: Arc<AckOut>,
 }
 
 impl Outbox {
-    async fn recv(&mut self) -> Option<Frame> {
-        let frame = self.queue.recv().await;
-        self.taken(frame.as_ref());
-        frame
+    /// Adds a frame of the writer's own (a heartbeat's ping) to the batch,
+    /// counted in the outbox budget like a queued one.
+    fn push_own(&mut self, frame: Frame) {
+        self.room.queued.fetch_add(frame.weight(), Ordering::SeqCst);
+        self.batch.entries.push(Entry::Frame(frame));
     }
 
-    fn try_recv(&mut self) -> Option<Frame> {
-        let frame = self.queue.try_recv().ok();
-        self.taken(frame.as_ref());
-        frame
+    /// Takes what is queued; `false` if nothing was.
+    fn take(&mut self) -> bool {
+        self.queue.take(&mut self.batch);
+        !self.batch.is_empty()
     }
 
-    /// A frame left the queue: its room is free, but a tell's only once
-    /// acknowledged (see [`ready`](Self::ready)).
-    fn taken(&self, frame: Option<&Frame>) {
-        match frame {
-            Some(Frame::Tell { .. }) | None => {}
-            Some(frame) => {
-                self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+    /// Turns the batch taken into what goes on the wire, without waiting,
+    /// so that a write cut short never leaves a frame half accounted for:
+    /// a tell is recorded as in flight (or, if the link has ended, reported
+    /// at once) before it is written, even partly; a frame leaves the
+    /// outbox budget, a tell's weight only once acknowledged. Frames no
+    /// longer wanted (asks whose asker gave up) are skipped; an ack gets
+    /// the latest count. Returns the frames to write and whether a goodbye
+    /// is among them: what was queued after it is reported unsent.
+    fn prepare(&mut self, hooks: &dyn LinkHooks) -> (u64, bool) {
+        let mut frames = 0;
+        // Bytes of the batch's tells handed on so far: their records count
+        // from the start.
+        let mut consumed = 0;
+        let mut entries = std::mem::take(&mut self.batch.entries);
+        let mut rest = entries.drain(..);
+        let mut goodbye = false;
+        for entry in rest.by_ref() {
+            match entry {
+                Entry::Tell(tell) => {
+                    self.run.push(tell);
+                    frames += 1;
+                }
+                Entry::Frame(frame) => {
+                    self.end_run(&mut consumed, hooks);
+                    self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+                    if !hooks.still_wanted(&frame) {
+                        continue;
+                    }
+                    goodbye = matches!(frame, Frame::Goodbye);
+                    self.out.push(Outgoing::Frame(self.ready(frame, hooks)));
+                    frames += 1;
+                    if goodbye {
+                        break;
+                    }
+                }
             }
         }
+        self.end_run(&mut consumed, hooks);
+        for entry in rest {
+            report_unsent(entry, hooks);
+        }
+        self.batch.entries = entries;
+        self.batch.tells.clear();
+        self.batch.forget_a_burst();
+        (frames, goodbye)
     }
 
-    /// A frame as it is written: a tell is recorded as in flight (or, if
-    /// the link has ended, reported at once), an ack gets the latest count.
+    /// Records the run of tells just prepared as in flight, and hands
+    /// their frames on in pieces of at most [`MAX_PIECE`] bytes (or one
+    /// tell), so that the connection's buffer stays small however long
+    /// the run.
+    fn end_run(&mut self, consumed: &mut usize, hooks: &dyn LinkHooks) {
+        if self.run.is_empty() {
+            return;
+        }
+        self.in_flight
+            .written_run(&self.run, |late| hooks.unacknowledged(late.to, late.tag));
+        let mut piece_end = *consumed;
+        for tell in &self.run {
+            if tell.end - *consumed > MAX_PIECE && piece_end > *consumed {
+                let piece = self.batch.tells.split_to(piece_end - *consumed);
+                self.out.push(Outgoing::Framed(piece.freeze()));
+                *consumed = piece_end;
+            }
+            piece_end = tell.end;
+        }
+        let piece = self.batch.tells.split_to(piece_end - *consumed);
+        self.out.push(Outgoing::Framed(piece.freeze()));
+        *consumed = piece_end;
+        self.run.clear();
+    }
+
+    /// A frame as it is written: a tell framed by hand is recorded as in
+    /// flight (or, if the link has ended, reported at once), an ack gets
+    /// the latest count.
     fn ready(&self, frame: Frame, hooks: &dyn LinkHooks) -> Frame {
         match &frame {
             Frame::Tell { to, tag, .. } => {
@@ -589,9 +714,30 @@ impl Outbox {
         }
     }
 
+    /// The writer has ended: nothing more is queued, and what was never
+    /// written is reported.
+    fn close(&mut self, hooks: &dyn LinkHooks) {
+        self.out.clear();
+        self.queue.close(&mut self.batch);
+        for entry in self.batch.entries.drain(..) {
+            if let Entry::Frame(frame) = &entry {
+                self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+            }
+            report_unsent(entry, hooks);
+        }
+    }
+
     /// Wakes senders waiting for room, after a batch went out.
     fn wake_waiting(&self) {
         self.room.wake_waiting();
+    }
+}
+
+/// Reports a queued entry the writer will never write.
+fn report_unsent(entry: Entry, hooks: &dyn LinkHooks) {
+    match entry {
+        Entry::Tell(tell) => hooks.unsent_tell(tell.to, tell.tag),
+        Entry::Frame(frame) => hooks.unsent(frame),
     }
 }
 
@@ -624,36 +770,32 @@ impl Writer {
         let mut idle = tokio::time::interval(self.settings.heartbeat);
         idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut unacknowledged = AckWatch::new(self.settings.write_stall);
-        loop {
-            let first = tokio::select! {
-                biased;
-                () = &mut ended => break,
-                frame = self.queue.recv() => frame,
-                _ = idle.tick() => {
-                    self.metrics.outbox(self.queue.room.queued.load(Ordering::Relaxed));
-                    Some(self.traffic.ping())
-                }
-                () = unacknowledged.tick() => {
-                    if unacknowledged.stalled(&self.queue.in_flight) {
-                        tracing::warn!(
-                            peer = %self.peer,
-                            timeout = ?self.settings.write_stall,
-                            "the peer acknowledged no tell for the write-stall timeout; closing the connection"
-                        );
-                        self.hooks.stalled();
-                        break;
+        while !self.closed.is_over() {
+            if !self.queue.take() {
+                tokio::select! {
+                    biased;
+                    () = &mut ended => break,
+                    () = self.queue.queue.wait() => continue,
+                    _ = idle.tick() => {
+                        self.metrics.outbox(self.queue.room.queued.load(Ordering::Relaxed));
+                        self.queue.push_own(self.traffic.ping());
                     }
-                    continue;
+                    () = unacknowledged.tick() => {
+                        if unacknowledged.stalled(&self.queue.in_flight) {
+                            tracing::warn!(
+                                peer = %self.peer,
+                                timeout = ?self.settings.write_stall,
+                                "the peer acknowledged no tell for the write-stall timeout; closing the connection"
+                            );
+                            self.hooks.stalled();
+                            break;
+                        }
+                        continue;
+                    }
                 }
-            };
-            let Some(first) = first else { break };
-            let write = write_batch(
-                &mut sink,
-                &mut self.queue,
-                &*self.hooks,
-                &self.metrics,
-                first,
-            );
+            }
+            let (frames, said_goodbye) = self.queue.prepare(&*self.hooks);
+            let write = write_batch(&mut sink, &mut self.queue.out, &self.metrics, frames);
             match guarded(
                 write,
                 ended.as_mut(),
@@ -662,7 +804,7 @@ impl Writer {
             )
             .await
             {
-                Ok(said_goodbye) => {
+                Ok(()) => {
                     self.queue.wake_waiting();
                     self.metrics
                         .outbox(self.queue.room.queued.load(Ordering::Relaxed));
@@ -697,10 +839,7 @@ impl Writer {
         }
         // What is still queued will never be written: account for it before
         // the link is seen to end, so whoever waits for that sees the count.
-        self.queue.queue.close();
-        while let Some(frame) = self.queue.try_recv() {
-            self.hooks.unsent(frame);
-        }
+        self.queue.close(&*self.hooks);
         self.closed.end();
         self.queue.wake_waiting();
         // Dropping the sink (not closing it, which would flush to a peer
@@ -794,38 +933,18 @@ where
     }
 }
 
-/// Encodes `first` and whatever else is queued now (up to a batch), then
-/// flushes once: many small messages cost few syscalls. Frames no longer
-/// wanted (asks whose asker gave up) are skipped. `Ok(true)` once a goodbye
-/// went out: nothing may follow it.
+/// Writes a prepared batch and flushes once: many small messages cost few
+/// syscalls, and a run of tells is one copy into the connection's buffer.
 async fn write_batch(
     sink: &mut FrameSink,
-    queue: &mut Outbox,
-    hooks: &dyn LinkHooks,
+    out: &mut Vec<Outgoing>,
     metrics: &LinkMetrics,
-    first: Frame,
-) -> Result<bool, crate::FrameError> {
-    let mut next = Some(first);
-    let mut fed = 0;
-    let mut written = 0;
-    let mut goodbye = false;
-    while let Some(frame) = next.take() {
-        if hooks.still_wanted(&frame) {
-            goodbye = matches!(frame, Frame::Goodbye);
-            // Recorded before the write: a tell the write may have put on
-            // the wire even partly is in flight, never silently gone.
-            sink.feed(queue.ready(frame, hooks)).await?;
-            written += 1;
-            if goodbye {
-                break;
-            }
-        }
-        fed += 1;
-        if fed < MAX_BATCH {
-            next = queue.try_recv();
-        }
+    frames: u64,
+) -> Result<(), crate::FrameError> {
+    for item in out.drain(..) {
+        sink.feed(item).await?;
     }
     sink.flush().await?;
-    metrics.frames_sent(written);
-    Ok(goodbye)
+    metrics.frames_sent(frames);
+    Ok(())
 }

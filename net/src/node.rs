@@ -744,7 +744,8 @@ impl NodeBuilder {
             Some(addr) => addr,
             None => bound,
         });
-        let shared = Arc::new(NodeShared {
+        let shared = Arc::new_cyclic(|weak| NodeShared {
+            ref_context: Arc::new(crate::transport::RefContext::new(weak.clone())),
             system,
             name: self.name,
             registry: self.registry,

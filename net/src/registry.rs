@@ -22,6 +22,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::spawner::SpawnRequest;
+
+type Fold = foldhash::fast::RandomState;
 use crate::{wire, MessageTag, WireError};
 
 /// A message type that can be sent to an actor on another node.
@@ -105,7 +107,8 @@ impl DecodeCx {
 #[derive(Clone, Copy)]
 pub(crate) struct MessageCodec {
     pub(crate) tag: MessageTag,
-    pub(crate) encode: fn(&AnyMessage, u64) -> Result<Vec<u8>, WireError>,
+    /// Appends the message, at most the limit's bytes of it, to the buffer.
+    pub(crate) encode: fn(&AnyMessage, u64, &mut Vec<u8>) -> Result<(), WireError>,
     pub(crate) decode_reply: fn(&DecodeCx, &[u8]) -> Result<AnyReply, WireError>,
 }
 
@@ -176,11 +179,14 @@ pub(crate) type SpawnFn = fn(&DecodeCx, &[u8]) -> Result<SpawnRequest, WireError
 /// ```
 #[derive(Default)]
 pub struct Registry {
-    codecs: HashMap<TypeId, MessageCodec>,
-    deliveries: HashMap<(TypeId, MessageTag), Delivery>,
-    spawners: HashMap<MessageTag, SpawnFn>,
+    // Looked up once or twice per remote message on each side: hashed with
+    // foldhash, not SipHash. The keys are fixed when the node starts; a
+    // peer chooses only what it looks up.
+    codecs: HashMap<TypeId, MessageCodec, Fold>,
+    deliveries: HashMap<(TypeId, MessageTag), Delivery, Fold>,
+    spawners: HashMap<MessageTag, SpawnFn, Fold>,
     /// Every tag seen, with the type that claimed it, to catch collisions.
-    names: HashMap<MessageTag, (&'static str, &'static str)>,
+    names: HashMap<MessageTag, (&'static str, &'static str), Fold>,
     collisions: Vec<String>,
 }
 
@@ -303,9 +309,13 @@ impl fmt::Debug for Registry {
 
 // ===== monomorphised entry points =====
 
-fn encode_any<M: RemoteMessage>(message: &AnyMessage, limit: u64) -> Result<Vec<u8>, WireError> {
+fn encode_any<M: RemoteMessage>(
+    message: &AnyMessage,
+    limit: u64,
+    dst: &mut Vec<u8>,
+) -> Result<(), WireError> {
     match message.downcast_ref::<M>() {
-        Some(message) => wire::encode(message, limit),
+        Some(message) => wire::encode_into(message, limit, dst),
         None => Err(WireError::Unencodable {
             reason: "message of an unexpected type".into(),
         }),

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashmap::DashMap;
-use proscenium_runtime::remote::{AnyReply, Seal, Watcher};
+use proscenium_runtime::remote::{AnyReply, RemoteDelivery, Watcher};
 use proscenium_runtime::{ActorId, ActorRef, AskError, NodeId, SupervisorStrategy, System};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -130,6 +130,9 @@ pub(crate) struct NodeShared {
     pub(crate) seals: SealKey,
     /// Whether peers may stop and kill actors here, and which opted in.
     pub(crate) remote_stop: StopExposure,
+    /// The transport refs read and written by this node are resolved
+    /// against (a [`RefContext`](crate::transport::RefContext)).
+    pub(crate) ref_context: Arc<dyn RemoteDelivery>,
     /// What snapshots read besides this state; set once the node started.
     pub(crate) observed: std::sync::OnceLock<crate::introspection::Observed>,
 }
@@ -167,7 +170,7 @@ impl NodeShared {
     pub(crate) fn decode_cx(self: &Arc<Self>) -> DecodeCx {
         DecodeCx {
             system: self.system.clone(),
-            transport: self.ref_transport(Seal::NONE),
+            transport: Arc::clone(&self.ref_context),
             limit: self.max_frame_length as u64,
         }
     }

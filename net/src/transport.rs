@@ -6,8 +6,9 @@
 //! node's own actors as they are written and checks seals as they are read.
 
 use std::any::TypeId;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use proscenium_runtime::remote::{
 use proscenium_runtime::{ActorId, AskError, DeadLetter, StopReason};
 use tokio::sync::oneshot;
 
-use crate::link::LinkHooks;
+use crate::link::{LinkHooks, TellRefused};
 use crate::shared::{NodeShared, PendingAsk};
 use crate::stats::bump;
 use crate::{Frame, MessageTag};
@@ -46,25 +47,61 @@ impl NodeShared {
         )
     }
 
-    /// Encodes `message` for the wire, sealing the refs inside it.
-    fn encode(
+    /// Encodes `message` for the wire, sealing the refs inside it, and
+    /// appends it to `dst`.
+    fn encode_into(
         self: &Arc<Self>,
         message: &AnyMessage,
-    ) -> Result<(crate::MessageTag, Bytes), Undeliverable> {
+        dst: &mut Vec<u8>,
+    ) -> Result<MessageTag, Undeliverable> {
         let codec = self
             .registry
             .codec(message.type_id())
             .ok_or(Undeliverable::NotRemote)?;
         let limit = crate::frame::payload_limit(self.max_frame_length);
-        let context = self.ref_transport(Seal::NONE);
-        match with_ref_resolver(&self.system, &context, || (codec.encode)(message, limit)) {
-            Ok(bytes) => Ok((codec.tag, Bytes::from(bytes))),
+        match with_ref_resolver(&self.system, &self.ref_context, || {
+            (codec.encode)(message, limit, dst)
+        }) {
+            Ok(()) => Ok(codec.tag),
             Err(error) => {
                 tracing::warn!(message = message.type_name(), %error, "could not encode a remote message");
                 Err(Undeliverable::NotRemote)
             }
         }
     }
+
+    /// Encodes `message` for the wire in a buffer of its own.
+    fn encode(
+        self: &Arc<Self>,
+        message: &AnyMessage,
+    ) -> Result<(MessageTag, Bytes), Undeliverable> {
+        let mut payload = Vec::new();
+        let tag = self.encode_into(message, &mut payload)?;
+        Ok((tag, Bytes::from(payload)))
+    }
+}
+
+thread_local! {
+    /// The buffer each thread encodes its remote tells in: a tell is copied
+    /// from it into its link's outbox, so none needs a buffer of its own.
+    static TELL_PAYLOAD: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The longest buffer a thread keeps for its next tell: a rare large
+/// message should not pin its memory for the thread's life.
+const TELL_PAYLOAD_KEPT: usize = 64 * 1024;
+
+/// Runs `encode` with this thread's empty tell buffer.
+fn with_tell_payload<R>(encode: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    // Taken, not borrowed: a message whose encoding sends a remote tell
+    // gets a fresh buffer instead of a borrow error.
+    let mut payload = TELL_PAYLOAD.try_with(Cell::take).unwrap_or_default();
+    payload.clear();
+    let result = encode(&mut payload);
+    if payload.capacity() <= TELL_PAYLOAD_KEPT {
+        let _ = TELL_PAYLOAD.try_with(|kept| kept.set(payload));
+    }
+    result
 }
 
 /// The transport of one remote ref: the node's, with the seal the ref was
@@ -78,6 +115,113 @@ impl NodeShared {
 pub(crate) struct RefTransport {
     node: Arc<NodeShared>,
     seal: Seal,
+}
+
+/// The transport that refs read and written by this node are resolved
+/// against ([`RefTransport`] with [`Seal::NONE`]), one per node, made with
+/// it: encoding and decoding a message then allocate no transport of their
+/// own. It holds its node weakly, since the node holds it; the node is
+/// alive whenever it encodes or decodes, so the fallbacks for a node that
+/// is gone (`NodeDown`, nothing sealed) are for a ref that outlived it.
+#[derive(Debug)]
+pub(crate) struct RefContext {
+    node: Weak<NodeShared>,
+}
+
+impl RefContext {
+    pub(crate) fn new(node: Weak<NodeShared>) -> Self {
+        Self { node }
+    }
+
+    fn node(&self) -> Option<Arc<NodeShared>> {
+        self.node.upgrade()
+    }
+}
+
+impl RemoteDelivery for RefContext {
+    fn tell(&self, to: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+        match self.node() {
+            Some(node) => node.tell_sealed(to, Seal::NONE, message),
+            None => Err(RemoteSendError {
+                reason: Undeliverable::NodeDown,
+                message,
+            }),
+        }
+    }
+
+    fn tell_ready(&self, to: ActorId) -> Option<RemoteReady> {
+        self.node()?.tell_ready_for(to)
+    }
+
+    fn ask(&self, to: ActorId, message: AnyMessage, timeout: Duration) -> RemoteAsk {
+        match self.node() {
+            Some(node) => node.ask_sealed(to, Seal::NONE, message, timeout),
+            None => Box::pin(std::future::ready(Err(AskError::NodeDown))),
+        }
+    }
+
+    fn stop(&self, to: ActorId) {
+        if let Some(node) = self.node() {
+            node.stop_sealed(to, Seal::NONE);
+        }
+    }
+
+    fn kill(&self, to: ActorId) {
+        if let Some(node) = self.node() {
+            node.kill_sealed(to, Seal::NONE);
+        }
+    }
+
+    fn watch(&self, target: ActorId, watcher: Watcher) {
+        match self.node() {
+            Some(node) => node.watch_sealed(target, Seal::NONE, watcher),
+            None => watcher.notify(target, StopReason::NodeDown),
+        }
+    }
+
+    fn unwatch(&self, target: ActorId, watcher: ActorId) {
+        if let Some(node) = self.node() {
+            node.unwatch_for(target, watcher);
+        }
+    }
+
+    fn link_notice(&self, to: ActorId, from: ActorId, notice: LinkNotice) {
+        if let Some(node) = self.node() {
+            node.link_notice_sealed(to, Seal::NONE, from, notice);
+        }
+    }
+
+    fn is_alive(&self, target: ActorId) -> bool {
+        self.node().is_some_and(|node| node.is_alive_for(target))
+    }
+
+    fn wait_stopped(&self, target: ActorId) -> RemoteStopped {
+        match self.node() {
+            Some(node) => node.wait_stopped_sealed(target, Seal::NONE),
+            None => Box::pin(std::future::ready(StopReason::NodeDown)),
+        }
+    }
+
+    fn reported_mailbox_len(&self, target: ActorId) -> Option<usize> {
+        self.node()?.reported_mailbox_len_of(target)
+    }
+
+    fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
+        self.node()?.local_recipient_for(actor, message)
+    }
+
+    fn seal(&self, target: ActorId) -> Seal {
+        self.node()
+            .map_or(Seal::NONE, |node| node.seal_for(target, Seal::NONE))
+    }
+
+    fn opens(&self, target: ActorId, seal: Seal) -> bool {
+        self.node().is_some_and(|node| node.opens(target, seal))
+    }
+
+    fn sealed(&self, _: ActorId, seal: Seal) -> Option<Arc<dyn RemoteDelivery>> {
+        Some(self.node()?.ref_transport(seal))
+    }
 }
 
 impl NodeShared {
@@ -96,24 +240,24 @@ impl NodeShared {
         seal: Seal,
         message: AnyMessage,
     ) -> Result<(), RemoteSendError> {
-        let refuse = |reason, message| Err(RemoteSendError { reason, message });
         let Some(link) = self.link_to(to.node()) else {
-            return refuse(Undeliverable::NodeDown, message);
+            return Err(RemoteSendError {
+                reason: Undeliverable::NodeDown,
+                message,
+            });
         };
-        let (tag, payload) = match self.encode(&message) {
-            Ok(encoded) => encoded,
-            Err(reason) => return refuse(reason, message),
-        };
-        if link.send(Frame::Tell {
-            to,
-            seal,
-            tag,
-            payload,
-        }) {
-            Ok(())
-        } else {
-            refuse(Undeliverable::NodeDown, message)
-        }
+        let sent = with_tell_payload(|payload| {
+            let tag = self.encode_into(&message, payload)?;
+            link.send_tell(to, seal, tag, payload)
+                .map_err(|refused| match refused {
+                    TellRefused::Ended => Undeliverable::NodeDown,
+                    TellRefused::Oversized(error) => {
+                        tracing::warn!(message = message.type_name(), %error, "a remote message too long for a frame");
+                        Undeliverable::NotRemote
+                    }
+                })
+        });
+        sent.map_err(|reason| RemoteSendError { reason, message })
     }
 
     fn tell_ready_for(&self, to: ActorId) -> Option<RemoteReady> {
@@ -330,21 +474,15 @@ impl RemoteDelivery for RefTransport {
     }
 
     fn local_recipient(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
-        let tag = self.node.registry.codec(message)?.tag;
-        let delivery = self.node.registry.delivery(actor.actor_type(), tag)?;
-        (delivery.recipient)(actor)
+        self.node.local_recipient_for(actor, message)
     }
 
     fn seal(&self, target: ActorId) -> Seal {
-        if target.node() == self.node.node_id() {
-            self.node.seals.seal(target)
-        } else {
-            self.seal
-        }
+        self.node.seal_for(target, self.seal)
     }
 
     fn opens(&self, target: ActorId, seal: Seal) -> bool {
-        target.node() == self.node.node_id() && self.node.seals.opens(target, seal)
+        self.node.opens(target, seal)
     }
 
     fn sealed(&self, _: ActorId, seal: Seal) -> Option<Arc<dyn RemoteDelivery>> {
@@ -353,6 +491,26 @@ impl RemoteDelivery for RefTransport {
 }
 
 impl NodeShared {
+    fn local_recipient_for(&self, actor: &AnyActorRef, message: TypeId) -> Option<AnyRecipient> {
+        let tag = self.registry.codec(message)?.tag;
+        let delivery = self.registry.delivery(actor.actor_type(), tag)?;
+        (delivery.recipient)(actor)
+    }
+
+    /// The seal a ref to `target` is written with: this node's own for
+    /// its actors, `given` (the ref's) for another node's.
+    fn seal_for(&self, target: ActorId, given: Seal) -> Seal {
+        if target.node() == self.node_id() {
+            self.seals.seal(target)
+        } else {
+            given
+        }
+    }
+
+    fn opens(&self, target: ActorId, seal: Seal) -> bool {
+        target.node() == self.node_id() && self.seals.opens(target, seal)
+    }
+
     /// Reports a remote tell to `to` that the link did not deliver, or (if
     /// `possibly_delivered`) cannot say whether it did.
     fn tell_dead_letter(&self, to: ActorId, tag: MessageTag, possibly_delivered: bool) {
@@ -381,10 +539,7 @@ impl LinkHooks for NodeShared {
 
     fn unsent(&self, frame: Frame) {
         match frame {
-            Frame::Tell { to, tag, .. } => {
-                bump(&self.stats.tells_unsent);
-                self.tell_dead_letter(to, tag, false);
-            }
+            Frame::Tell { to, tag, .. } => self.unsent_tell(to, tag),
             // Nothing was lost: there was nothing left to say.
             Frame::Heartbeat
             | Frame::Ping { .. }
@@ -393,6 +548,11 @@ impl LinkHooks for NodeShared {
             | Frame::Ack { .. } => {}
             _ => bump(&self.stats.frames_unsent),
         }
+    }
+
+    fn unsent_tell(&self, to: ActorId, tag: MessageTag) {
+        bump(&self.stats.tells_unsent);
+        self.tell_dead_letter(to, tag, false);
     }
 
     fn unacknowledged(&self, to: ActorId, tag: MessageTag) {
@@ -406,5 +566,38 @@ impl LinkHooks for NodeShared {
 
     fn overloaded(&self) {
         bump(&self.stats.links_overloaded);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proscenium_runtime::{Message, NodeId};
+
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Ping(u32);
+
+    impl Message for Ping {
+        type Reply = ();
+    }
+
+    #[tokio::test]
+    async fn a_ref_context_that_outlived_its_node_reports_it_down() {
+        let context = RefContext::new(Weak::new());
+        let to = ActorId::new(NodeId::new(2, 1), 7);
+        let refused = context
+            .tell(to, AnyMessage::new(Ping(5)))
+            .expect_err("no node to send through");
+        assert_eq!(refused.reason, Undeliverable::NodeDown);
+        assert_eq!(refused.message.downcast_ref::<Ping>(), Some(&Ping(5)));
+        let asked = context
+            .ask(to, AnyMessage::new(Ping(5)), Duration::from_secs(60))
+            .await;
+        assert!(matches!(asked, Err(AskError::NodeDown)), "{asked:?}");
+        assert_eq!(context.wait_stopped(to).await, StopReason::NodeDown);
+        assert!(!context.is_alive(to));
+        assert!(context.sealed(to, Seal::NONE).is_none());
+        assert!(!context.opens(to, Seal::NONE));
     }
 }

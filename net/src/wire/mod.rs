@@ -106,7 +106,30 @@ fn options(limit: u64) -> impl Options {
 /// # Ok::<(), proscenium_net::WireError>(())
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T, limit: u64) -> Result<Vec<u8>, WireError> {
-    options(limit).serialize(value).map_err(|e| match *e {
+    options(limit)
+        .serialize(value)
+        .map_err(|e| encode_error(*e, value, limit))
+}
+
+/// Like [`encode`], appending to `dst` instead of allocating a buffer: a
+/// sender that encodes many messages reuses one. On an error `dst` may hold
+/// part of the value after what it held before.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    limit: u64,
+    dst: &mut Vec<u8>,
+) -> Result<(), WireError> {
+    options(limit)
+        .serialize_into(dst, value)
+        .map_err(|e| encode_error(*e, value, limit))
+}
+
+fn encode_error<T: Serialize + ?Sized>(
+    error: bincode::ErrorKind,
+    value: &T,
+    limit: u64,
+) -> WireError {
+    match error {
         bincode::ErrorKind::SizeLimit => WireError::TooLarge {
             // Only on the error path: measure without a limit to say by how much.
             len: options(u64::MAX).serialized_size(value).unwrap_or(u64::MAX),
@@ -115,7 +138,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T, limit: u64) -> Result<Vec<u8>, W
         other => WireError::Unencodable {
             reason: other.to_string(),
         },
-    })
+    }
 }
 
 /// Decodes exactly one `T` from `bytes`, reading at most `limit` bytes.
