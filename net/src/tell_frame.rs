@@ -45,15 +45,58 @@ pub(crate) struct TellHeader {
 
 /// Appends the body of a `Frame::Tell` (no length header) to `dst`.
 pub(crate) fn encode(to: ActorId, seal: Seal, tag: MessageTag, payload: &[u8], dst: &mut BytesMut) {
-    dst.reserve(TELL_OVERHEAD + payload.len());
-    put_varint(dst, TELL);
-    put_varint(dst, to.node().number());
-    put_varint(dst, to.node().incarnation());
-    put_varint(dst, to.seq());
-    dst.put_slice(&seal.to_bytes());
-    put_varint(dst, tag.get());
-    put_varint(dst, payload.len() as u64);
+    // The header is built on the stack and appended once: a `put` per
+    // field would check `dst`'s capacity for every byte.
+    let mut header = Header::default();
+    header.varint(TELL);
+    header.varint(to.node().number());
+    header.varint(to.node().incarnation());
+    header.varint(to.seq());
+    header.bytes(&seal.to_bytes());
+    header.varint(tag.get());
+    header.varint(payload.len() as u64);
+    dst.reserve(header.len + payload.len());
+    dst.put_slice(&header.bytes[..header.len]);
     dst.put_slice(payload);
+}
+
+/// The bytes of a tell before its payload, written as bincode does.
+struct Header {
+    bytes: [u8; TELL_OVERHEAD],
+    len: usize,
+}
+
+impl Default for Header {
+    fn default() -> Self {
+        Self {
+            bytes: [0; TELL_OVERHEAD],
+            len: 0,
+        }
+    }
+}
+
+impl Header {
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    #[inline]
+    fn varint(&mut self, n: u64) {
+        if n <= u64::from(SINGLE_BYTE_MAX) {
+            self.bytes[self.len] = n as u8;
+            self.len += 1;
+        } else if let Ok(n) = u16::try_from(n) {
+            self.bytes(&[U16_BYTE]);
+            self.bytes(&n.to_le_bytes());
+        } else if let Ok(n) = u32::try_from(n) {
+            self.bytes(&[U32_BYTE]);
+            self.bytes(&n.to_le_bytes());
+        } else {
+            self.bytes(&[U64_BYTE]);
+            self.bytes(&n.to_le_bytes());
+        }
+    }
 }
 
 /// Reads `body` as a whole `Frame::Tell`, or `None` if it is anything else
@@ -78,21 +121,6 @@ pub(crate) fn decode(body: &[u8]) -> Option<TellHeader> {
         tag,
         payload: start..at.pos,
     })
-}
-
-fn put_varint(dst: &mut BytesMut, n: u64) {
-    if n <= u64::from(SINGLE_BYTE_MAX) {
-        dst.put_u8(n as u8);
-    } else if let Ok(n) = u16::try_from(n) {
-        dst.put_u8(U16_BYTE);
-        dst.put_u16_le(n);
-    } else if let Ok(n) = u32::try_from(n) {
-        dst.put_u8(U32_BYTE);
-        dst.put_u32_le(n);
-    } else {
-        dst.put_u8(U64_BYTE);
-        dst.put_u64_le(n);
-    }
 }
 
 /// A cursor over untrusted bytes: every read is bounds-checked.
