@@ -17,7 +17,7 @@
 //! `Stopped`: the two cannot be told apart.
 
 use std::any::TypeId;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +32,33 @@ use crate::remote::{
 use crate::{Actor, ActorId, ActorRef, AskError, Message, Recipient, StopReason, System};
 
 thread_local! {
-    static RESOLVER: RefCell<Option<Resolver>> = const { RefCell::new(None) };
+    /// The innermost [`with_ref_resolver`] running on this thread, as
+    /// pointers to its arguments rather than clones of them: a scope runs
+    /// around every remote message encoded or decoded, and most messages
+    /// hold no ref, so cloning a `System` and a transport (four atomic
+    /// operations) for each was most of what a scope cost.
+    static RESOLVER: Cell<Option<ScopedResolver>> = const { Cell::new(None) };
+}
+
+/// The arguments of a running [`with_ref_resolver`].
+#[derive(Clone, Copy)]
+struct ScopedResolver {
+    system: *const System,
+    transport: *const Arc<dyn RemoteDelivery>,
+}
+
+impl ScopedResolver {
+    /// Calls `f` with the resolver of the innermost scope on this thread.
+    #[allow(unsafe_code)]
+    fn with_current<R>(f: impl FnOnce(&System, &Arc<dyn RemoteDelivery>) -> R) -> Option<R> {
+        let scoped = RESOLVER.with(Cell::get)?;
+        // SAFETY: `with_ref_resolver` sets these pointers from references
+        // that outlive its call, and puts the previous value back before it
+        // returns or unwinds; this thread is inside that call, so they
+        // point to live values. Only shared references are made.
+        let (system, transport) = unsafe { (&*scoped.system, &*scoped.transport) };
+        Some(f(system, transport))
+    }
 }
 
 #[derive(Clone)]
@@ -111,17 +137,14 @@ pub fn with_ref_resolver<R>(
     transport: &Arc<dyn RemoteDelivery>,
     decode: impl FnOnce() -> R,
 ) -> R {
-    let resolver = Resolver {
-        system: system.clone(),
-        transport: Arc::clone(transport),
-    };
-    let previous = RESOLVER.with(|cell| cell.replace(Some(resolver)));
-    // Restore on the way out, also if `decode` panics.
-    struct Restore(Option<Resolver>);
+    let scoped = ScopedResolver { system, transport };
+    let previous = RESOLVER.with(|cell| cell.replace(Some(scoped)));
+    // Restore on the way out, also if `decode` panics: the pointers must
+    // not outlive this call.
+    struct Restore(Option<ScopedResolver>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            RESOLVER.with(|cell| *cell.borrow_mut() = previous);
+            RESOLVER.with(|cell| cell.set(self.0));
         }
     }
     let _restore = Restore(previous);
@@ -158,15 +181,17 @@ fn seal_for<E: serde::ser::Error>(id: ActorId, remote: Option<&RemoteTarget>) ->
     if let Some(remote) = remote {
         return Ok(remote.transport.seal(remote.id));
     }
-    RESOLVER
-        .with(|cell| cell.borrow().as_ref().map(|r| r.transport.seal(id)))
-        .ok_or_else(|| {
-            E::custom("actor refs can only be serialized by a node (inside `with_ref_resolver`)")
-        })
+    ScopedResolver::with_current(|_, transport| transport.seal(id)).ok_or_else(|| {
+        E::custom("actor refs can only be serialized by a node (inside `with_ref_resolver`)")
+    })
 }
 
 fn current_resolver<E: serde::de::Error>() -> Result<Resolver, E> {
-    RESOLVER.with(|cell| cell.borrow().clone()).ok_or_else(|| {
+    ScopedResolver::with_current(|system, transport| Resolver {
+        system: system.clone(),
+        transport: Arc::clone(transport),
+    })
+    .ok_or_else(|| {
         E::custom("actor refs can only be deserialized by a node (inside `with_ref_resolver`)")
     })
 }
@@ -284,5 +309,79 @@ impl RemoteDelivery for Stopped {
 
     fn wait_stopped(&self, _: ActorId) -> RemoteStopped {
         Box::pin(std::future::ready(StopReason::Normal))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use super::*;
+    use crate::NodeId;
+
+    /// A transport that seals every ref with its own byte.
+    #[derive(Debug)]
+    struct Sealing(u8);
+
+    impl RemoteDelivery for Sealing {
+        fn tell(&self, _: ActorId, message: AnyMessage) -> Result<(), RemoteSendError> {
+            Err(RemoteSendError {
+                reason: Undeliverable::NodeDown,
+                message,
+            })
+        }
+
+        fn ask(&self, _: ActorId, _: AnyMessage, _: Duration) -> RemoteAsk {
+            Box::pin(std::future::ready(Err(AskError::NodeDown)))
+        }
+
+        fn stop(&self, _: ActorId) {}
+
+        fn kill(&self, _: ActorId) {}
+
+        fn watch(&self, target: ActorId, watcher: Watcher) {
+            watcher.notify(target, StopReason::NodeDown);
+        }
+
+        fn unwatch(&self, _: ActorId, _: ActorId) {}
+
+        fn is_alive(&self, _: ActorId) -> bool {
+            false
+        }
+
+        fn wait_stopped(&self, _: ActorId) -> RemoteStopped {
+            Box::pin(std::future::ready(StopReason::NodeDown))
+        }
+
+        fn seal(&self, _: ActorId) -> Seal {
+            Seal::new([self.0; 8])
+        }
+    }
+
+    /// The seal a ref to a local actor is written with now, if any scope
+    /// is running.
+    fn seal_now() -> Option<Seal> {
+        seal_for::<serde::de::value::Error>(ActorId::new(NodeId::new(1, 1), 1), None).ok()
+    }
+
+    #[tokio::test]
+    async fn scopes_nest_and_end_with_their_call_even_when_it_panics() {
+        let system = System::new();
+        let outer: Arc<dyn RemoteDelivery> = Arc::new(Sealing(1));
+        let inner: Arc<dyn RemoteDelivery> = Arc::new(Sealing(2));
+        assert_eq!(seal_now(), None, "no scope: refs cannot be written");
+        with_ref_resolver(&system, &outer, || {
+            assert_eq!(seal_now(), Some(Seal::new([1; 8])));
+            with_ref_resolver(&system, &inner, || {
+                assert_eq!(seal_now(), Some(Seal::new([2; 8])));
+            });
+            assert_eq!(seal_now(), Some(Seal::new([1; 8])), "the outer scope is back");
+            let panicked = catch_unwind(AssertUnwindSafe(|| {
+                with_ref_resolver(&system, &inner, || panic!("a message's encoder panicked"))
+            }));
+            assert!(panicked.is_err());
+            assert_eq!(seal_now(), Some(Seal::new([1; 8])), "also after a panic");
+        });
+        assert_eq!(seal_now(), None, "the scope ended with its call");
     }
 }
