@@ -762,6 +762,17 @@ struct Writer {
 }
 
 impl Writer {
+    /// The peer took nothing for the write-stall timeout: logs why, and
+    /// counts it; the caller ends the link.
+    fn stalled(&self, why: &str) {
+        tracing::warn!(
+            peer = %self.peer,
+            timeout = ?self.settings.write_stall,
+            "{why}; closing the connection"
+        );
+        self.hooks.stalled();
+    }
+
     /// Writes queued frames, a batch per flush, and a heartbeat when idle,
     /// until the link ends or a goodbye went out.
     async fn run(mut self, mut sink: FrameSink) {
@@ -782,12 +793,7 @@ impl Writer {
                     }
                     () = unacknowledged.tick() => {
                         if unacknowledged.stalled(&self.queue.in_flight) {
-                            tracing::warn!(
-                                peer = %self.peer,
-                                timeout = ?self.settings.write_stall,
-                                "the peer acknowledged no tell for the write-stall timeout; closing the connection"
-                            );
-                            self.hooks.stalled();
+                            self.stalled("the peer acknowledged no tell for the write-stall timeout");
                             break;
                         }
                         continue;
@@ -827,12 +833,7 @@ impl Writer {
                 }
                 Err(WriteEnd::Ended) => break,
                 Err(WriteEnd::Stalled) => {
-                    tracing::warn!(
-                        peer = %self.peer,
-                        timeout = ?self.settings.write_stall,
-                        "the peer took no bytes for the write-stall timeout; closing the connection"
-                    );
-                    self.hooks.stalled();
+                    self.stalled("the peer took no bytes for the write-stall timeout");
                     break;
                 }
             }
