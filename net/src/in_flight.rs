@@ -54,29 +54,6 @@ struct State {
 }
 
 impl InFlight {
-    /// Records a tell about to be written. Once the link has settled, it is
-    /// handed back: its caller reports it at once.
-    pub(crate) fn written(
-        &self,
-        to: ActorId,
-        tag: MessageTag,
-        weight: usize,
-    ) -> Result<(), WrittenTell> {
-        let mut state = self.lock();
-        state.written += 1;
-        let tell = WrittenTell {
-            seq: state.written,
-            to,
-            tag,
-            weight,
-        };
-        if state.settled {
-            return Err(tell);
-        }
-        state.tells.push_back(tell);
-        Ok(())
-    }
-
     /// Records a run of tells about to be written, under one lock. Once the
     /// link has settled, each is handed to `late` instead: its caller
     /// reports it at once.
@@ -187,12 +164,18 @@ mod tests {
         ActorId::new(NodeId::new(7, 1), seq)
     }
 
-    fn write(in_flight: &InFlight, n: u64) {
-        for seq in 1..=n {
-            in_flight
-                .written(actor(seq), MessageTag::new(seq), 10)
-                .expect("not settled");
+    fn record(seq: u64) -> TellRecord {
+        TellRecord {
+            to: actor(seq),
+            tag: MessageTag::new(seq),
+            weight: 10,
+            end: 0,
         }
+    }
+
+    fn write(in_flight: &InFlight, n: u64) {
+        let run: Vec<TellRecord> = (1..=n).map(record).collect();
+        in_flight.written_run(&run, |_| panic!("not settled"));
     }
 
     #[test]
@@ -221,22 +204,16 @@ mod tests {
         write(&in_flight, 1);
         assert_eq!(in_flight.settle().len(), 1);
         assert!(in_flight.settle().is_empty(), "each is reported once");
-        let late = in_flight.written(actor(9), MessageTag::new(9), 10);
-        assert_eq!(late.map_err(|t| t.to), Err(actor(9)));
+        let mut late = Vec::new();
+        in_flight.written_run(&[record(9)], |tell| late.push(tell.to));
+        assert_eq!(late, [actor(9)]);
         assert!(!in_flight.is_waiting());
     }
 
     #[test]
     fn a_run_is_recorded_in_order_and_handed_back_once_settled() {
         let in_flight = InFlight::default();
-        let run: Vec<TellRecord> = (1..=3)
-            .map(|seq| TellRecord {
-                to: actor(seq),
-                tag: MessageTag::new(seq),
-                weight: 10,
-                end: 0,
-            })
-            .collect();
+        let run: Vec<TellRecord> = (1..=3).map(record).collect();
         in_flight.written_run(&run[..2], |_| panic!("not settled"));
         assert_eq!(in_flight.counts(), (2, 2));
         assert_eq!(in_flight.acknowledged(1), 10, "the first of the run");

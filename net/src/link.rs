@@ -116,6 +116,17 @@ impl Link {
     /// frame that would take the outbox past twice its capacity ends the
     /// link instead: the peer is not keeping up with what it asks for.
     pub(crate) fn send(&self, frame: Frame) -> bool {
+        if let Frame::Tell {
+            to,
+            seal,
+            tag,
+            payload,
+        } = &frame
+        {
+            // Every tell is framed into the queue, where the writer counts
+            // it in flight: the peer's acks count them all.
+            return self.send_tell(*to, *seal, *tag, payload).is_ok();
+        }
         let weight = frame.weight();
         if !self.admit(weight) {
             self.refused(frame);
@@ -196,12 +207,9 @@ impl Link {
         }
     }
 
-    /// A frame not queued after all. A tell's sender gets it back with
-    /// `NodeDown` (so it is no dead letter); anything else is counted.
+    /// A frame, never a tell, not queued after all: counted.
     fn refused(&self, frame: Frame) {
-        if !matches!(frame, Frame::Tell { .. }) {
-            self.hooks.unsent(frame);
-        }
+        self.hooks.unsent(frame);
     }
 
     /// Whether a tell to `to` may be queued now: the outbox is below its
@@ -653,7 +661,7 @@ impl Outbox {
                         continue;
                     }
                     goodbye = matches!(frame, Frame::Goodbye);
-                    self.out.push(Outgoing::Frame(self.ready(frame, hooks)));
+                    self.out.push(Outgoing::Frame(self.ready(frame)));
                     frames += 1;
                     if goodbye {
                         break;
@@ -663,7 +671,7 @@ impl Outbox {
         }
         self.end_run(&mut consumed, hooks);
         for entry in rest {
-            report_unsent(entry, hooks);
+            self.unsent(entry, hooks);
         }
         self.batch.entries = entries;
         self.batch.tells.clear();
@@ -696,21 +704,14 @@ impl Outbox {
         self.run.clear();
     }
 
-    /// A frame as it is written: a tell framed by hand is recorded as in
-    /// flight (or, if the link has ended, reported at once), an ack gets
-    /// the latest count.
-    fn ready(&self, frame: Frame, hooks: &dyn LinkHooks) -> Frame {
-        match &frame {
-            Frame::Tell { to, tag, .. } => {
-                if let Err(late) = self.in_flight.written(*to, *tag, frame.weight()) {
-                    hooks.unacknowledged(late.to, late.tag);
-                }
-                frame
-            }
+    /// A frame as it is written: an ack gets the latest count. (Tells
+    /// are never frames here: they are framed as they are queued.)
+    fn ready(&self, frame: Frame) -> Frame {
+        match frame {
             Frame::Ack { .. } => Frame::Ack {
                 tells: self.acks.take(),
             },
-            _ => frame,
+            frame => frame,
         }
     }
 
@@ -719,25 +720,28 @@ impl Outbox {
     fn close(&mut self, hooks: &dyn LinkHooks) {
         self.out.clear();
         self.queue.close(&mut self.batch);
-        for entry in self.batch.entries.drain(..) {
-            if let Entry::Frame(frame) = &entry {
+        let mut left = std::mem::take(&mut self.batch.entries);
+        for entry in left.drain(..) {
+            self.unsent(entry, hooks);
+        }
+        self.batch.entries = left;
+    }
+
+    /// Reports a queued entry the writer will never write; a frame's
+    /// weight leaves the budget, as when it is written.
+    fn unsent(&self, entry: Entry, hooks: &dyn LinkHooks) {
+        match entry {
+            Entry::Tell(tell) => hooks.unsent_tell(tell.to, tell.tag),
+            Entry::Frame(frame) => {
                 self.room.queued.fetch_sub(frame.weight(), Ordering::SeqCst);
+                hooks.unsent(frame);
             }
-            report_unsent(entry, hooks);
         }
     }
 
     /// Wakes senders waiting for room, after a batch went out.
     fn wake_waiting(&self) {
         self.room.wake_waiting();
-    }
-}
-
-/// Reports a queued entry the writer will never write.
-fn report_unsent(entry: Entry, hooks: &dyn LinkHooks) {
-    match entry {
-        Entry::Tell(tell) => hooks.unsent_tell(tell.to, tell.tag),
-        Entry::Frame(frame) => hooks.unsent(frame),
     }
 }
 
@@ -948,4 +952,202 @@ async fn write_batch(
     sink.flush().await?;
     metrics.frames_sent(frames);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{Bytes, BytesMut};
+    use proscenium_runtime::NodeId;
+    use tokio_util::codec::Decoder;
+
+    use super::*;
+
+    fn actor(seq: u64) -> ActorId {
+        ActorId::new(NodeId::new(4, 1), seq)
+    }
+
+    /// What the writer reported, in order. Asks are no longer wanted.
+    #[derive(Debug, Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl Recorded {
+        fn push(&self, event: String) {
+            self.0.lock().expect("not poisoned").push(event);
+        }
+
+        fn take(&self) -> Vec<String> {
+            std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+        }
+    }
+
+    impl LinkHooks for Recorded {
+        fn still_wanted(&self, frame: &Frame) -> bool {
+            !matches!(frame, Frame::Ask { .. })
+        }
+        fn unsent(&self, frame: Frame) {
+            self.push(format!("unsent {}", frame.kind()));
+        }
+        fn unsent_tell(&self, to: ActorId, _: MessageTag) {
+            self.push(format!("unsent tell {}", to.seq()));
+        }
+        fn unacknowledged(&self, to: ActorId, _: MessageTag) {
+            self.push(format!("unacknowledged tell {}", to.seq()));
+        }
+        fn stalled(&self) {
+            self.push("stalled".to_owned());
+        }
+        fn overloaded(&self) {
+            self.push("overloaded".to_owned());
+        }
+    }
+
+    fn outbox() -> Outbox {
+        Outbox {
+            queue: Arc::new(OutboxQueue::new(crate::codec::DEFAULT_MAX_FRAME_LENGTH)),
+            batch: Queued::default(),
+            run: Vec::new(),
+            out: Vec::new(),
+            room: Arc::new(Room {
+                queued: AtomicUsize::new(0),
+                capacity: 1 << 20,
+                waiting: AtomicUsize::new(0),
+                freed: tokio::sync::Notify::new(),
+            }),
+            in_flight: Arc::new(InFlight::default()),
+            acks: Arc::new(AckOut::default()),
+        }
+    }
+
+    /// Queues as `Link` does: the weight is counted first.
+    fn tell(outbox: &Outbox, seq: u64, payload: &[u8]) {
+        let weight = Frame::tell_weight(payload.len());
+        outbox.room.queued.fetch_add(weight, Ordering::SeqCst);
+        outbox
+            .queue
+            .push_tell(actor(seq), Seal::NONE, MessageTag::new(seq), payload)
+            .expect("queued");
+    }
+
+    fn frame(outbox: &Outbox, frame: Frame) {
+        outbox
+            .room
+            .queued
+            .fetch_add(frame.weight(), Ordering::SeqCst);
+        outbox.queue.push_frame(frame).expect("queued");
+    }
+
+    fn ask(seq: u64) -> Frame {
+        Frame::Ask {
+            to: actor(seq),
+            seal: Seal::NONE,
+            correlation: seq,
+            tag: MessageTag::new(seq),
+            payload: Bytes::new(),
+            waits: Vec::new(),
+        }
+    }
+
+    /// The frames the prepared batch puts on the wire, decoded as the
+    /// peer's codec reads them.
+    fn on_the_wire(outbox: &mut Outbox) -> Vec<String> {
+        let mut codec = FrameCodec::new();
+        let mut wire = BytesMut::new();
+        for item in outbox.out.drain(..) {
+            tokio_util::codec::Encoder::encode(&mut codec, item, &mut wire).expect("encodes");
+        }
+        let mut frames = Vec::new();
+        while let Some(frame) = codec.decode(&mut wire).expect("decodes") {
+            frames.push(match frame {
+                Frame::Tell { to, .. } => format!("tell {}", to.seq()),
+                other => other.kind().to_owned(),
+            });
+        }
+        assert!(wire.is_empty(), "only whole frames");
+        frames
+    }
+
+    #[test]
+    fn what_was_queued_after_a_goodbye_is_reported_unsent_not_written() {
+        let hooks = Recorded::default();
+        let mut outbox = outbox();
+        tell(&outbox, 1, b"a");
+        frame(&outbox, Frame::Goodbye);
+        tell(&outbox, 2, b"b");
+        frame(&outbox, Frame::Heartbeat);
+        assert!(outbox.take());
+        assert_eq!(outbox.prepare(&hooks), (2, true));
+        assert_eq!(on_the_wire(&mut outbox), ["tell 1", "goodbye"]);
+        assert_eq!(hooks.take(), ["unsent tell 2", "unsent heartbeat"]);
+        assert_eq!(
+            outbox.in_flight.counts(),
+            (1, 1),
+            "only tell 1 is in flight"
+        );
+        // Frames leave the budget whether written or not; tells stay in it
+        // until acknowledged, or for good once unsent on a closing link.
+        let tells = Frame::tell_weight(1) * 2;
+        assert_eq!(outbox.room.queued.load(Ordering::SeqCst), tells);
+    }
+
+    #[test]
+    fn an_ask_whose_asker_gave_up_is_skipped_and_its_room_given_back() {
+        let hooks = Recorded::default();
+        let mut outbox = outbox();
+        frame(&outbox, ask(7));
+        tell(&outbox, 1, b"a");
+        assert!(outbox.take());
+        assert_eq!(outbox.prepare(&hooks), (1, false));
+        assert_eq!(on_the_wire(&mut outbox), ["tell 1"]);
+        assert!(hooks.take().is_empty());
+        assert_eq!(
+            outbox.room.queued.load(Ordering::SeqCst),
+            Frame::tell_weight(1)
+        );
+    }
+
+    #[test]
+    fn a_long_run_of_tells_goes_out_in_pieces_that_split_no_frame() {
+        let hooks = Recorded::default();
+        let mut outbox = outbox();
+        let payload = vec![9u8; 10 * 1024];
+        for seq in 1..=20 {
+            tell(&outbox, seq, &payload);
+        }
+        assert!(outbox.take());
+        assert_eq!(outbox.prepare(&hooks), (20, false));
+        let pieces: Vec<usize> = outbox
+            .out
+            .iter()
+            .map(|item| match item {
+                Outgoing::Framed(bytes) => bytes.len(),
+                Outgoing::Frame(frame) => panic!("only tells were queued: {frame:?}"),
+            })
+            .collect();
+        assert!(pieces.len() > 1, "200 KiB in one piece: {pieces:?}");
+        assert!(pieces.iter().all(|&len| len <= MAX_PIECE), "{pieces:?}");
+        let expected: Vec<String> = (1..=20).map(|seq| format!("tell {seq}")).collect();
+        assert_eq!(on_the_wire(&mut outbox), expected);
+        assert_eq!(outbox.in_flight.counts(), (20, 20));
+    }
+
+    #[test]
+    fn when_the_writer_ends_everything_still_queued_is_reported_once() {
+        let hooks = Recorded::default();
+        let mut outbox = outbox();
+        tell(&outbox, 1, b"a");
+        frame(&outbox, Frame::Heartbeat);
+        outbox.close(&hooks);
+        assert_eq!(hooks.take(), ["unsent tell 1", "unsent heartbeat"]);
+        assert_eq!(
+            outbox.room.queued.load(Ordering::SeqCst),
+            Frame::tell_weight(1),
+            "the heartbeat's weight is given back"
+        );
+        let refused = outbox
+            .queue
+            .push_tell(actor(2), Seal::NONE, MessageTag::new(2), b"b");
+        assert!(refused.is_err(), "a closed queue takes nothing");
+        outbox.close(&hooks);
+        assert!(hooks.take().is_empty(), "reported once");
+    }
 }
