@@ -49,6 +49,28 @@ async fn tell_waits_for_room_and_completes_once_the_actor_moves_on() {
 }
 
 #[tokio::test]
+async fn a_tell_dropped_while_waiting_for_room_is_never_queued() {
+    let system = System::new();
+    let actor = system.spawn(Recorder::<1>::new()).unwrap();
+    let (gate, mut control) = gate();
+    actor.tell(Block(gate, 0)).await.unwrap();
+    control.entered().await;
+    actor.tell(Record(1)).await.unwrap();
+
+    {
+        let mut dropped = pin!(actor.tell(Record(2)));
+        assert!(poll_once(dropped.as_mut()).await.is_pending());
+    }
+    let mut waiting = pin!(actor.tell(Record(3)));
+    assert!(poll_once(waiting.as_mut()).await.is_pending());
+    control.open();
+
+    assert_eq!(waiting.await, Ok(()));
+    assert_eq!(actor.ask(Seen).await, Ok(vec![0, 1, 3]));
+    system.shutdown().await;
+}
+
+#[tokio::test]
 async fn ask_waits_for_room_when_full() {
     let system = System::new();
     let actor = system.spawn(Recorder::<1>::new()).unwrap();

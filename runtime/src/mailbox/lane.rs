@@ -1,7 +1,8 @@
 //! The message lane: the [`Queue`] plus a count that bounds it, closes it,
 //! and tells the actor when it is drained.
 
-use std::pin::pin;
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::task::{Context as TaskContext, Poll};
 
 use atomic_waker::AtomicWaker;
@@ -149,7 +150,19 @@ impl<A: Actor> MessageLane<A> {
     }
 
     /// Waits for room in the lane, then reserves it.
-    pub(crate) async fn reserve(&self) -> Result<Slot<'_, A>, NoRoom> {
+    ///
+    /// Room that is there at once is taken in the first poll without
+    /// building the wait, whose state (a `Notified` and a count) is large:
+    /// only a sender that finds the lane full pays for it.
+    pub(crate) fn reserve(&self) -> Reserve<'_, A> {
+        Reserve {
+            lane: self,
+            waiting: None,
+        }
+    }
+
+    /// Waits for room in a lane that was full, then reserves it.
+    async fn wait_for_room(&self) -> Result<Slot<'_, A>, NoRoom> {
         loop {
             match self.try_reserve() {
                 Err(NoRoom::Full) => {}
@@ -251,6 +264,36 @@ impl<A: Actor> MessageLane<A> {
         if self.blocked.load(Ordering::SeqCst) > 0 {
             self.room.notify_one();
         }
+    }
+}
+
+/// The future of [`MessageLane::reserve`].
+pub(crate) struct Reserve<'a, A: Actor> {
+    lane: &'a MessageLane<A>,
+    /// The wait for room, built once the lane was found full.
+    waiting: Option<WaitForRoom<'a, A>>,
+}
+
+/// [`MessageLane::wait_for_room`], boxed: only a full lane builds one.
+type WaitForRoom<'a, A> = Pin<Box<dyn Future<Output = Result<Slot<'a, A>, NoRoom>> + Send + 'a>>;
+
+impl<'a, A: Actor> Future for Reserve<'a, A> {
+    type Output = Result<Slot<'a, A>, NoRoom>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.waiting.is_none() {
+            match this.lane.try_reserve() {
+                Err(NoRoom::Full) => {}
+                reserved => return Poll::Ready(reserved),
+            }
+        }
+        let lane = this.lane;
+        this.waiting
+            .get_or_insert_with(|| Box::pin(lane.wait_for_room()))
+            .as_mut()
+            .poll(cx)
     }
 }
 
