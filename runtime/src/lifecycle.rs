@@ -734,3 +734,31 @@ fn next<'a, A: Actor>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Idle;
+    impl Actor for Idle {}
+
+    /// The size of what `f` returns, without calling it.
+    fn size_of_output<T, R>(_: &impl FnOnce(T) -> R) -> usize {
+        std::mem::size_of::<R>()
+    }
+
+    /// Every actor boxes its start and its end phase (so that only `serve`
+    /// stays resident in its task), and a box is allocated and copied at
+    /// its full size. The waits for children are boxed apart, only when
+    /// there are children: inline, they made the two phases 1,232 and
+    /// 1,224 bytes for an actor without state, past glibc's per-thread
+    /// cache (1,032 bytes), which cost a spawn and stop about 700
+    /// instructions.
+    #[test]
+    fn an_actor_without_children_starts_and_ends_in_small_boxes() {
+        let start = size_of_output(&|lifecycle: &mut Lifecycle<Idle>| lifecycle.start());
+        let end = size_of_output(&|(lifecycle, exit): (Lifecycle<Idle>, Exit)| lifecycle.end(exit));
+        assert!(start <= 128, "the start phase is {start} bytes");
+        assert!(end <= 512, "the end phase is {end} bytes");
+    }
+}

@@ -64,7 +64,25 @@ impl<A: Actor> Lifecycle<A> {
     /// Signals that arrive meanwhile are postponed until serving begins
     /// (as an OTP supervisor reads its mailbox only once its `init` has
     /// returned), except a kill, which ends the start at once.
+    ///
+    /// Most actors queue no children: they return at once, and only a start
+    /// that has children to wait for allocates the (large) state of that
+    /// wait, which would otherwise be part of every actor's start future.
     pub(crate) async fn start_queued_children(&mut self) -> Result<(), Exit> {
+        let queued = self
+            .ctx
+            .supervision
+            .as_ref()
+            .is_some_and(|supervision| !supervision.pending.is_empty());
+        if !queued {
+            return Ok(());
+        }
+        Box::pin(self.start_each_queued_child()).await
+    }
+
+    /// [`start_queued_children`](Self::start_queued_children) for an actor
+    /// that queued some.
+    async fn start_each_queued_child(&mut self) -> Result<(), Exit> {
         let Some(supervision) = self.ctx.supervision.as_mut() else {
             return Ok(());
         };
