@@ -8,7 +8,7 @@
 //! or blocked core.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 
@@ -153,6 +153,15 @@ impl Runtimes {
         }
     }
 
+    /// The [`Home`] of an actor placed on `core` (`None` under shared
+    /// placement).
+    pub(crate) fn home(&self, core: Option<usize>) -> Home {
+        match (self, core) {
+            (Self::PerCore(cores), Some(core)) => cores.homes[core],
+            _ => Home::SHARED,
+        }
+    }
+
     /// How many per-core threads there are; 0 under shared placement.
     pub(crate) fn cores(&self) -> usize {
         match self {
@@ -181,15 +190,40 @@ impl Runtimes {
 thread_local! {
     /// The system threads (`Cores::id`) and core this thread is, if any.
     static HERE: Cell<Option<(u64, usize)>> = const { Cell::new(None) };
+    /// This thread's [`Home`], if it is a per-core thread.
+    static HOME: Cell<Home> = const { Cell::new(Home::SHARED) };
 }
 
 /// Tells the threads of one system from another's.
 static NEXT_CORES_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Numbers the per-core threads of every system in the process.
+static NEXT_HOME: AtomicU32 = AtomicU32::new(1);
+
+/// The thread an actor runs on, for an asker deciding whether the reply
+/// may come without another thread running: [`SHARED`](Self::SHARED) for
+/// an actor on a shared runtime (any of its workers may run it, the
+/// asker's included), else its per-core thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Home(u32);
+
+impl Home {
+    /// A shared runtime's actor.
+    pub(crate) const SHARED: Self = Self(0);
+
+    /// Whether an actor at home here may run on the calling thread: always
+    /// on a shared runtime, else only on its own per-core thread.
+    pub(crate) fn may_run_here(self) -> bool {
+        self == Self::SHARED || HOME.get() == self
+    }
+}
+
 /// The threads of a per-core system.
 pub(crate) struct Cores {
     id: u64,
     handles: Vec<Handle>,
+    /// Each thread's [`Home`], by core.
+    homes: Vec<Home>,
     /// The round-robin of spawns from outside the system's threads.
     next: AtomicUsize,
     /// The round-robin of other work started from outside them (timers,
@@ -215,16 +249,20 @@ impl Cores {
         };
         let id = NEXT_CORES_ID.fetch_add(1, Ordering::Relaxed);
         let mut handles = Vec::with_capacity(count);
+        let mut homes = Vec::with_capacity(count);
         let mut running = Vec::with_capacity(count);
         for index in 0..count {
+            let home = Home(NEXT_HOME.fetch_add(1, Ordering::Relaxed));
             // On an error the threads started so far stop as `running` drops.
-            let (handle, thread) = CoreThread::start(id, index)?;
+            let (handle, thread) = CoreThread::start(id, index, home)?;
             handles.push(handle);
+            homes.push(home);
             running.push(thread);
         }
         Ok(Self {
             id,
             handles,
+            homes,
             next: AtomicUsize::new(0),
             next_other: AtomicUsize::new(0),
             threads: Mutex::new(running),
@@ -271,7 +309,7 @@ impl Cores {
 }
 
 impl CoreThread {
-    fn start(id: u64, index: usize) -> Result<(Handle, Self), BuildError> {
+    fn start(id: u64, index: usize, home: Home) -> Result<(Handle, Self), BuildError> {
         let runtime = Builder::new_current_thread()
             .enable_all()
             .build()
@@ -283,6 +321,7 @@ impl CoreThread {
             .name(format!("proscenium-core-{index}"))
             .spawn(move || {
                 HERE.set(Some((id, index)));
+                HOME.set(home);
                 // Ends on `stop`, or when the system is dropped with it.
                 let _ = runtime.block_on(stopped);
                 // Drops the tasks left (timers, idle actors of a system
@@ -308,5 +347,29 @@ mod tests {
         let _timer = runtimes.here();
         let cores: Vec<_> = (0..4).map(|_| runtimes.place(None, false)).collect();
         assert_eq!(cores, [Some(0), Some(1), Some(0), Some(1)]);
+    }
+
+    /// An asker skips its yield for a reply unless the actor may run on
+    /// the asker's thread: any thread for a shared runtime's actor, only
+    /// its own for a per-core one.
+    #[test]
+    fn only_its_own_thread_may_run_a_per_core_actor() {
+        let runtimes =
+            Runtimes::start(Placement::PerCore { threads: 2 }, None).expect("the threads start");
+        let (zero, one) = (runtimes.home(Some(0)), runtimes.home(Some(1)));
+        assert_ne!(zero, one);
+        assert_eq!(runtimes.home(None), Home::SHARED);
+        assert!(Home::SHARED.may_run_here());
+        assert!(!zero.may_run_here() && !one.may_run_here());
+
+        let (seen, on_core_zero) = std::sync::mpsc::channel();
+        runtimes.handle(Some(0)).spawn(async move {
+            let _ = seen.send((
+                Home::SHARED.may_run_here(),
+                zero.may_run_here(),
+                one.may_run_here(),
+            ));
+        });
+        assert_eq!(on_core_zero.recv(), Ok((true, true, false)));
     }
 }

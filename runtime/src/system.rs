@@ -479,7 +479,8 @@ impl System {
             span: tracing::debug_span!("actor", %id, actor = type_name::<A>()),
             mailbox: MessageLane::new(A::mailbox()),
             signals: SignalLane::new(),
-            ask_timeout: self.inner.ask_timeout,
+            ask_timeout_nanos: u64::try_from(self.inner.ask_timeout.as_nanos()).unwrap_or(u64::MAX),
+            home: self.inner.runtimes.home(core),
             life: Life::new(name.is_some()),
         });
         #[cfg(feature = "metrics")]
@@ -837,6 +838,13 @@ mod tests {
     /// task out in 128-byte steps on x86_64: 96 bytes of header, scheduler
     /// and trailer plus the future and a tag. A future of up to 408 bytes
     /// makes a 512-byte task; one byte more makes it 640.
+    /// See the comment on [`Cell::ask_timeout_nanos`].
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn an_actors_cell_stays_376_bytes() {
+        assert_eq!(std::mem::size_of::<Cell<Idle>>(), 376);
+    }
+
     #[tokio::test]
     async fn an_idle_actors_task_fits_a_512_byte_tokio_task() {
         let system = System::new();
