@@ -6,15 +6,22 @@ mod support;
 use std::pin::pin;
 
 use proscenium::prelude::*;
-use support::{gate, poll_once, Block, Record, Recorder, Seen, UNBOUNDED};
+use support::{gate, poll_once, Block, GateControl, Record, Recorder, Seen, UNBOUNDED};
+
+/// A recorder of capacity `N` that has recorded 0 and is held inside its
+/// handler until the control opens, so that its mailbox fills.
+async fn busy_recorder<const N: usize>(system: &System) -> (ActorRef<Recorder<N>>, GateControl) {
+    let actor = system.spawn(Recorder::<N>::new()).unwrap();
+    let (gate, mut control) = gate();
+    actor.tell(Block(gate, 0)).await.unwrap();
+    control.entered().await;
+    (actor, control)
+}
 
 #[tokio::test]
 async fn try_tell_hands_the_message_back_when_full() {
     let system = System::new();
-    let actor = system.spawn(Recorder::<3>::new()).unwrap();
-    let (gate, mut control) = gate();
-    actor.tell(Block(gate, 0)).await.unwrap();
-    control.entered().await;
+    let (actor, control) = busy_recorder::<3>(&system).await;
 
     for value in 1..=3 {
         assert_eq!(actor.try_tell(Record(value)), Ok(()));
@@ -32,10 +39,7 @@ async fn try_tell_hands_the_message_back_when_full() {
 #[tokio::test]
 async fn tell_waits_for_room_and_completes_once_the_actor_moves_on() {
     let system = System::new();
-    let actor = system.spawn(Recorder::<2>::new()).unwrap();
-    let (gate, mut control) = gate();
-    actor.tell(Block(gate, 0)).await.unwrap();
-    control.entered().await;
+    let (actor, control) = busy_recorder::<2>(&system).await;
     actor.tell(Record(1)).await.unwrap();
     actor.tell(Record(2)).await.unwrap();
 
@@ -51,10 +55,7 @@ async fn tell_waits_for_room_and_completes_once_the_actor_moves_on() {
 #[tokio::test]
 async fn a_tell_dropped_while_waiting_for_room_is_never_queued() {
     let system = System::new();
-    let actor = system.spawn(Recorder::<1>::new()).unwrap();
-    let (gate, mut control) = gate();
-    actor.tell(Block(gate, 0)).await.unwrap();
-    control.entered().await;
+    let (actor, control) = busy_recorder::<1>(&system).await;
     actor.tell(Record(1)).await.unwrap();
 
     {
@@ -73,10 +74,7 @@ async fn a_tell_dropped_while_waiting_for_room_is_never_queued() {
 #[tokio::test]
 async fn ask_waits_for_room_when_full() {
     let system = System::new();
-    let actor = system.spawn(Recorder::<1>::new()).unwrap();
-    let (gate, mut control) = gate();
-    actor.tell(Block(gate, 0)).await.unwrap();
-    control.entered().await;
+    let (actor, control) = busy_recorder::<1>(&system).await;
     actor.tell(Record(1)).await.unwrap();
 
     let mut asking = pin!(actor.ask(Seen));
@@ -109,10 +107,7 @@ async fn try_tell_through_a_recipient_hands_the_message_back_when_full() {
 #[tokio::test]
 async fn a_capacity_of_zero_holds_one_message() {
     let system = System::new();
-    let actor = system.spawn(Recorder::<0>::new()).unwrap();
-    let (gate, mut control) = gate();
-    actor.tell(Block(gate, 0)).await.unwrap();
-    control.entered().await;
+    let (actor, control) = busy_recorder::<0>(&system).await;
 
     assert_eq!(actor.try_tell(Record(1)), Ok(()));
     assert_eq!(
