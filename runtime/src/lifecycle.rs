@@ -147,6 +147,12 @@ impl<A: Actor> Lifecycle<A> {
         self.books.get_or_insert_with(Box::default)
     }
 
+    /// Whether the bookkeeping was ever needed: without it, nothing is
+    /// postponed, watched, deferred or waiting for a decision.
+    pub(crate) fn has_books(&self) -> bool {
+        self.books.is_some()
+    }
+
     fn pop_postponed(&mut self) -> Option<Signal<A>> {
         self.books.as_mut()?.postponed.pop_front()
     }

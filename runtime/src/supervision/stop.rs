@@ -115,6 +115,10 @@ impl<A: Actor> Lifecycle<A> {
     /// Failed children still waiting for a decision: those that failed
     /// while this actor was failed, and reports postponed during a wait.
     fn waiting_failures(&mut self) -> Vec<(ActorId, StopReason)> {
+        // Every stop asks twice; most actors never needed the bookkeeping.
+        if !self.has_books() {
+            return Vec::new();
+        }
         let mut failures = self.take_books(|books| &mut books.failed_children);
         let postponed = self.take_books(|books| &mut books.postponed);
         for signal in postponed {
