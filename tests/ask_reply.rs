@@ -166,3 +166,22 @@ async fn an_ask_with_no_practical_deadline_waits_for_its_reply() {
     assert_eq!(reply.await, Ok(5));
     system.shutdown().await;
 }
+
+/// An actor keeps its system's default ask timeout in nanoseconds, which
+/// saturate at about 584 years: `Duration::MAX` as the default must still
+/// mean "wait for the reply", not an overflow or an ask that never waits.
+#[tokio::test]
+async fn a_default_ask_timeout_of_duration_max_waits_for_the_reply() {
+    let system = System::builder().ask_timeout(Duration::MAX).build();
+    let actor = system.spawn(Recorder::<1024>::new()).unwrap();
+    let (gate, mut control) = gate();
+
+    let mut reply = pin!(actor.ask(Block(gate, 7)));
+    assert!(poll_once(reply.as_mut()).await.is_pending());
+    control.entered().await;
+    assert!(poll_once(reply.as_mut()).await.is_pending());
+    control.open();
+
+    assert_eq!(reply.await, Ok(7));
+    system.shutdown().await;
+}
