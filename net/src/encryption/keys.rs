@@ -6,6 +6,7 @@ use aes_gcm::{Aes256Gcm, Key};
 use hkdf::Hkdf;
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use sha2::Sha256;
+use zeroize::Zeroize;
 
 /// The keys of one connection's record layer, as seen from one end: the
 /// key it seals with and the key it opens with.
@@ -17,7 +18,9 @@ use sha2::Sha256;
 /// expansion per direction, so the two directions never share a key and a
 /// record can never be reflected back to its sender. Fresh nonces make
 /// every connection's keys new, so nothing recorded from one connection
-/// opens in another. `Debug` shows nothing of them.
+/// opens in another. `Debug` shows nothing of them, and dropping them
+/// overwrites them with zeros (the expanded key schedules that `ring`
+/// builds from them are `ring`'s, and it does not wipe those).
 #[derive(Clone)]
 pub struct SessionKeys {
     pub(super) seal: Key<Aes256Gcm>,
@@ -68,6 +71,20 @@ impl SessionKeys {
     }
 }
 
+impl SessionKeys {
+    /// Overwrites both keys with zeros.
+    fn wipe(&mut self) {
+        self.seal.as_mut_slice().zeroize();
+        self.open.as_mut_slice().zeroize();
+    }
+}
+
+impl Drop for SessionKeys {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 impl fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionKeys(..)")
@@ -94,5 +111,21 @@ mod tests {
         let two = SessionKeys::derive(&[2u8; 32], true);
         assert_ne!(one.seal, two.seal);
         assert_ne!(one.open, two.open);
+    }
+
+    #[test]
+    fn wiped_keys_are_zeros() {
+        let mut keys = SessionKeys::derive(&[3u8; 32], true);
+        assert!(keys
+            .seal
+            .iter()
+            .chain(keys.open.iter())
+            .any(|&byte| byte != 0));
+        keys.wipe();
+        assert!(keys
+            .seal
+            .iter()
+            .chain(keys.open.iter())
+            .all(|&byte| byte == 0));
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit};
 use proscenium_runtime::NodeId;
 use sha2::Sha256;
+use zeroize::Zeroize;
 
 use crate::encryption::Encryption;
 use crate::{ConfigError, PROTOCOL_VERSION};
@@ -101,7 +102,7 @@ impl ClusterSecret {
         Self::checked(bytes.into(), 1)
     }
 
-    fn checked(bytes: Vec<u8>, min: usize) -> Result<Self, ConfigError> {
+    fn checked(mut bytes: Vec<u8>, min: usize) -> Result<Self, ConfigError> {
         let too_short = ConfigError::SecretTooShort {
             len: bytes.len(),
             min,
@@ -111,8 +112,10 @@ impl ClusterSecret {
         }
         // HMAC accepts keys of any length, so this error cannot occur; it is
         // still mapped rather than unwrapped.
-        let mac = Hmac::<Sha256>::new_from_slice(&bytes).map_err(|_| too_short)?;
-        Ok(Self(mac))
+        let mac = Hmac::<Sha256>::new_from_slice(&bytes).map_err(|_| too_short);
+        // The keyed HMAC holds what it needs; the raw bytes go.
+        bytes.zeroize();
+        Ok(Self(mac?))
     }
 
     /// A fresh HMAC-SHA256 instance keyed with the secret.

@@ -3,6 +3,7 @@
 //! every path is testable byte for byte.
 
 use proscenium_runtime::NodeId;
+use zeroize::Zeroize;
 
 use super::mac::{self, Direction};
 use super::message::{
@@ -274,8 +275,9 @@ impl Handshake {
         };
         if self.hello.encryption == Encryption::Aes256Gcm {
             let (initiator, acceptor) = self.ordered(&peer);
-            let prk = mac::session_prk(&secret, self.hello.version, initiator, acceptor);
+            let mut prk = mac::session_prk(&secret, self.hello.version, initiator, acceptor);
             self.keys = Some(SessionKeys::derive(&prk, self.role == Role::Initiator));
+            prk.zeroize();
         }
         Transition {
             send,
